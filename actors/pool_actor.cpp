@@ -1,0 +1,231 @@
+#include "actors/pool_actor.hpp"
+
+#include <chrono>
+
+#include <caf/event_based_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
+
+namespace claude_pool {
+
+namespace {
+
+using self_ptr = pool_actor::stateful_pointer<pool_actor_state>;
+
+caf::error unknown(const task_id& id) {
+  return caf::make_error(pool_errc::unknown_task, "no task with id " + id.value);
+}
+
+void dispatch(self_ptr self) {
+  for (auto& a : self->state.route())
+    self->send(self->state.slots[a.slot].handle, execute_atom_v, std::move(a.task));
+}
+
+/// Keeps exactly one expiry timer armed while any task is pending.
+void arm_expiry(self_ptr self) {
+  auto& st = self->state;
+  if (st.expiry_armed)
+    return;
+  auto when = st.next_expiry();
+  if (!when)
+    return;
+  auto now = now_ms();
+  auto delay = *when > now ? *when - now : 0;
+  st.expiry_armed = true;
+  self->delayed_send(self, std::chrono::milliseconds(delay + 1), expire_atom_v);
+}
+
+void deliver_waiters(self_ptr self, const task_id& id) {
+  auto& st = self->state;
+  auto node = st.waiters.extract(id);
+  if (node.empty())
+    return;
+  auto& rec = st.tasks.at(id);
+  for (auto& p : node.mapped())
+    p.deliver(rec);
+}
+
+void maybe_finish_drain(self_ptr self) {
+  auto& st = self->state;
+  if (!st.drain || !st.quiescent())
+    return;
+  drain_summary sum;
+  sum.completed = st.completed_count - st.drain->completed_before;
+  sum.failed = st.failed_count - st.drain->failed_before;
+  sum.cancelled_at_deadline = st.drain->cancelled_at_deadline;
+  sum.deadline_reached = st.drain->deadline_reached;
+  sum.elapsed_ms = now_ms() - st.drain->started_ms;
+  for (auto& p : st.drain->promises)
+    p.deliver(sum);
+  st.drain.reset();
+}
+
+/// A task reached a state the client may be waiting for.
+void task_settled(self_ptr self, const task_id& id) {
+  deliver_waiters(self, id);
+  maybe_finish_drain(self);
+}
+
+void cancel_task(self_ptr self, task_record& task, const std::string& why) {
+  auto& st = self->state;
+  auto slot = st.cancel(task, why);
+  if (slot) {
+    // Running: the record says cancelled now; waiters hear once the process is gone.
+    self->send(st.slots[*slot].handle, cancel_atom_v, task.id);
+    return;
+  }
+  task_settled(self, task.id);
+}
+
+void on_task_done(self_ptr self, const slot_record& slot, const task_id& id,
+                  task_result& result) {
+  auto& st = self->state;
+  st.complete(slot, id, std::move(result));
+  if (st.tasks.count(id)) {
+    if (auto node = st.cancel_waiters.extract(id); !node.empty())
+      for (auto& p : node.mapped())
+        p.deliver(st.tasks.at(id));
+    task_settled(self, id);
+  }
+  dispatch(self);
+  maybe_finish_drain(self);
+}
+
+void spawn_slots(self_ptr self, std::shared_ptr<task_executor> executor,
+                 const std::vector<slot_config>& slot_configs) {
+  auto& st = self->state;
+  auto count = st.config->initial_slots.value_or(st.config->scaling.min_slots);
+  for (std::uint64_t i = 0; i < count; ++i) {
+    slot_record rec;
+    rec.id = slot_id{"slot-" + std::to_string(i)};
+    if (i < slot_configs.size())
+      rec.config = slot_configs[i];
+    slot_deps deps{executor, st.config, self};
+    auto slot = self->spawn(slot_behavior, rec, std::move(deps));
+    self->monitor(slot);
+    st.add_slot(std::move(slot), std::move(rec));
+  }
+}
+
+} // namespace
+
+pool_actor::behavior_type pool_behavior(self_ptr self, pool_config config,
+                                        std::shared_ptr<task_executor> executor,
+                                        std::vector<slot_config> slot_configs) {
+  self->state.config = std::make_shared<const pool_config>(std::move(config));
+  spawn_slots(self, std::move(executor), slot_configs);
+  self->set_down_handler([self](const caf::down_msg& dm) {
+    auto& st = self->state;
+    auto it = st.slot_by_addr.find(dm.source);
+    if (it == st.slot_by_addr.end())
+      return;
+    auto lost = st.slot_lost(it->second, to_string(dm.reason));
+    if (lost) {
+      if (auto node = st.cancel_waiters.extract(*lost); !node.empty())
+        for (auto& p : node.mapped())
+          p.deliver(st.tasks.at(*lost));
+      task_settled(self, *lost);
+    }
+    maybe_finish_drain(self);
+  });
+  return {
+    [self](submit_atom, task_submission& sub) -> caf::result<task_id> {
+      if (auto problem = self->state.check(sub); !problem.empty())
+        return caf::make_error(self->state.draining ? pool_errc::draining
+                                                    : pool_errc::invalid_request,
+                               problem);
+      auto id = self->state.accept(std::move(sub));
+      dispatch(self);
+      arm_expiry(self);
+      return id;
+    },
+    [self](run_atom, task_submission& sub) -> caf::result<task_record> {
+      if (auto problem = self->state.check(sub); !problem.empty())
+        return caf::make_error(self->state.draining ? pool_errc::draining
+                                                    : pool_errc::invalid_request,
+                               problem);
+      auto id = self->state.accept(std::move(sub));
+      auto promise = self->make_response_promise<task_record>();
+      self->state.waiters[id].push_back(promise);
+      dispatch(self);
+      arm_expiry(self);
+      return promise;
+    },
+    [self](wait_atom, const task_id& id) -> caf::result<task_record> {
+      auto task = self->state.find(id);
+      if (!task)
+        return unknown(id);
+      if (is_terminal(task->state) || task->state == task_state::pending_review)
+        return *task;
+      auto promise = self->make_response_promise<task_record>();
+      self->state.waiters[id].push_back(promise);
+      return promise;
+    },
+    [self](result_atom, const task_id& id) -> caf::result<task_record> {
+      if (auto task = self->state.find(id))
+        return *task;
+      return unknown(id);
+    },
+    [self](list_atom, const task_filter& filter) -> std::vector<task_record> {
+      return self->state.list(filter);
+    },
+    [self](status_atom) -> pool_status { return self->state.status(); },
+    [self](cancel_atom, const task_id& id) -> caf::result<task_record> {
+      auto task = self->state.find(id);
+      if (!task)
+        return unknown(id);
+      if (is_terminal(task->state))
+        return caf::make_error(pool_errc::already_finished,
+                               "task " + id.value + " already ended as "
+                                 + std::string(to_string(task->state)));
+      bool running = task->state == task_state::running;
+      cancel_task(self, *task, "the task was cancelled by a client request");
+      if (!running)
+        return *task;
+      auto promise = self->make_response_promise<task_record>();
+      self->state.cancel_waiters[id].push_back(promise);
+      return promise;
+    },
+    [self](drain_atom, std::uint64_t deadline_ms) -> caf::result<drain_summary> {
+      auto& st = self->state;
+      auto promise = self->make_response_promise<drain_summary>();
+      st.draining = true;
+      if (!st.drain) {
+        st.drain.emplace();
+        st.drain->started_ms = now_ms();
+        st.drain->completed_before = st.completed_count;
+        st.drain->failed_before = st.failed_count;
+        self->delayed_send(self, std::chrono::milliseconds(deadline_ms), drain_atom_v);
+      }
+      st.drain->promises.push_back(promise);
+      maybe_finish_drain(self);
+      return promise;
+    },
+    [self](drain_atom) {
+      // The drain deadline: cancel whatever has not finished.
+      auto& st = self->state;
+      if (!st.drain)
+        return;
+      st.drain->deadline_reached = true;
+      for (auto& id : st.order) {
+        auto& task = st.tasks.at(id);
+        if (task.state == task_state::pending || task.state == task_state::running) {
+          ++st.drain->cancelled_at_deadline;
+          cancel_task(self, task, "the pool's drain deadline passed before the task ended");
+        }
+      }
+      maybe_finish_drain(self);
+    },
+    [self](task_done_atom, const slot_record& slot, const task_id& id, task_result& result) {
+      on_task_done(self, slot, id, result);
+    },
+    [self](expire_atom) {
+      auto& st = self->state;
+      st.expiry_armed = false;
+      for (auto& id : st.expire(now_ms()))
+        task_settled(self, id);
+      arm_expiry(self);
+    },
+  };
+}
+
+} // namespace claude_pool

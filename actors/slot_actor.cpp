@@ -1,0 +1,102 @@
+#include "actors/slot_actor.hpp"
+
+#include <caf/send.hpp>
+#include <caf/typed_event_based_actor.hpp>
+
+namespace claude_pool {
+
+execution_request slot_actor_state::begin(const task_assignment& task) {
+  record.state = slot_state::busy;
+  record.current_task = task.id;
+  running_task = task.id;
+  current = task;
+  execution_request req;
+  req.task = task.id;
+  req.prompt = task.prompt;
+  auto overrides = task.overrides ? &*task.overrides : nullptr;
+  req.config = resolve_config(*deps.config, record.config, overrides);
+  if (deps.config->slot_mode == slot_mode::persistent)
+    req.resume_session = record.session_id;
+  resumed = req.resume_session.has_value();
+  return req;
+}
+
+bool slot_actor_state::resume_missed(const task_result& result) const {
+  return resumed && !result.success && result.cost_microdollars == 0 && result.stderr_text
+         && result.stderr_text->find("No conversation found with session ID")
+              != std::string::npos;
+}
+
+execution_request slot_actor_state::fresh_retry() {
+  record.session_id.reset();
+  auto task = *current;
+  return begin(task); // begin() sees no session now, so it does not resume
+}
+
+task_id slot_actor_state::finish(const task_result& result) {
+  auto done = running_task.value_or(task_id{});
+  record.cost_microdollars += result.cost_microdollars;
+  if (result.success)
+    ++record.tasks_completed;
+  if (result.session_id)
+    record.session_id = result.session_id;
+  record.state = slot_state::idle;
+  record.current_task.reset();
+  running_task.reset();
+  execution.reset();
+  current.reset();
+  resumed = false;
+  return done;
+}
+
+namespace {
+
+void start_execution(slot_actor::stateful_pointer<slot_actor_state> self, execution_request req) {
+  auto& st = self->state;
+  auto seq = ++st.run_sequence;
+  slot_actor me = self;
+  st.execution = st.deps.executor->start(std::move(req), [me, seq](task_result r) {
+    caf::anon_send(me, exec_done_atom_v, seq, std::move(r));
+  });
+}
+
+} // namespace
+
+slot_actor::behavior_type slot_behavior(slot_actor::stateful_pointer<slot_actor_state> self,
+                                        slot_record record, slot_deps deps) {
+  self->state.record = std::move(record);
+  self->state.deps = std::move(deps);
+  // A slot lives no longer than its pool; a task still running is stopped with it.
+  self->monitor(self->state.deps.pool);
+  self->set_down_handler([self](const caf::down_msg& dm) {
+    auto& st = self->state;
+    if (dm.source != st.deps.pool.address())
+      return;
+    if (st.execution)
+      st.deps.executor->cancel(*st.execution);
+    self->quit(dm.reason);
+  });
+  return {
+    [self](execute_atom, const task_assignment& task) {
+      start_execution(self, self->state.begin(task));
+    },
+    [self](cancel_atom, const task_id& task) {
+      auto& st = self->state;
+      if (st.running_task == task && st.execution)
+        st.deps.executor->cancel(*st.execution);
+    },
+    [self](exec_done_atom, std::uint64_t seq, task_result& result) {
+      auto& st = self->state;
+      if (seq != st.run_sequence || !st.running_task)
+        return; // a stale callback from an execution this slot no longer tracks
+      if (st.resume_missed(result)) {
+        start_execution(self, st.fresh_retry());
+        return;
+      }
+      auto task = st.finish(result);
+      self->send(st.deps.pool, task_done_atom_v, st.record, task, std::move(result));
+    },
+  };
+}
+
+} // namespace claude_pool

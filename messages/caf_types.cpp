@@ -1,0 +1,16 @@
+#include "messages/caf_types.hpp"
+
+namespace claude_pool {
+
+std::string to_string(pool_errc x) {
+  switch (x) {
+    case pool_errc::unknown_task: return "unknown_task";
+    case pool_errc::draining: return "draining";
+    case pool_errc::invalid_request: return "invalid_request";
+    case pool_errc::invalid_message: return "invalid_message";
+    case pool_errc::already_finished: return "already_finished";
+  }
+  return "unknown_pool_error";
+}
+
+} // namespace claude_pool

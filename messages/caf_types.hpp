@@ -1,0 +1,123 @@
+#pragma once
+/// Everything CAF needs to carry claude-pool's messages: the pool error codes, the atoms,
+/// `inspect` for every type that crosses actors, and one type-ID block.
+///
+/// The wire form of a record is its reference JSON (a single string field): one spelling
+/// for files, the CLI and the network, so records interoperate with other implementations of
+/// the data model, and CAF 0.17's lack of `std::optional` support does not leak into the
+/// types. Local messages are never serialised, so this costs nothing inside one process.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <caf/error.hpp>
+#include <caf/make_message.hpp>
+#include <caf/message.hpp>
+#include <caf/meta/load_callback.hpp>
+#include <caf/meta/type_name.hpp>
+#include <caf/type_id.hpp>
+
+#include "messages/json.hpp"
+#include "messages/requests.hpp"
+
+namespace claude_pool {
+
+/// Errors the pool answers requests with; the error's context names the task or problem.
+enum class pool_errc : std::uint8_t {
+  unknown_task = 1,   ///< no task with that id
+  draining,           ///< the pool is draining and takes no new work
+  invalid_request,    ///< the request itself is malformed (message names the field)
+  invalid_message,    ///< a message from the network could not be decoded
+  already_finished,   ///< cancel of a task that already ended
+};
+
+std::string to_string(pool_errc x);
+
+} // namespace claude_pool
+
+CAF_ERROR_CODE_ENUM(claude_pool::pool_errc, "claudepool")
+
+namespace claude_pool {
+
+/// CAF `inspect` through the type's JSON form (see the file comment).
+template <class Inspector, class T>
+typename Inspector::result_type inspect_via_json(Inspector& f, const char* name, T& x) {
+  std::string wire;
+  if constexpr (Inspector::reads_state) {
+    wire = nlohmann::json(x).dump();
+    return f(caf::meta::type_name(name), wire);
+  } else {
+    auto decode = caf::meta::load_callback([&]() -> caf::error {
+      try {
+        x = nlohmann::json::parse(wire).get<T>();
+        return caf::none;
+      } catch (const std::exception& e) {
+        return caf::make_error(pool_errc::invalid_message, std::string(name) + ": " + e.what());
+      }
+    });
+    return f(caf::meta::type_name(name), wire, decode);
+  }
+}
+
+#define CLAUDE_POOL_INSPECT_AS_JSON(type)                                                 \
+  template <class Inspector>                                                              \
+  typename Inspector::result_type inspect(Inspector& f, type& x) {                        \
+    return inspect_via_json(f, #type, x);                                                 \
+  }
+
+CLAUDE_POOL_INSPECT_AS_JSON(task_id)
+CLAUDE_POOL_INSPECT_AS_JSON(slot_id)
+CLAUDE_POOL_INSPECT_AS_JSON(pool_config)
+CLAUDE_POOL_INSPECT_AS_JSON(slot_config)
+CLAUDE_POOL_INSPECT_AS_JSON(task_overrides)
+CLAUDE_POOL_INSPECT_AS_JSON(slot_record)
+CLAUDE_POOL_INSPECT_AS_JSON(task_result)
+CLAUDE_POOL_INSPECT_AS_JSON(task_record)
+CLAUDE_POOL_INSPECT_AS_JSON(task_filter)
+CLAUDE_POOL_INSPECT_AS_JSON(session_metrics)
+CLAUDE_POOL_INSPECT_AS_JSON(metrics_filter)
+CLAUDE_POOL_INSPECT_AS_JSON(task_submission)
+CLAUDE_POOL_INSPECT_AS_JSON(pool_status)
+CLAUDE_POOL_INSPECT_AS_JSON(drain_summary)
+CLAUDE_POOL_INSPECT_AS_JSON(task_assignment)
+
+#undef CLAUDE_POOL_INSPECT_AS_JSON
+
+} // namespace claude_pool
+
+CAF_BEGIN_TYPE_ID_BLOCK(claude_pool, caf::first_custom_type_id)
+
+  CAF_ADD_TYPE_ID(claude_pool, (claude_pool::task_id))
+  CAF_ADD_TYPE_ID(claude_pool, (claude_pool::slot_id))
+  CAF_ADD_TYPE_ID(claude_pool, (claude_pool::pool_config))
+  CAF_ADD_TYPE_ID(claude_pool, (claude_pool::slot_config))
+  CAF_ADD_TYPE_ID(claude_pool, (claude_pool::task_overrides))
+  CAF_ADD_TYPE_ID(claude_pool, (claude_pool::slot_record))
+  CAF_ADD_TYPE_ID(claude_pool, (claude_pool::task_result))
+  CAF_ADD_TYPE_ID(claude_pool, (claude_pool::task_record))
+  CAF_ADD_TYPE_ID(claude_pool, (std::vector<claude_pool::task_record>))
+  CAF_ADD_TYPE_ID(claude_pool, (claude_pool::task_filter))
+  CAF_ADD_TYPE_ID(claude_pool, (claude_pool::session_metrics))
+  CAF_ADD_TYPE_ID(claude_pool, (claude_pool::metrics_filter))
+  CAF_ADD_TYPE_ID(claude_pool, (claude_pool::task_submission))
+  CAF_ADD_TYPE_ID(claude_pool, (claude_pool::pool_status))
+  CAF_ADD_TYPE_ID(claude_pool, (claude_pool::drain_summary))
+  CAF_ADD_TYPE_ID(claude_pool, (claude_pool::task_assignment))
+
+  // Requests to the pool.
+  CAF_ADD_ATOM(claude_pool, claude_pool, submit_atom, "submit")
+  CAF_ADD_ATOM(claude_pool, claude_pool, run_atom, "run")
+  CAF_ADD_ATOM(claude_pool, claude_pool, wait_atom, "wait")
+  CAF_ADD_ATOM(claude_pool, claude_pool, result_atom, "result")
+  CAF_ADD_ATOM(claude_pool, claude_pool, list_atom, "list")
+  CAF_ADD_ATOM(claude_pool, claude_pool, status_atom, "status")
+  CAF_ADD_ATOM(claude_pool, claude_pool, cancel_atom, "cancel")
+  CAF_ADD_ATOM(claude_pool, claude_pool, drain_atom, "drain")
+  // Between the pool and its slots, and timers.
+  CAF_ADD_ATOM(claude_pool, claude_pool, execute_atom, "execute")
+  CAF_ADD_ATOM(claude_pool, claude_pool, task_done_atom, "task_done")
+  CAF_ADD_ATOM(claude_pool, claude_pool, exec_done_atom, "exec_done")
+  CAF_ADD_ATOM(claude_pool, claude_pool, expire_atom, "expire")
+
+CAF_END_TYPE_ID_BLOCK(claude_pool)

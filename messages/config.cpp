@@ -1,0 +1,44 @@
+#include "messages/config.hpp"
+
+#include <cmath>
+
+namespace claude_pool {
+
+std::string validate(const pool_config& cfg) {
+  auto& s = cfg.scaling;
+  if (s.min_slots == 0)
+    return "pool_config.scaling.min_slots: must be at least 1";
+  if (s.max_slots < s.min_slots)
+    return "pool_config.scaling.max_slots: " + std::to_string(s.max_slots)
+           + " is below scaling.min_slots " + std::to_string(s.min_slots);
+  if (cfg.initial_slots
+      && (*cfg.initial_slots < s.min_slots || *cfg.initial_slots > s.max_slots))
+    return "pool_config.initial_slots: " + std::to_string(*cfg.initial_slots)
+           + " is outside scaling bounds " + std::to_string(s.min_slots) + ".."
+           + std::to_string(s.max_slots);
+  if (cfg.slot_assignment_timeout_secs == 0)
+    return "pool_config.slot_assignment_timeout_secs: must be at least 1";
+  if (cfg.task_timeout_secs && *cfg.task_timeout_secs == 0)
+    return "pool_config.task_timeout_secs: must be at least 1 (leave it out for no limit)";
+  if (cfg.supervisor_interval_secs == 0)
+    return "pool_config.supervisor_interval_secs: must be at least 1";
+  if (cfg.max_output_bytes < 1024)
+    return "pool_config.max_output_bytes: must be at least 1024";
+  if (cfg.max_turns && *cfg.max_turns == 0)
+    return "pool_config.max_turns: must be at least 1";
+  if (cfg.claude_bin && cfg.claude_bin->empty())
+    return "pool_config.claude_bin: must not be empty";
+  return {};
+}
+
+std::string validate(const task_overrides& cfg) {
+  if (cfg.max_budget_usd && (!std::isfinite(*cfg.max_budget_usd) || *cfg.max_budget_usd <= 0))
+    return "max_budget_usd: must be a positive number of US dollars";
+  if (cfg.max_turns && *cfg.max_turns == 0)
+    return "max_turns: must be at least 1";
+  if (cfg.json_schema && !cfg.json_schema->is_object())
+    return "json_schema: must be a JSON object (a JSON Schema)";
+  return {};
+}
+
+} // namespace claude_pool

@@ -1,0 +1,109 @@
+#pragma once
+/// Configuration types of the reference data model: `ScalingConfig`, `PoolConfig`,
+/// `SlotConfig`, `TaskOverrides`. Field names and defaults follow the reference; fields
+/// marked "extension" are claude-pool's own and are omitted from JSON when unset.
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "messages/enums.hpp"
+
+namespace claude_pool {
+
+/// MCP server definitions by name (JSON objects as the CLI's `--mcp-config` takes them).
+using mcp_server_map = std::map<std::string, nlohmann::json>;
+
+/// Bounds for the slot count (reference `ScalingConfig`).
+struct scaling_config {
+  std::uint64_t min_slots = 1;
+  std::uint64_t max_slots = 16;
+};
+
+/// Configuration that applies to all slots by default (reference `PoolConfig`).
+struct pool_config {
+  std::optional<std::string> model;
+  std::optional<claude_pool::permission_mode> permission_mode = claude_pool::permission_mode::plan;
+  std::optional<std::uint32_t> max_turns;
+  std::optional<std::string> system_prompt;
+  std::vector<std::string> allowed_tools;
+  mcp_server_map mcp_servers;
+  std::optional<claude_pool::effort> effort;
+  std::optional<std::string> fallback_model;
+  std::optional<std::uint64_t> budget_microdollars;
+  claude_pool::slot_mode slot_mode = claude_pool::slot_mode::persistent;
+  std::uint32_t max_restarts = 3;
+  bool worktree_isolation = false;
+  std::uint64_t slot_assignment_timeout_secs = 300;
+  scaling_config scaling;
+  bool unattended_mode = false;
+  bool detect_permission_prompts = true;
+  bool supervisor_enabled = false;
+  std::uint64_t supervisor_interval_secs = 30;
+  bool strict_mcp_config = true;
+  std::optional<std::string> worktree_base_dir;
+
+  // -- extensions -------------------------------------------------------------------------
+  /// The `claude` executable. Unset: the program's default (see the README).
+  std::optional<std::string> claude_bin;
+  /// Working directory of the CLI processes. Unset: the pool process's own.
+  std::optional<std::string> working_dir;
+  /// Kill a task's process group after this many seconds. Unset: no limit.
+  std::optional<std::uint64_t> task_timeout_secs;
+  /// `CLAUDE_CODE_MAX_RETRIES` for the CLI: its default (10, ~3 minutes on a persistent
+  /// 529) would hold a slot through an outage, so the pool asks for fewer.
+  std::uint32_t cli_max_retries = 2;
+  /// Extra environment variables for every CLI process (e.g. `ANTHROPIC_BASE_URL`).
+  std::map<std::string, std::string> cli_env;
+  /// Initial number of slots (within scaling bounds). Unset: `scaling.min_slots`.
+  std::optional<std::uint64_t> initial_slots;
+  /// Bytes of CLI stdout kept per task; a larger result fails the task clearly.
+  std::uint64_t max_output_bytes = 64ull << 20;
+  /// Pass `--bare` (no hooks, plugins, CLAUDE.md discovery; API-key auth only): what a
+  /// reproducible batch or a run against a mock API wants.
+  bool bare = false;
+};
+
+/// Per-slot overrides (reference `SlotConfig`); any set field wins over `pool_config`.
+struct slot_config {
+  std::optional<std::string> model;
+  std::optional<claude_pool::permission_mode> permission_mode;
+  std::optional<std::uint32_t> max_turns;
+  std::optional<std::string> system_prompt;
+  std::optional<std::vector<std::string>> allowed_tools;
+  std::optional<mcp_server_map> mcp_servers;
+  std::optional<claude_pool::effort> effort;
+  std::optional<std::string> fallback_model;
+  std::optional<std::string> role;
+  std::optional<std::string> name;
+  std::optional<std::string> description;
+  std::optional<std::uint64_t> slot_assignment_timeout_secs;
+};
+
+/// Per-task overrides (reference `TaskOverrides`), applied on top of the slot's config.
+struct task_overrides {
+  std::optional<std::string> model;
+  std::optional<claude_pool::permission_mode> permission_mode;
+  std::optional<std::uint32_t> max_turns;
+  std::optional<std::string> system_prompt;
+  std::optional<std::vector<std::string>> allowed_tools;
+  std::optional<std::vector<std::string>> disallowed_tools;
+  std::optional<std::vector<std::string>> tools;
+  std::optional<mcp_server_map> mcp_servers;
+  std::optional<claude_pool::effort> effort;
+  std::optional<std::string> fallback_model;
+  std::optional<nlohmann::json> json_schema;
+  std::optional<double> max_budget_usd;
+};
+
+/// Checks what the type system cannot (scaling bounds, initial slot count, positive
+/// timeouts, finite budgets). Returns an empty string when valid, else a sentence that
+/// names the offending field.
+std::string validate(const pool_config& cfg);
+std::string validate(const task_overrides& cfg);
+
+} // namespace claude_pool

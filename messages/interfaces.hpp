@@ -1,0 +1,51 @@
+#pragma once
+/// The whole actor protocol on one page: the typed interfaces of the pool and the slot.
+/// This is also the library's API for CAF callers (local or, later, remote nodes).
+
+#include <cstdint>
+#include <vector>
+
+#include <caf/replies_to.hpp>
+#include <caf/typed_actor.hpp>
+
+#include "messages/caf_types.hpp"
+
+namespace claude_pool {
+
+/// The pool: owns the task table, the FIFO queue and routing. Every reply that names a task
+/// fails with `pool_errc::unknown_task` for an id it never accepted.
+using pool_actor = caf::typed_actor<
+  /// Accept a task; replies with its id once it is queued (or `draining`, `invalid_request`).
+  caf::replies_to<submit_atom, task_submission>::with<task_id>,
+  /// Accept a task and reply with its record once it has ended.
+  caf::replies_to<run_atom, task_submission>::with<task_record>,
+  /// Reply with the task's record once it has ended (at once if it already has).
+  caf::replies_to<wait_atom, task_id>::with<task_record>,
+  /// The task's record as it is now.
+  caf::replies_to<result_atom, task_id>::with<task_record>,
+  /// Records matching the filter, in submission order.
+  caf::replies_to<list_atom, task_filter>::with<std::vector<task_record>>,
+  /// Slots and task counts.
+  caf::replies_to<status_atom>::with<pool_status>,
+  /// Cancel: a pending task never runs; a running task's process group is killed. Replies
+  /// with the cancelled record once no process of the task is left.
+  caf::replies_to<cancel_atom, task_id>::with<task_record>,
+  /// Refuse new work, let accepted tasks finish until the deadline (milliseconds), cancel
+  /// what is left, reply with a summary.
+  caf::replies_to<drain_atom, std::uint64_t>::with<drain_summary>,
+  /// Slot → pool: the slot finished a task (its record as it is now, the task, the result).
+  caf::reacts_to<task_done_atom, slot_record, task_id, task_result>,
+  /// Timer: fail pending tasks older than slot_assignment_timeout / end a drain.
+  caf::reacts_to<expire_atom>,
+  caf::reacts_to<drain_atom>>;
+
+/// A slot: runs one task at a time through its executor.
+using slot_actor = caf::typed_actor<
+  /// Pool → slot: run this task (the slot is idle when the pool sends it).
+  caf::reacts_to<execute_atom, task_assignment>,
+  /// Pool → slot: stop the task's process group; the slot still reports `task_done`.
+  caf::reacts_to<cancel_atom, task_id>,
+  /// Executor → slot (from the executor's thread): an execution ended.
+  caf::reacts_to<exec_done_atom, std::uint64_t, task_result>>;
+
+} // namespace claude_pool

@@ -1,0 +1,89 @@
+#pragma once
+/// Records of the reference data model: `SlotRecord`, `TaskResult`, `TaskRecord`,
+/// `TaskFilter`. Timestamps are milliseconds since the Unix epoch.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "messages/config.hpp"
+#include "messages/enums.hpp"
+#include "messages/ids.hpp"
+
+namespace claude_pool {
+
+/// A slot of the pool (reference `SlotRecord`).
+struct slot_record {
+  slot_id id;
+  slot_state state = slot_state::idle;
+  slot_config config;
+  std::optional<task_id> current_task;
+  std::optional<std::string> session_id;
+  std::uint64_t tasks_completed = 0;
+  std::uint64_t cost_microdollars = 0;
+  std::uint32_t restart_count = 0;
+  std::optional<std::string> worktree_path;
+};
+
+/// The outcome of one execution (reference `TaskResult`).
+struct task_result {
+  std::string output;
+  bool success = false;
+  std::uint64_t cost_microdollars = 0;
+  std::uint32_t turns_used = 0;
+  std::uint64_t elapsed_ms = 0;
+  std::optional<std::string> model;
+  std::optional<std::string> session_id;
+  std::optional<std::string> failed_command;
+  std::optional<std::int32_t> exit_code;
+  std::optional<std::string> stderr_text; ///< JSON field `stderr`
+  bool budget_exceeded = false;
+  // -- extensions (omitted when unset) ----------------------------------------------------
+  /// The CLI's `structured_output` when the task asked for `json_schema`.
+  std::optional<nlohmann::json> structured_output;
+  /// The CLI's `subtype` (`success`, `error_max_turns`, …) or a pool-side reason
+  /// (`cancelled`, `timeout`, `spawn_failed`, `unparsable_output`, …).
+  std::optional<std::string> subtype;
+  /// The CLI's `api_error_status` (401, 429, 529, …) when an API call failed.
+  std::optional<std::int32_t> api_error_status;
+
+  static task_result failure(std::string output, std::string subtype);
+};
+
+/// A task submitted to the pool (reference `TaskRecord`).
+struct task_record {
+  task_id id;
+  std::string prompt;
+  task_state state = task_state::pending;
+  std::optional<claude_pool::slot_id> slot_id;
+  std::optional<task_result> result;
+  std::vector<std::string> tags;
+  std::optional<task_overrides> config;
+  bool review_required = false;
+  std::uint32_t max_rejections = 3;
+  std::uint32_t rejection_count = 0;
+  std::optional<std::string> original_prompt;
+  std::optional<std::uint64_t> created_at_ms;
+  std::optional<std::uint64_t> started_at_ms;
+  std::optional<std::uint64_t> completed_at_ms;
+
+  /// A pending task stamped with the current time (reference `new_pending`).
+  static task_record new_pending(task_id id, std::string prompt);
+
+  /// Moves to `next`, setting `started_at_ms` on running and `completed_at_ms` on
+  /// completed / failed / cancelled / pending_review (reference `transition_to`).
+  void transition_to(task_state next);
+};
+
+/// Criteria for listing tasks (reference `TaskFilter`); unset criteria match everything,
+/// `tags` matches a task carrying any of them.
+struct task_filter {
+  std::optional<task_state> state;
+  std::optional<claude_pool::slot_id> slot_id;
+  std::optional<std::vector<std::string>> tags;
+
+  bool matches(const task_record& t) const;
+};
+
+} // namespace claude_pool

@@ -1,0 +1,90 @@
+#include "runtime/app/commands.hpp"
+
+#include <fstream>
+#include <iostream>
+#include <vector>
+
+#include <unistd.h>
+
+#include "messages/json.hpp"
+#include "messages/json_reader.hpp"
+#include "runtime/pool.hpp"
+
+namespace claude_pool::app {
+
+namespace {
+
+/// Reads every line before anything runs: one bad line stops the batch with its line
+/// number, so a batch never half-runs on a typo.
+std::vector<task_submission> read_batch(std::istream& in, const std::string& name) {
+  std::vector<task_submission> out;
+  std::string line;
+  std::size_t number = 0;
+  while (std::getline(in, line)) {
+    ++number;
+    if (line.find_first_not_of(" \t\r") == std::string::npos)
+      continue;
+    auto where = name + ":" + std::to_string(number);
+    auto doc = nlohmann::json::parse(line, nullptr, false);
+    if (doc.is_discarded())
+      throw usage_error(where + ": not valid JSON");
+    try {
+      detail::object_reader r(doc, "line", true);
+      task_submission sub;
+      r.required("prompt", sub.prompt);
+      r.defaulted("tags", sub.tags);
+      if (auto it = doc.find("config"); it != doc.end() && !it->is_null())
+        sub.config = parse_task_overrides(*it, "line.config");
+      r.known("config");
+      r.finish();
+      if (sub.prompt.empty())
+        throw json_error("line.prompt: must not be empty");
+      out.push_back(std::move(sub));
+    } catch (const json_error& e) {
+      throw usage_error(where + ": " + e.what());
+    }
+  }
+  return out;
+}
+
+void show_progress(std::size_t done, std::size_t total, std::size_t failed) {
+  std::cerr << "\r[" << done << "/" << total << "] " << (done - failed) << " ok, " << failed
+            << " failed" << (done == total ? "\n" : "") << std::flush;
+}
+
+} // namespace
+
+int batch_command(const batch_options& opts) {
+  std::vector<task_submission> subs;
+  if (opts.file == "-") {
+    subs = read_batch(std::cin, "stdin");
+  } else {
+    std::ifstream in(opts.file);
+    if (!in)
+      throw usage_error("cannot read batch file " + opts.file);
+    subs = read_batch(in, opts.file);
+  }
+  app_context ctx(opts.pool);
+  pool_options po;
+  po.default_claude_bin = ctx.claude_bin();
+  claude_pool::pool p(ctx.config(), po);
+
+  std::vector<task_id> ids;
+  ids.reserve(subs.size());
+  for (auto& sub : subs)
+    ids.push_back(p.submit(std::move(sub)));
+
+  bool progress = opts.progress && ::isatty(STDERR_FILENO);
+  std::size_t failed = 0;
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    auto rec = p.wait(ids[i]);
+    if (rec.state != task_state::completed)
+      ++failed;
+    std::cout << nlohmann::json(rec).dump() << '\n' << std::flush;
+    if (progress)
+      show_progress(i + 1, ids.size(), failed);
+  }
+  return failed == 0 ? 0 : 1;
+}
+
+} // namespace claude_pool::app

@@ -1,0 +1,34 @@
+#pragma once
+/// The subcommands of `claude-pool`. Each returns the process exit code: 0 when every task
+/// succeeded, 1 when any failed, 2 on usage or configuration errors.
+
+#include <cstdint>
+#include <string>
+
+#include "runtime/app/app_context.hpp"
+
+namespace claude_pool::app {
+
+struct run_options {
+  pool_options_cli pool;
+  std::string prompt; ///< "-" reads the prompt from stdin
+  bool json = false;
+};
+
+struct batch_options {
+  pool_options_cli pool;
+  std::string file; ///< "-" reads stdin
+  bool progress = true;
+};
+
+struct mock_options {
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 0;
+  std::string log_path;
+};
+
+int run_command(const run_options& opts);
+int batch_command(const batch_options& opts);
+int mock_api_command(const mock_options& opts);
+
+} // namespace claude_pool::app

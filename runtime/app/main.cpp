@@ -1,0 +1,86 @@
+// claude-pool: run work on many Claude Code CLI processes at once.
+#include <csignal>
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+
+#include "runtime/app/commands.hpp"
+#include "runtime/pool.hpp"
+
+using namespace claude_pool::app;
+
+namespace {
+
+void add_pool_options(CLI::App* cmd, pool_options_cli& o) {
+  cmd->add_option("--config", o.config_file, "PoolConfig JSON file")->check(CLI::ExistingFile);
+  cmd->add_option("--slots", o.slots, "number of slots (CLI processes at once)");
+  cmd->add_option("--model", o.model, "model for every task");
+  cmd->add_option("--claude-bin", o.claude_bin,
+                  "the claude executable (default: $CLAUDE_POOL_CLAUDE_BIN, the CLI installed "
+                  "by scripts/setup, else claude on PATH)");
+  cmd->add_option("--timeout", o.timeout_secs, "per-task timeout in seconds");
+  cmd->add_option("--mock-api", o.mock_mode,
+                  "use the bundled mock API: auto (when ANTHROPIC_API_KEY is unset), on, off")
+    ->check(CLI::IsMember({"auto", "on", "off"}));
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  // A CLI child that dies while we write its stdin must not kill the pool.
+  std::signal(SIGPIPE, SIG_IGN);
+
+  CLI::App app{"claude-pool: run work on many Claude Code CLI processes at once"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", CLAUDE_POOL_VERSION);
+
+  run_options run;
+  auto run_cmd = app.add_subcommand("run", "run one prompt and print its output");
+  add_pool_options(run_cmd, run.pool);
+  run_cmd->add_option("prompt", run.prompt, "the prompt, or - to read it from stdin")
+    ->required();
+  run_cmd->add_flag("--json", run.json, "print the TaskRecord as JSON");
+
+  batch_options batch;
+  auto batch_cmd = app.add_subcommand(
+    "batch", "run a JSONL file of {\"prompt\", \"config\", \"tags\"}; print one TaskRecord "
+             "JSON line per task, in input order");
+  add_pool_options(batch_cmd, batch.pool);
+  batch_cmd->add_option("file", batch.file, "the JSONL file, or - for stdin")->required();
+  bool no_progress = false;
+  batch_cmd->add_flag("--no-progress", no_progress, "no progress line on stderr");
+
+  mock_options mock;
+  auto mock_cmd = app.add_subcommand(
+    "mock-api", "serve a loopback mock of the Anthropic Messages API until SIGINT/SIGTERM");
+  mock_cmd->add_option("--port", mock.port, "port (0 picks a free one)");
+  mock_cmd->add_option("--bind", mock.host, "address to bind (default 127.0.0.1)");
+  mock_cmd->add_option("--log", mock.log_path, "append one JSON line per request (mode 0600)");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    auto code = app.exit(e);
+    return code == 0 ? 0 : 2;
+  }
+  try {
+    if (*run_cmd)
+      return run_command(run);
+    if (*batch_cmd) {
+      batch.progress = !no_progress;
+      return batch_command(batch);
+    }
+    if (*mock_cmd)
+      return mock_api_command(mock);
+  } catch (const usage_error& e) {
+    std::cerr << "claude-pool: " << e.what() << '\n';
+    return 2;
+  } catch (const claude_pool::pool_error& e) {
+    std::cerr << "claude-pool: " << e.what() << '\n';
+    return 2;
+  } catch (const std::exception& e) {
+    std::cerr << "claude-pool: " << e.what() << '\n';
+    return 2;
+  }
+  return 2;
+}

@@ -1,0 +1,33 @@
+#include "runtime/app/commands.hpp"
+
+#include <iostream>
+#include <iterator>
+
+#include "messages/json.hpp"
+#include "runtime/pool.hpp"
+
+namespace claude_pool::app {
+
+int run_command(const run_options& opts) {
+  std::string prompt = opts.prompt;
+  if (prompt == "-")
+    prompt.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
+  if (prompt.empty())
+    throw usage_error("run: the prompt is empty");
+  app_context ctx(opts.pool);
+  pool_options po;
+  po.default_claude_bin = ctx.claude_bin();
+  claude_pool::pool p(ctx.config(), po);
+  auto rec = p.run(std::move(prompt));
+  bool ok = rec.state == task_state::completed;
+  if (opts.json) {
+    std::cout << nlohmann::json(rec).dump() << '\n';
+  } else if (rec.result) {
+    (ok ? std::cout : std::cerr) << rec.result->output << '\n';
+  }
+  if (!ok && !opts.json)
+    std::cerr << "claude-pool: task " << rec.id.value << " " << to_string(rec.state) << '\n';
+  return ok ? 0 : 1;
+}
+
+} // namespace claude_pool::app

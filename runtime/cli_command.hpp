@@ -1,0 +1,30 @@
+#pragma once
+/// The `claude` argv for one task. The prompt is never part of it: it goes to the child's
+/// stdin, so its size, a leading `-`, quotes, `$(…)`, newlines and UTF-8 cannot matter.
+/// Every value uses the `--flag=value` form, so no variadic option (`--allowedTools`,
+/// `--mcp-config`) can swallow the next argument.
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "runtime/resolved_config.hpp"
+
+namespace claude_pool {
+
+/// Arguments after the executable: `-p --output-format json …`.
+std::vector<std::string> build_cli_args(const resolved_config& cfg,
+                                        const std::optional<std::string>& resume_session);
+
+/// The text for `--append-system-prompt`: the configured system prompt plus the slot's
+/// identity (name, role, description); std::nullopt when there is neither.
+std::optional<std::string> appended_system_prompt(const resolved_config& cfg);
+
+/// A readable command line for failure reports (`TaskResult.failed_command`). Arguments are
+/// quoted for reading, not for a shell; long values are shortened; the prompt is not there.
+std::string describe_command(const std::string& executable, const std::vector<std::string>& args);
+
+/// Dollars as the CLI reads them, without float noise (0.25 → "0.25").
+std::string format_usd(double usd);
+
+} // namespace claude_pool

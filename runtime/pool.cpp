@@ -1,0 +1,125 @@
+#include "runtime/pool.hpp"
+
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/scoped_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
+
+#include "actors/pool_actor.hpp"
+#include "runtime/cli_executor.hpp"
+
+namespace claude_pool {
+
+void add_message_types(caf::actor_system_config& cfg) {
+  cfg.add_message_types<caf::id_block::claude_pool>();
+}
+
+struct pool::impl {
+  std::unique_ptr<caf::actor_system_config> own_cfg;
+  std::unique_ptr<caf::actor_system> own_sys;
+  caf::actor_system* sys = nullptr;
+  std::shared_ptr<task_executor> executor;
+  pool_actor actor;
+
+  void start(pool_config cfg, pool_options opts) {
+    if (auto problem = validate(cfg); !problem.empty())
+      throw pool_error(pool_errc::invalid_request, problem);
+    executor = opts.executor ? opts.executor
+                             : std::make_shared<cli_executor>(cfg, opts.default_claude_bin);
+    actor = sys->spawn(pool_behavior, std::move(cfg), executor, std::move(opts.slots));
+  }
+
+  /// Sends one request and blocks for its answer; errors become `pool_error`.
+  template <class Result, class... Ts>
+  Result ask(Ts&&... xs) {
+    caf::scoped_actor self{*sys};
+    std::optional<Result> out;
+    caf::error failure;
+    // No request timeout: tasks may legitimately run for hours. The pool answers every
+    // request, and the facade owns the pool's lifetime, so the answer cannot be lost.
+    self->request(actor, caf::infinite, std::forward<Ts>(xs)...)
+      .receive([&](Result& r) { out = std::move(r); },
+               [&](caf::error& err) { failure = std::move(err); });
+    if (!out)
+      throw to_exception(failure);
+    return std::move(*out);
+  }
+
+  pool_error to_exception(const caf::error& err) {
+    auto code = err.category() == caf::atom("claudepool")
+                  ? static_cast<pool_errc>(err.code())
+                  : pool_errc::invalid_message;
+    std::string text;
+    if (!err.context().empty() && err.context().match_element<std::string>(0))
+      text = err.context().get_as<std::string>(0);
+    else
+      text = sys->render(err);
+    return pool_error(code, text);
+  }
+};
+
+pool::pool(pool_config cfg, pool_options opts) : impl_(std::make_unique<impl>()) {
+  impl_->own_cfg = std::make_unique<caf::actor_system_config>();
+  add_message_types(*impl_->own_cfg);
+  impl_->own_sys = std::make_unique<caf::actor_system>(*impl_->own_cfg);
+  impl_->sys = impl_->own_sys.get();
+  impl_->start(std::move(cfg), std::move(opts));
+}
+
+pool::pool(caf::actor_system& sys, pool_config cfg, pool_options opts)
+  : impl_(std::make_unique<impl>()) {
+  impl_->sys = &sys;
+  impl_->start(std::move(cfg), std::move(opts));
+}
+
+pool::~pool() {
+  if (!impl_ || !impl_->actor)
+    return;
+  {
+    // Stop the pool and wait until it is gone; its slots follow it and stop their tasks.
+    caf::scoped_actor self{*impl_->sys};
+    self->monitor(impl_->actor);
+    self->send_exit(impl_->actor, caf::exit_reason::user_shutdown);
+    self->receive([](const caf::down_msg&) {});
+  }
+  impl_->actor = nullptr;
+  if (impl_->own_sys) {
+    impl_->own_sys.reset(); // waits for every actor, slots included
+    impl_->own_cfg.reset();
+  }
+  impl_->executor.reset(); // last owner: stops any child still running
+}
+
+task_id pool::submit(task_submission sub) {
+  return impl_->ask<task_id>(submit_atom_v, std::move(sub));
+}
+
+task_record pool::run(task_submission sub) {
+  return impl_->ask<task_record>(run_atom_v, std::move(sub));
+}
+
+task_record pool::wait(const task_id& id) { return impl_->ask<task_record>(wait_atom_v, id); }
+
+task_record pool::result(const task_id& id) {
+  return impl_->ask<task_record>(result_atom_v, id);
+}
+
+task_record pool::cancel(const task_id& id) {
+  return impl_->ask<task_record>(cancel_atom_v, id);
+}
+
+std::vector<task_record> pool::list(const task_filter& filter) {
+  return impl_->ask<std::vector<task_record>>(list_atom_v, filter);
+}
+
+pool_status pool::status() { return impl_->ask<pool_status>(status_atom_v); }
+
+drain_summary pool::drain(std::chrono::milliseconds deadline) {
+  return impl_->ask<drain_summary>(drain_atom_v, static_cast<std::uint64_t>(deadline.count()));
+}
+
+pool_actor pool::handle() const { return impl_->actor; }
+
+caf::actor_system& pool::system() { return *impl_->sys; }
+
+} // namespace claude_pool

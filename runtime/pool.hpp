@@ -1,0 +1,89 @@
+#pragma once
+/// `claude_pool::pool`: the C++ facade. It starts its own CAF actor system or joins the
+/// caller's, spawns the pool actor with its slots, and offers blocking calls; CAF callers
+/// can talk to `handle()` directly with the messages of messages/interfaces.hpp.
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "messages/interfaces.hpp"
+#include "runtime/task_executor.hpp"
+
+namespace caf {
+class actor_system;
+}
+
+namespace claude_pool {
+
+/// A request the pool refused or could not answer; `code` tells which.
+struct pool_error : std::runtime_error {
+  pool_error(pool_errc code, const std::string& what) : std::runtime_error(what), code(code) {}
+  pool_errc code;
+};
+
+/// How the facade builds the pool besides its `pool_config`.
+struct pool_options {
+  /// The `claude` executable when `pool_config.claude_bin` is unset.
+  std::string default_claude_bin = "claude";
+  /// Per-slot overrides: `slots[i]` configures slot i.
+  std::vector<slot_config> slots;
+  /// Runs tasks instead of the real CLI (tests, benchmarks). Unset: the CLI executor.
+  std::shared_ptr<task_executor> executor;
+};
+
+/// Registers claude-pool's message types with an actor system config (needed before a pool
+/// is used across nodes; harmless otherwise).
+void add_message_types(caf::actor_system_config& cfg);
+
+class pool {
+public:
+  /// Starts a private actor system for the pool. Throws `pool_error(invalid_request)` when
+  /// the configuration is invalid (the message names the field).
+  explicit pool(pool_config cfg, pool_options opts = {});
+
+  /// Runs the pool in the caller's actor system.
+  pool(caf::actor_system& sys, pool_config cfg, pool_options opts = {});
+
+  /// Stops the pool; processes of running tasks are stopped with it.
+  ~pool();
+
+  pool(const pool&) = delete;
+  pool& operator=(const pool&) = delete;
+
+  task_id submit(task_submission sub);
+  task_id submit(std::string prompt) { return submit(task_submission{std::move(prompt), {}, {}}); }
+
+  /// Submits and blocks until the task has ended.
+  task_record run(task_submission sub);
+  task_record run(std::string prompt) { return run(task_submission{std::move(prompt), {}, {}}); }
+
+  /// Blocks until the task has ended (at once if it has).
+  task_record wait(const task_id& id);
+
+  /// The task's record as it is now.
+  task_record result(const task_id& id);
+
+  /// Cancels a pending or running task; returns once no process of it is left.
+  task_record cancel(const task_id& id);
+
+  std::vector<task_record> list(const task_filter& filter = {});
+  pool_status status();
+
+  /// Refuses new work, lets accepted tasks finish until `deadline`, cancels the rest.
+  drain_summary drain(std::chrono::milliseconds deadline);
+
+  /// The pool actor, for CAF callers.
+  pool_actor handle() const;
+
+  caf::actor_system& system();
+
+private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+} // namespace claude_pool

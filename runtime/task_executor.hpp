@@ -1,0 +1,39 @@
+#pragma once
+/// The seam between a slot actor and the outside world: a slot hands an execution request to
+/// an executor and gets exactly one `task_result` back, from whatever thread. The real
+/// executor runs the `claude` CLI; tests and benchmarks plug in their own.
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+
+#include "messages/records.hpp"
+#include "runtime/resolved_config.hpp"
+
+namespace claude_pool {
+
+/// One task as a slot asks an executor to run it.
+struct execution_request {
+  task_id task;
+  std::string prompt;
+  resolved_config config;
+  std::optional<std::string> resume_session; ///< persistent slots continue their session
+};
+
+class task_executor {
+public:
+  using completion = std::function<void(task_result)>;
+
+  virtual ~task_executor() = default;
+
+  /// Starts the execution and returns at once with its handle. `done` is called exactly
+  /// once, from any thread, and must not block.
+  virtual std::uint64_t start(execution_request req, completion done) = 0;
+
+  /// Stops a running execution (its `done` still fires, with a cancelled result). Unknown or
+  /// finished handles are ignored.
+  virtual void cancel(std::uint64_t execution) = 0;
+};
+
+} // namespace claude_pool
