@@ -32,8 +32,10 @@ std::string validate(const pool_config& cfg) {
 }
 
 std::string validate(const task_overrides& cfg) {
-  if (cfg.max_budget_usd && (!std::isfinite(*cfg.max_budget_usd) || *cfg.max_budget_usd <= 0))
-    return "max_budget_usd: must be a positive number of US dollars";
+  // The CLI takes dollars with six decimals: anything below a microdollar would become 0.
+  if (cfg.max_budget_usd
+      && (!std::isfinite(*cfg.max_budget_usd) || *cfg.max_budget_usd < 0.000001))
+    return "max_budget_usd: must be at least 0.000001 US dollars (one microdollar)";
   if (cfg.max_turns && *cfg.max_turns == 0)
     return "max_turns: must be at least 1";
   if (cfg.json_schema && !cfg.json_schema->is_object())

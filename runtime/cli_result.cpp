@@ -81,8 +81,8 @@ std::string error_text(const json& result, const std::string& subtype) {
 void add_failure_details(task_result& r, const runtime::process_outcome& run,
                          const cli_run_context& ctx) {
   r.failed_command = ctx.command;
-  if (run.end == runtime::process_end::exited)
-    r.exit_code = run.exit_code;
+  if (run.signal == 0 && run.exit_code >= 0)
+    r.exit_code = run.exit_code; // also a cancelled or timed-out child that exited itself
   else if (run.signal != 0)
     r.exit_code = 128 + run.signal; // the shell's convention, so a reader sees the signal
   r.stderr_text = cap(run.stderr_data, result_stderr_limit);
