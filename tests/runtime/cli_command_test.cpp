@@ -157,14 +157,14 @@ TEST_CASE("a default config emits only what the defaults imply", "[cli_command]"
         == strings{"-p", "--output-format=json", "--permission-mode=plan"});
 }
 
-TEST_CASE("--bare appears only when bare is set", "[cli_command]") {
+TEST_CASE("the bare flag appears only when bare is set", "[cli_command]") {
   resolved_config c;
   CHECK(count_of(build_cli_args(c, std::nullopt), "--bare") == 0);
   c.bare = true;
   CHECK(count_of(build_cli_args(c, std::nullopt), "--bare") == 1);
 }
 
-TEST_CASE("--strict-mcp-config accompanies --mcp-config only when strict and servers exist",
+TEST_CASE("the strict MCP flag accompanies the MCP config only when strict and servers exist",
           "[cli_command]") {
   resolved_config c;
   c.strict_mcp_config = true;

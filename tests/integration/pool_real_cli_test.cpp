@@ -1,0 +1,186 @@
+// The pool running the real pinned `claude` CLI against the loopback mock API.
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+
+#include "real_cli_fixture.hpp"
+
+using namespace claude_pool;
+using namespace claude_pool::testing;
+
+TEST_CASE("one task runs through the real CLI and reports its result, cost and session",
+          "[integration]") {
+  real_cli_fixture fx;
+  claude_pool::pool p(fx.config(1));
+  auto rec = p.run("Say hello [[mock:usage=1000/200]]");
+  INFO(nlohmann::json(rec).dump());
+  REQUIRE(rec.state == task_state::completed);
+  REQUIRE(rec.result);
+  CHECK(rec.result->output == "Answer: Say hello");
+  // 1000 in + 200 out at the CLI's opus prices ($5 / $25 per million): $0.01.
+  CHECK(rec.result->cost_microdollars == 10000);
+  CHECK(rec.result->turns_used == 1);
+  CHECK(rec.result->model == std::string("claude-opus-4-8"));
+  REQUIRE(rec.result->session_id);
+  CHECK(rec.result->session_id->size() == 36);
+  auto reqs = fx.model_requests();
+  REQUIRE(reqs.size() == 1);
+  CHECK(reqs[0].session_header == *rec.result->session_id);
+}
+
+TEST_CASE("8 tasks on 4 slots run overlapping in time", "[integration]") {
+  real_cli_fixture fx;
+  claude_pool::pool p(fx.config(4));
+  std::vector<task_id> ids;
+  auto start = now_ms();
+  for (int i = 0; i < 8; ++i)
+    ids.push_back(p.submit("task " + std::to_string(i) + " [[mock:delay_ms=1500]]"));
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> spans;
+  std::set<std::string> slots_used;
+  std::uint64_t busy_sum = 0;
+  for (auto& id : ids) {
+    auto rec = p.wait(id);
+    INFO(nlohmann::json(rec).dump());
+    REQUIRE(rec.state == task_state::completed);
+    spans.emplace_back(*rec.started_at_ms, *rec.completed_at_ms);
+    busy_sum += *rec.completed_at_ms - *rec.started_at_ms;
+    slots_used.insert(rec.slot_id->value);
+  }
+  auto wall = now_ms() - start;
+  // The largest number of tasks running at the same moment.
+  std::size_t max_overlap = 0;
+  for (auto& [s, e] : spans) {
+    auto at_s = std::count_if(spans.begin(), spans.end(),
+                              [&](auto& o) { return o.first <= s && s < o.second; });
+    max_overlap = std::max<std::size_t>(max_overlap, static_cast<std::size_t>(at_s));
+  }
+  INFO("wall " << wall << " ms, sum of task times " << busy_sum << " ms");
+  CHECK(max_overlap >= 3);
+  CHECK(max_overlap <= 4);
+  CHECK(slots_used.size() == 4);
+  CHECK(wall < busy_sum); // parallel, not one after another
+}
+
+TEST_CASE("a persistent slot resumes its session: the second request carries the first "
+          "exchange",
+          "[integration]") {
+  real_cli_fixture fx;
+  auto cfg = fx.config(1);
+  cfg.slot_mode = slot_mode::persistent;
+  claude_pool::pool p(cfg);
+  auto first = p.run("first question [[mock:reply=first answer]]");
+  REQUIRE(first.state == task_state::completed);
+  auto second = p.run("second question");
+  REQUIRE(second.state == task_state::completed);
+  CHECK(second.result->session_id == first.result->session_id);
+  auto reqs = fx.model_requests();
+  REQUIRE(reqs.size() == 2);
+  auto texts = user_texts(reqs[1].body);
+  auto has = [&](const std::string& needle) {
+    return std::any_of(texts.begin(), texts.end(),
+                       [&](auto& t) { return t.find(needle) != std::string::npos; });
+  };
+  CHECK(has("first question"));
+  CHECK(has("second question"));
+  CHECK(reqs[1].body.dump().find("first answer") != std::string::npos);
+}
+
+TEST_CASE("an ephemeral slot starts every task in a fresh session", "[integration]") {
+  real_cli_fixture fx;
+  auto cfg = fx.config(1);
+  cfg.slot_mode = slot_mode::ephemeral;
+  claude_pool::pool p(cfg);
+  auto first = p.run("first question");
+  auto second = p.run("second question");
+  REQUIRE(second.state == task_state::completed);
+  CHECK(second.result->session_id != first.result->session_id);
+  auto reqs = fx.model_requests();
+  REQUIRE(reqs.size() == 2);
+  CHECK(reqs[1].body.dump().find("first question") == std::string::npos);
+}
+
+TEST_CASE("a 1 MB prompt with shell syntax, quotes, newlines and UTF-8 arrives intact",
+          "[integration]") {
+  real_cli_fixture fx;
+  claude_pool::pool p(fx.config(1));
+  std::string prompt = "-starts with a dash $(rm -rf /) `id` \"quoted\" 'single' ; | & \n"
+                       "ünïcödé ✓ 日本語 emoji 🚀\n";
+  while (prompt.size() < (1u << 20))
+    prompt += "line " + std::to_string(prompt.size()) + " with $HOME and \\ backslash\n";
+  auto rec = p.run(prompt);
+  INFO((rec.result ? rec.result->output.substr(0, 300) : std::string("no result")));
+  REQUIRE(rec.state == task_state::completed);
+  auto reqs = fx.model_requests();
+  REQUIRE(reqs.size() == 1);
+  auto texts = user_texts(reqs[0].body);
+  bool intact = std::any_of(texts.begin(), texts.end(), [&](const std::string& t) {
+    // The CLI may trim trailing blanks; everything else must be byte-exact.
+    auto trimmed = prompt.substr(0, prompt.find_last_not_of(" \n") + 1);
+    return t == prompt || t == trimmed;
+  });
+  CHECK(intact);
+}
+
+TEST_CASE("cancelling a running task leaves no CLI process behind", "[integration]") {
+  real_cli_fixture fx;
+  claude_pool::pool p(fx.config(1));
+  auto id = p.submit("hang for a while [[mock:delay_ms=60000]]");
+  // Wait until the CLI is really talking to the API.
+  REQUIRE(eventually([&] { return fx.model_requests().size() == 1; }));
+  REQUIRE(processes_with_marker(fx.marker) >= 1);
+  auto rec = p.cancel(id);
+  CHECK(rec.state == task_state::cancelled);
+  CHECK(processes_with_marker(fx.marker) == 0);
+  CHECK(p.result(id).state == task_state::cancelled);
+}
+
+TEST_CASE("a task that exceeds its timeout fails and its processes are gone",
+          "[integration]") {
+  real_cli_fixture fx;
+  auto cfg = fx.config(1);
+  cfg.task_timeout_secs = 3;
+  claude_pool::pool p(cfg);
+  auto rec = p.run("slow [[mock:delay_ms=60000]]");
+  REQUIRE(rec.state == task_state::failed);
+  CHECK(rec.result->subtype == "timeout");
+  CHECK_THAT(rec.result->output, Catch::Contains("timeout of 3 s"));
+  CHECK(processes_with_marker(fx.marker) == 0);
+}
+
+TEST_CASE("a missing claude binary gives a clear failed result", "[integration]") {
+  real_cli_fixture fx;
+  auto cfg = fx.config(1);
+  cfg.claude_bin = "/nonexistent/bin/claude";
+  claude_pool::pool p(cfg);
+  auto rec = p.run("hello");
+  REQUIRE(rec.state == task_state::failed);
+  CHECK(rec.result->subtype == "spawn_failed");
+  CHECK_THAT(rec.result->output, Catch::Contains("/nonexistent/bin/claude"));
+  REQUIRE(rec.result->failed_command);
+  CHECK(rec.result->failed_command->find("hello") == std::string::npos);
+}
+
+TEST_CASE("an API error from the real CLI fails the task with its status", "[integration]") {
+  real_cli_fixture fx;
+  claude_pool::pool p(fx.config(1));
+  auto rec = p.run("please fail [[mock:status=401]]");
+  REQUIRE(rec.state == task_state::failed);
+  CHECK(rec.result->api_error_status == 401);
+  CHECK(rec.result->exit_code == 1);
+  CHECK_THAT(rec.result->output, Catch::Contains("401"));
+  // The slot stays usable.
+  CHECK(p.run("fine now").state == task_state::completed);
+}
+
+TEST_CASE("structured output from the real CLI lands in the result", "[integration]") {
+  real_cli_fixture fx;
+  claude_pool::pool p(fx.config(1));
+  task_overrides o;
+  o.json_schema = nlohmann::json::parse(
+    R"({"type":"object","properties":{"k":{"type":"string"}},"required":["k"]})");
+  auto rec = p.run(task_submission{R"(give json [[mock:structured={"k":"v"}]])", {}, o});
+  INFO(nlohmann::json(rec).dump());
+  REQUIRE(rec.state == task_state::completed);
+  REQUIRE(rec.result->structured_output);
+  CHECK((*rec.result->structured_output)["k"] == "v");
+}
