@@ -219,7 +219,7 @@ int main(int argc, char** argv) {
       std::fclose(f);
     }
   }
-  const bool reads_stdin = mode == "ok" || mode == "stdin_echo" || mode == "argv" || mode == "permission_prompt";
+  const bool reads_stdin = mode == "ok" || mode == "stdin_echo" || mode == "argv" || mode == "permission_prompt" || mode == "env";
   const std::string input = reads_stdin ? read_all_stdin() : std::string();
   sleep_for(std::chrono::milliseconds(env_number("FAKE_CLAUDE_DELAY_MS", 0)));
   const int result_exit = static_cast<int>(env_number("FAKE_CLAUDE_EXIT_CODE", -1));
@@ -235,6 +235,14 @@ int main(int argc, char** argv) {
   }
   if (mode == "argv") {
     write_all(1, result_line(false, json_string(json_array(argc, argv))));
+    return exit_with(0);
+  }
+  if (mode == "env") {
+    // result = the environment, one NAME=value per line, to check what the pool passes on.
+    std::string all;
+    for (char** e = environ; *e; ++e)
+      all += std::string(*e) + "\n";
+    write_all(1, result_line(false, json_string(all)));
     return exit_with(0);
   }
   if (mode == "permission_prompt") {

@@ -73,3 +73,23 @@ TEST_CASE("a permission prompt on stderr is reported as such", "[integration]") 
   CHECK(rec.result->subtype == "permission_prompt");
   CHECK_THAT(rec.result->output, Catch::Contains("allowed_tools"));
 }
+
+TEST_CASE("the CLI child gets the pool's environment without the nested-session variables",
+          "[integration]") {
+  ::setenv("CLAUDECODE", "1", 1);
+  ::setenv("CLAUDE_CODE_ENTRYPOINT", "cli", 1);
+  auto cfg = fake_config("env");
+  cfg.cli_max_retries = 5;
+  cfg.cli_env["EXTRA_FOR_CLI"] = "yes";
+  claude_pool::pool p(cfg);
+  auto rec = p.run("x");
+  ::unsetenv("CLAUDECODE");
+  ::unsetenv("CLAUDE_CODE_ENTRYPOINT");
+  REQUIRE(rec.state == task_state::completed);
+  auto& env = rec.result->output;
+  CHECK(env.find("\nCLAUDECODE=") == std::string::npos);
+  CHECK(env.rfind("CLAUDECODE=", 0) == std::string::npos);
+  CHECK(env.find("CLAUDE_CODE_ENTRYPOINT=") == std::string::npos);
+  CHECK(env.find("CLAUDE_CODE_MAX_RETRIES=5\n") != std::string::npos);
+  CHECK(env.find("EXTRA_FOR_CLI=yes\n") != std::string::npos);
+}

@@ -1,0 +1,115 @@
+// The claude-pool program as a user runs it: exit codes, batch order, errors that name the
+// problem. It runs the real CLI against its own bundled mock API (no ANTHROPIC_API_KEY).
+#include <catch2/catch.hpp>
+
+#include <fstream>
+#include <future>
+#include <sstream>
+
+#include "messages/json.hpp"
+#include "real_cli_fixture.hpp"
+#include "runtime/process_runner.hpp"
+
+using namespace claude_pool;
+using namespace claude_pool::testing;
+
+namespace {
+
+runtime::process_outcome run_program(std::vector<std::string> args, std::string stdin_data = {}) {
+  static runtime::process_runner runner;
+  runtime::process_request req;
+  req.executable = CLAUDE_POOL_APP;
+  req.args = std::move(args);
+  req.stdin_data = std::move(stdin_data);
+  req.env_unset = {"ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL", "CLAUDE_POOL_CLAUDE_BIN"};
+  req.timeout = std::chrono::minutes(5);
+  std::promise<runtime::process_outcome> done;
+  runner.start(req, [&](runtime::process_outcome o) { done.set_value(std::move(o)); });
+  return done.get_future().get();
+}
+
+std::vector<nlohmann::json> lines_of(const std::string& out) {
+  std::vector<nlohmann::json> v;
+  std::istringstream in(out);
+  std::string line;
+  while (std::getline(in, line))
+    if (!line.empty())
+      v.push_back(nlohmann::json::parse(line));
+  return v;
+}
+
+std::string write_temp(const std::string& name, const std::string& content) {
+  auto path = std::filesystem::temp_directory_path() / name;
+  std::ofstream(path) << content;
+  return path.string();
+}
+
+} // namespace
+
+TEST_CASE("claude-pool batch prints one record per input line, in order, and exits 1 when "
+          "one failed",
+          "[integration][program]") {
+  auto file = write_temp("claude-pool-batch-test.jsonl",
+                         R"({"prompt": "first [[mock:delay_ms=800]]", "tags": ["a"]})" "\n"
+                         R"({"prompt": "second fails [[mock:status=401]]"})" "\n"
+                         "\n"
+                         R"({"prompt": "third", "config": {"max_turns": 3}})" "\n");
+  auto out = run_program({"batch", "--slots", "3", file});
+  INFO(out.stderr_data);
+  CHECK(out.exit_code == 1);
+  auto lines = lines_of(out.stdout_data);
+  REQUIRE(lines.size() == 3);
+  auto first = lines[0].get<task_record>();
+  auto second = lines[1].get<task_record>();
+  auto third = lines[2].get<task_record>();
+  CHECK(first.prompt == "first [[mock:delay_ms=800]]");
+  CHECK(first.state == task_state::completed);
+  CHECK(first.tags == std::vector<std::string>{"a"});
+  CHECK(second.state == task_state::failed);
+  CHECK(second.result->api_error_status == 401);
+  CHECK(third.state == task_state::completed);
+  CHECK(third.config->max_turns == 3u);
+  CHECK_THAT(out.stderr_data, Catch::Contains("mock API"));
+}
+
+TEST_CASE("claude-pool run prints the answer and exits 0; --json prints the TaskRecord",
+          "[integration][program]") {
+  auto plain = run_program({"run", "hello there"});
+  CHECK(plain.exit_code == 0);
+  CHECK(plain.stdout_data == "Answer: hello there\n");
+  auto json = run_program({"run", "--json", "-"}, "from stdin");
+  CHECK(json.exit_code == 0);
+  auto rec = nlohmann::json::parse(json.stdout_data).get<task_record>();
+  CHECK(rec.prompt == "from stdin");
+  CHECK(rec.state == task_state::completed);
+}
+
+TEST_CASE("claude-pool refuses bad input with exit code 2 and a message naming the problem",
+          "[integration][program]") {
+  auto bad_line = write_temp("claude-pool-bad.jsonl",
+                             R"({"prompt": "ok"})" "\n" R"({"prompt": "x", "config": {"max_turns": "many"}})" "\n");
+  auto out = run_program({"batch", bad_line});
+  CHECK(out.exit_code == 2);
+  CHECK_THAT(out.stderr_data, Catch::Contains("claude-pool-bad.jsonl:2"));
+  CHECK_THAT(out.stderr_data, Catch::Contains("max_turns"));
+  CHECK(out.stdout_data.empty());
+
+  auto bad_cfg = write_temp("claude-pool-bad-config.json", R"({"scaling": {"min_slots": "two"}})");
+  out = run_program({"run", "--config", bad_cfg, "hi"});
+  CHECK(out.exit_code == 2);
+  CHECK_THAT(out.stderr_data, Catch::Contains("pool_config.scaling.min_slots"));
+
+  out = run_program({"run", "--slots", "0", "hi"});
+  CHECK(out.exit_code == 2);
+  CHECK_THAT(out.stderr_data, Catch::Contains("--slots"));
+
+  out = run_program({"frobnicate"});
+  CHECK(out.exit_code == 2);
+}
+
+TEST_CASE("claude-pool run with a missing CLI fails with exit code 1 naming the binary",
+          "[integration][program]") {
+  auto out = run_program({"run", "--claude-bin", "/nonexistent/claude", "hi"});
+  CHECK(out.exit_code == 1);
+  CHECK_THAT(out.stderr_data, Catch::Contains("/nonexistent/claude"));
+}
