@@ -15,6 +15,15 @@ caf::error unknown(const task_id& id) {
   return caf::make_error(pool_errc::unknown_task, "no task with id " + id.value);
 }
 
+/// Why a submission is refused (draining, or the submission is invalid); none if accepted.
+caf::error refusal(self_ptr self, const task_submission& sub) {
+  auto problem = self->state.check(sub);
+  if (problem.empty())
+    return caf::none;
+  return caf::make_error(self->state.draining ? pool_errc::draining : pool_errc::invalid_request,
+                         problem);
+}
+
 void dispatch(self_ptr self) {
   for (auto& a : self->state.route())
     self->send(self->state.slots[a.slot].handle, execute_atom_v, std::move(a.task));
@@ -129,20 +138,16 @@ pool_actor::behavior_type pool_behavior(self_ptr self, pool_config config,
   });
   return {
     [self](submit_atom, task_submission& sub) -> caf::result<task_id> {
-      if (auto problem = self->state.check(sub); !problem.empty())
-        return caf::make_error(self->state.draining ? pool_errc::draining
-                                                    : pool_errc::invalid_request,
-                               problem);
+      if (auto err = refusal(self, sub))
+        return err;
       auto id = self->state.accept(std::move(sub));
       dispatch(self);
       arm_expiry(self);
       return id;
     },
     [self](run_atom, task_submission& sub) -> caf::result<task_record> {
-      if (auto problem = self->state.check(sub); !problem.empty())
-        return caf::make_error(self->state.draining ? pool_errc::draining
-                                                    : pool_errc::invalid_request,
-                               problem);
+      if (auto err = refusal(self, sub))
+        return err;
       auto id = self->state.accept(std::move(sub));
       auto promise = self->make_response_promise<task_record>();
       self->state.waiters[id].push_back(promise);
