@@ -5,11 +5,14 @@
 #include <caf/event_based_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
+#include "supervision/supervisor_actor.hpp"
+
 namespace claude_pool {
 
 namespace {
 
 using self_ptr = pool_actor::stateful_pointer<pool_actor_state>;
+using outcome = pool_actor_state::outcome;
 
 caf::error unknown(const task_id& id) {
   return caf::make_error(pool_errc::unknown_task, "no task with id " + id.value);
@@ -24,11 +27,6 @@ caf::error refusal(self_ptr self, const task_submission& sub) {
                          problem);
 }
 
-void dispatch(self_ptr self) {
-  for (auto& a : self->state.route())
-    self->send(self->state.slots[a.slot].handle, execute_atom_v, std::move(a.task));
-}
-
 /// Keeps exactly one expiry timer armed while any task is pending.
 void arm_expiry(self_ptr self) {
   auto& st = self->state;
@@ -41,6 +39,19 @@ void arm_expiry(self_ptr self) {
   auto delay = *when > now ? *when - now : 0;
   st.expiry_armed = true;
   self->delayed_send(self, std::chrono::milliseconds(delay + 1), expire_atom_v);
+}
+
+void dispatch(self_ptr self) {
+  auto& st = self->state;
+  auto now = now_ms();
+  for (auto& a : st.route(now))
+    self->send(st.slots[a.slot].handle, execute_atom_v, std::move(a.task));
+  // During a rate-limit cool-down, one timer resumes routing when it ends.
+  if (st.cooldown_until && !st.resume_armed && !st.queue.empty()) {
+    st.resume_armed = true;
+    auto delay = *st.cooldown_until > now ? *st.cooldown_until - now : 0;
+    self->delayed_send(self, std::chrono::milliseconds(delay + 1), resume_atom_v);
+  }
 }
 
 void deliver_waiters(self_ptr self, const task_id& id) {
@@ -74,6 +85,21 @@ void task_settled(self_ptr self, const task_id& id) {
   maybe_finish_drain(self);
 }
 
+/// A slot is done with a task (reported, or lost): answer whoever waits for it.
+void slot_released_task(self_ptr self, const task_id& id, outcome what) {
+  auto& st = self->state;
+  if (auto node = st.cancel_waiters.extract(id); !node.empty())
+    for (auto& p : node.mapped())
+      p.deliver(st.tasks.at(id));
+  if (what != outcome::requeued && st.tasks.count(id))
+    task_settled(self, id);
+}
+
+void fail_unroutable(self_ptr self) {
+  for (auto& id : self->state.fail_if_unroutable())
+    task_settled(self, id);
+}
+
 void cancel_task(self_ptr self, task_record& task, const std::string& why) {
   auto& st = self->state;
   auto slot = st.cancel(task, why);
@@ -85,34 +111,27 @@ void cancel_task(self_ptr self, task_record& task, const std::string& why) {
   task_settled(self, task.id);
 }
 
-void on_task_done(self_ptr self, const slot_record& slot, const task_id& id,
-                  task_result& result) {
-  auto& st = self->state;
-  st.complete(slot, id, std::move(result));
-  if (st.tasks.count(id)) {
-    if (auto node = st.cancel_waiters.extract(id); !node.empty())
-      for (auto& p : node.mapped())
-        p.deliver(st.tasks.at(id));
-    task_settled(self, id);
-  }
+task_id accept(self_ptr self, task_submission&& sub) {
+  auto id = self->state.accept(std::move(sub));
+  fail_unroutable(self); // every slot errored: fail fast instead of waiting for the timeout
   dispatch(self);
-  maybe_finish_drain(self);
+  arm_expiry(self);
+  return id;
 }
 
-void spawn_slots(self_ptr self, std::shared_ptr<task_executor> executor,
-                 const std::vector<slot_config>& slot_configs) {
+void on_slot_down(self_ptr self, const caf::down_msg& dm) {
   auto& st = self->state;
-  auto count = st.config->initial_slots.value_or(st.config->scaling.min_slots);
-  for (std::uint64_t i = 0; i < count; ++i) {
-    slot_record rec;
-    rec.id = slot_id{"slot-" + std::to_string(i)};
-    if (i < slot_configs.size())
-      rec.config = slot_configs[i];
-    slot_deps deps{executor, st.config, self};
-    auto slot = self->spawn(slot_behavior, rec, std::move(deps));
-    self->monitor(slot);
-    st.add_slot(std::move(slot), std::move(rec));
-  }
+  auto it = st.slot_by_addr.find(dm.source);
+  if (it == st.slot_by_addr.end())
+    return;
+  auto slot = it->second;
+  st.slot_by_addr.erase(it);
+  if (st.slots.count(slot) && st.slots[slot].handle.address() != dm.source)
+    return; // an older incarnation; the slot was already restarted
+  if (auto lost = st.slot_lost(slot, to_string(dm.reason), now_ms()))
+    slot_released_task(self, lost->first, lost->second);
+  dispatch(self);
+  maybe_finish_drain(self);
 }
 
 } // namespace
@@ -120,37 +139,24 @@ void spawn_slots(self_ptr self, std::shared_ptr<task_executor> executor,
 pool_actor::behavior_type pool_behavior(self_ptr self, pool_config config,
                                         std::shared_ptr<task_executor> executor,
                                         std::vector<slot_config> slot_configs) {
-  self->state.config = std::make_shared<const pool_config>(std::move(config));
-  spawn_slots(self, std::move(executor), slot_configs);
-  self->set_down_handler([self](const caf::down_msg& dm) {
-    auto& st = self->state;
-    auto it = st.slot_by_addr.find(dm.source);
-    if (it == st.slot_by_addr.end())
-      return;
-    auto lost = st.slot_lost(it->second, to_string(dm.reason));
-    if (lost) {
-      if (auto node = st.cancel_waiters.extract(*lost); !node.empty())
-        for (auto& p : node.mapped())
-          p.deliver(st.tasks.at(*lost));
-      task_settled(self, *lost);
-    }
-    maybe_finish_drain(self);
-  });
+  auto cfg = std::make_shared<const pool_config>(std::move(config));
+  self->state.config = cfg;
+  self->state.supervisor = self->spawn(supervisor_behavior, cfg, std::move(executor),
+                                       pool_actor{self}, std::move(slot_configs));
+  self->set_down_handler([self](const caf::down_msg& dm) { on_slot_down(self, dm); });
   return {
     [self](submit_atom, task_submission& sub) -> caf::result<task_id> {
       if (auto err = refusal(self, sub))
         return err;
-      auto id = self->state.accept(std::move(sub));
-      dispatch(self);
-      arm_expiry(self);
-      return id;
+      return accept(self, std::move(sub));
     },
     [self](run_atom, task_submission& sub) -> caf::result<task_record> {
       if (auto err = refusal(self, sub))
         return err;
-      auto id = self->state.accept(std::move(sub));
       auto promise = self->make_response_promise<task_record>();
+      auto id = self->state.accept(std::move(sub));
       self->state.waiters[id].push_back(promise);
+      fail_unroutable(self);
       dispatch(self);
       arm_expiry(self);
       return promise;
@@ -199,14 +205,15 @@ pool_actor::behavior_type pool_behavior(self_ptr self, pool_config config,
         st.drain->started_ms = now_ms();
         st.drain->completed_before = st.completed_count;
         st.drain->failed_before = st.failed_count;
-        self->delayed_send(self, std::chrono::milliseconds(deadline_ms), drain_atom_v);
       }
+      // A later drain with a shorter deadline (a second Ctrl-C) brings the deadline forward.
+      self->delayed_send(self, std::chrono::milliseconds(deadline_ms), drain_atom_v);
       st.drain->promises.push_back(promise);
       maybe_finish_drain(self);
       return promise;
     },
     [self](drain_atom) {
-      // The drain deadline: cancel whatever has not finished.
+      // A drain deadline: cancel whatever has not finished.
       auto& st = self->state;
       if (!st.drain)
         return;
@@ -221,7 +228,11 @@ pool_actor::behavior_type pool_behavior(self_ptr self, pool_config config,
       maybe_finish_drain(self);
     },
     [self](task_done_atom, const slot_record& slot, const task_id& id, task_result& result) {
-      on_task_done(self, slot, id, result);
+      auto what = self->state.complete(slot, id, std::move(result), now_ms());
+      slot_released_task(self, id, what);
+      dispatch(self);
+      arm_expiry(self);
+      maybe_finish_drain(self);
     },
     [self](expire_atom) {
       auto& st = self->state;
@@ -229,6 +240,20 @@ pool_actor::behavior_type pool_behavior(self_ptr self, pool_config config,
       for (auto& id : st.expire(now_ms()))
         task_settled(self, id);
       arm_expiry(self);
+    },
+    [self](resume_atom) {
+      self->state.resume_armed = false;
+      dispatch(self);
+    },
+    [self](slot_up_atom, slot_actor& handle, slot_record& rec) {
+      self->monitor(handle);
+      self->state.add_slot(std::move(handle), std::move(rec));
+      dispatch(self);
+    },
+    [self](slot_event_atom, const slot_record& rec, pool_event& ev) {
+      self->state.update_slot(rec, std::move(ev));
+      fail_unroutable(self);
+      maybe_finish_drain(self);
     },
   };
 }

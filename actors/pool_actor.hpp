@@ -15,6 +15,7 @@
 #include <caf/typed_response_promise.hpp>
 
 #include "actors/slot_actor.hpp"
+#include "supervision/failure_class.hpp"
 
 namespace claude_pool {
 
@@ -41,6 +42,12 @@ struct pool_actor_state {
   std::map<slot_id, slot_entry> slots;
   std::vector<slot_id> idle;             ///< back() = most recently idle
   bool draining = false;
+  std::unordered_map<task_id, std::uint64_t> queued_at; ///< for slot_assignment_timeout
+  std::optional<std::uint64_t> cooldown_until;          ///< rate-limit pause
+  std::uint32_t consecutive_rate_limits = 0;
+  std::deque<pool_event> events;                        ///< the latest, for status
+
+  void record_event(pool_event ev);
 
   // -- logic ------------------------------------------------------------------------------
 
@@ -50,15 +57,33 @@ struct pool_actor_state {
   /// Records a pending task and queues it.
   task_id accept(task_submission sub);
 
-  /// Registers an idle slot.
+  /// Registers a (re)started slot as idle; a restarted slot replaces its old incarnation.
   void add_slot(slot_actor handle, slot_record record);
 
-  /// Pairs queued tasks with idle slots (most recently idle first) and marks them running.
-  std::vector<assignment> route();
+  /// Takes a slot record update from the supervisor (errored, restarting) and its event.
+  void update_slot(const slot_record& record, pool_event ev);
 
-  /// Applies a slot's report. Returns true when the task's record changed to a terminal
-  /// state now (a task cancelled earlier keeps its state; only its result is filled in).
-  bool complete(const slot_record& slot, const task_id& task, task_result result);
+  /// Pairs queued tasks with idle slots (most recently idle first) and marks them running.
+  /// Nothing starts during a rate-limit cool-down.
+  std::vector<assignment> route(std::uint64_t now);
+
+  /// What a slot's report did to its task.
+  enum class outcome {
+    ignored,  ///< unknown task, or its state was already decided (cancelled)
+    requeued, ///< back in the queue: rate limit, or a retryable failure with attempts left
+    settled,  ///< the task reached a terminal state now
+  };
+
+  /// Applies a slot's report: the slot returns to routing if it says idle; the task
+  /// completes, fails, or goes back to the queue as its failure class says.
+  outcome complete(const slot_record& slot, const task_id& task, task_result result,
+                   std::uint64_t now);
+
+  /// Fails every pending task when no slot can ever run one (all errored); returns them.
+  std::vector<task_id> fail_if_unroutable();
+
+  /// True while at least one slot is not errored (running, idle or being restarted).
+  bool has_usable_slot() const;
 
   /// Marks a task cancelled. A pending task is done at once; for a running task, returns the
   /// slot whose process must be stopped.
@@ -70,8 +95,12 @@ struct pool_actor_state {
   /// When the oldest pending task will time out, if any task is pending.
   std::optional<std::uint64_t> next_expiry() const;
 
-  /// A slot's actor is gone: the slot leaves routing, its task fails. Returns that task.
-  std::optional<task_id> slot_lost(const slot_id& slot, const std::string& reason);
+  /// A slot's actor is gone: the slot leaves routing until the supervisor restarts it; a
+  /// task it was running fails with `slot_lost` (or is re-queued if it has attempts left).
+  /// Returns that task and what happened to it.
+  std::optional<std::pair<task_id, outcome>> slot_lost(const slot_id& slot,
+                                                       const std::string& reason,
+                                                       std::uint64_t now);
 
   /// No pending task and no busy slot.
   bool quiescent() const;
@@ -86,6 +115,8 @@ struct pool_actor_state {
     cancel_waiters;
   std::unordered_map<caf::actor_addr, slot_id> slot_by_addr;
   bool expiry_armed = false;
+  bool resume_armed = false;
+  supervisor_actor supervisor;
   struct drain_progress {
     std::uint64_t started_ms = 0;
     std::uint64_t completed_before = 0;

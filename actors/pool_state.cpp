@@ -8,6 +8,8 @@ namespace claude_pool {
 namespace {
 
 constexpr std::size_t max_prompt_bytes = 64u << 20;
+constexpr std::uint32_t max_attempts_limit = 10;
+constexpr std::size_t max_events = 100;
 
 std::uint64_t assignment_timeout_ms(const pool_config& cfg) {
   return cfg.slot_assignment_timeout_secs * 1000;
@@ -23,6 +25,9 @@ std::string pool_actor_state::check(const task_submission& sub) const {
   if (sub.prompt.size() > max_prompt_bytes)
     return "task_submission.prompt: " + std::to_string(sub.prompt.size())
            + " bytes is more than the limit of " + std::to_string(max_prompt_bytes);
+  if (sub.max_attempts == 0 || sub.max_attempts > max_attempts_limit)
+    return "task_submission.max_attempts: must be between 1 and "
+           + std::to_string(max_attempts_limit);
   if (sub.config)
     if (auto problem = validate(*sub.config); !problem.empty())
       return "task_submission.config." + problem;
@@ -33,7 +38,9 @@ task_id pool_actor_state::accept(task_submission sub) {
   auto rec = task_record::new_pending(make_task_id(), std::move(sub.prompt));
   rec.tags = std::move(sub.tags);
   rec.config = std::move(sub.config);
+  rec.max_attempts = sub.max_attempts;
   auto id = rec.id;
+  queued_at[id] = rec.created_at_ms.value_or(now_ms());
   tasks.emplace(id, std::move(rec));
   order.push_back(id);
   queue.push_back(id);
@@ -43,13 +50,36 @@ task_id pool_actor_state::accept(task_submission sub) {
 void pool_actor_state::add_slot(slot_actor handle, slot_record record) {
   auto id = record.id;
   record.state = slot_state::idle;
+  idle.erase(std::remove(idle.begin(), idle.end(), id), idle.end());
   slot_by_addr.emplace(handle.address(), id);
   slots[id] = slot_entry{std::move(handle), std::move(record)};
   idle.push_back(id);
 }
 
-std::vector<assignment> pool_actor_state::route() {
+void pool_actor_state::update_slot(const slot_record& record, pool_event ev) {
+  auto it = slots.find(record.id);
+  if (it != slots.end()) {
+    // Counters and errors from the supervisor; routing follows add_slot only.
+    auto current = it->second.record.current_task;
+    it->second.record = record;
+    it->second.record.current_task = current;
+    if (record.state != slot_state::idle)
+      idle.erase(std::remove(idle.begin(), idle.end(), record.id), idle.end());
+  }
+  record_event(std::move(ev));
+}
+
+void pool_actor_state::record_event(pool_event ev) {
+  events.push_back(std::move(ev));
+  while (events.size() > max_events)
+    events.pop_front();
+}
+
+std::vector<assignment> pool_actor_state::route(std::uint64_t now) {
   std::vector<assignment> out;
+  if (cooldown_until && now < *cooldown_until)
+    return out;
+  cooldown_until.reset();
   while (!idle.empty() && !queue.empty()) {
     auto id = queue.front();
     queue.pop_front();
@@ -61,6 +91,7 @@ std::vector<assignment> pool_actor_state::route() {
     auto& task = it->second;
     task.slot_id = slot;
     task.transition_to(task_state::running);
+    queued_at.erase(id);
     auto& entry = slots[slot];
     entry.record.state = slot_state::busy;
     entry.record.current_task = id;
@@ -69,8 +100,66 @@ std::vector<assignment> pool_actor_state::route() {
   return out;
 }
 
-bool pool_actor_state::complete(const slot_record& slot, const task_id& id,
-                                task_result result) {
+namespace {
+
+/// Back to the front of the queue: it was accepted before everything queued behind it.
+void requeue(pool_actor_state& st, task_record& task, std::uint64_t now) {
+  task.state = task_state::pending;
+  task.slot_id.reset();
+  st.queue.push_front(task.id);
+  st.queued_at[task.id] = now;
+}
+
+void fail_task(pool_actor_state& st, task_record& task, task_result result) {
+  task.result = std::move(result);
+  task.transition_to(task_state::failed);
+  ++st.failed_count;
+}
+
+/// Settles a failed execution: another attempt, a rate-limit wait, or the end.
+pool_actor_state::outcome settle_failure(pool_actor_state& st, task_record& task,
+                                         task_result result, std::uint64_t now) {
+  using outcome = pool_actor_state::outcome;
+  auto cls = classify(result);
+  auto& cfg = *st.config;
+  if (cls == failure_class::rate_limited) {
+    ++st.consecutive_rate_limits;
+    auto factor = std::uint64_t{1} << std::min<std::uint32_t>(st.consecutive_rate_limits - 1, 4);
+    auto pause = cfg.rate_limit_cooldown_secs * 1000 * factor;
+    st.cooldown_until = std::max(st.cooldown_until.value_or(0), now + pause);
+    st.record_event(pool_event{now, "rate_limited", task.slot_id,
+                               "API " + std::to_string(result.api_error_status.value_or(0))
+                                 + ": no task starts for " + std::to_string(pause / 1000)
+                                 + " s"});
+    if (task.rate_limit_waits < cfg.rate_limit_max_waits) {
+      ++task.rate_limit_waits;
+      requeue(st, task, now);
+      return outcome::requeued;
+    }
+    result.output = "the API stayed rate-limited or overloaded through "
+                    + std::to_string(task.rate_limit_waits)
+                    + " waits (rate_limit_max_waits); last answer: " + result.output;
+    fail_task(st, task, std::move(result));
+    return outcome::settled;
+  }
+  auto used = static_cast<std::uint32_t>(task.attempts.size()) + 1;
+  if (retryable(cls) && used < task.max_attempts) {
+    task.attempts.push_back(attempt_record{used, task.slot_id, result.subtype.value_or(""),
+                                           result.output, result.cost_microdollars, now});
+    requeue(st, task, now);
+    return outcome::requeued;
+  }
+  if (!task.attempts.empty())
+    result.output = "attempt " + std::to_string(used) + " of " + std::to_string(task.max_attempts)
+                    + " failed (earlier attempts in `attempts`): " + result.output;
+  fail_task(st, task, std::move(result));
+  return outcome::settled;
+}
+
+} // namespace
+
+pool_actor_state::outcome pool_actor_state::complete(const slot_record& slot, const task_id& id,
+                                                     task_result result, std::uint64_t now) {
   if (auto s = slots.find(slot.id); s != slots.end()) {
     s->second.record = slot;
     if (slot.state == slot_state::idle)
@@ -78,7 +167,7 @@ bool pool_actor_state::complete(const slot_record& slot, const task_id& id,
   }
   auto it = tasks.find(id);
   if (it == tasks.end())
-    return false;
+    return outcome::ignored;
   auto& task = it->second;
   if (task.state == task_state::cancelled) {
     // The cancel already decided this task's state; keep what the run cost.
@@ -89,21 +178,25 @@ bool pool_actor_state::complete(const slot_record& slot, const task_id& id,
     cancelled.session_id = result.session_id;
     cancelled.model = result.model;
     task.result = std::move(cancelled);
-    return false;
+    return outcome::ignored;
   }
   if (is_terminal(task.state))
-    return false;
-  bool ok = result.success;
-  task.result = std::move(result);
-  task.transition_to(ok ? task_state::completed : task_state::failed);
-  ++(ok ? completed_count : failed_count);
-  return true;
+    return outcome::ignored;
+  if (result.success) {
+    consecutive_rate_limits = 0;
+    task.result = std::move(result);
+    task.transition_to(task_state::completed);
+    ++completed_count;
+    return outcome::settled;
+  }
+  return settle_failure(*this, task, std::move(result), now);
 }
 
 std::optional<slot_id> pool_actor_state::cancel(task_record& task, const std::string& why) {
   auto was = task.state;
   task.result = task_result::failure(why, "cancelled");
   task.transition_to(task_state::cancelled);
+  queued_at.erase(task.id);
   if (was == task_state::running && task.slot_id)
     return task.slot_id;
   return std::nullopt;
@@ -112,57 +205,91 @@ std::optional<slot_id> pool_actor_state::cancel(task_record& task, const std::st
 std::vector<task_id> pool_actor_state::expire(std::uint64_t now) {
   std::vector<task_id> out;
   auto limit = assignment_timeout_ms(*config);
-  while (!queue.empty()) {
-    auto it = tasks.find(queue.front());
-    if (it == tasks.end() || it->second.state != task_state::pending) {
-      queue.pop_front();
+  // Re-queued tasks sit at the front with a later queue time, so look at every entry.
+  std::deque<task_id> kept;
+  for (auto& id : queue) {
+    auto it = tasks.find(id);
+    if (it == tasks.end() || it->second.state != task_state::pending)
+      continue;
+    auto since = queued_at.count(id) ? queued_at[id] : now;
+    if (since + limit > now) {
+      kept.push_back(id);
       continue;
     }
-    auto& task = it->second;
-    if (task.created_at_ms.value_or(now) + limit > now)
-      break; // FIFO: every later task was submitted later
-    queue.pop_front();
-    task.result = task_result::failure(
-      "no slot became free within slot_assignment_timeout_secs ("
-        + std::to_string(config->slot_assignment_timeout_secs) + " s); the task never ran",
-      "slot_assignment_timeout");
-    task.transition_to(task_state::failed);
-    ++failed_count;
-    out.push_back(task.id);
+    queued_at.erase(id);
+    fail_task(*this, it->second,
+              task_result::failure("no slot became free within slot_assignment_timeout_secs ("
+                                     + std::to_string(config->slot_assignment_timeout_secs)
+                                     + " s); the task never ran",
+                                   "slot_assignment_timeout"));
+    out.push_back(id);
   }
+  queue.swap(kept);
   return out;
 }
 
 std::optional<std::uint64_t> pool_actor_state::next_expiry() const {
+  std::optional<std::uint64_t> first;
   for (auto& id : queue) {
     auto it = tasks.find(id);
-    if (it != tasks.end() && it->second.state == task_state::pending)
-      return it->second.created_at_ms.value_or(0) + assignment_timeout_ms(*config);
+    auto q = queued_at.find(id);
+    if (it == tasks.end() || it->second.state != task_state::pending || q == queued_at.end())
+      continue;
+    auto when = q->second + assignment_timeout_ms(*config);
+    if (!first || when < *first)
+      first = when;
   }
-  return std::nullopt;
+  return first;
 }
 
-std::optional<task_id> pool_actor_state::slot_lost(const slot_id& slot,
-                                                   const std::string& reason) {
+std::optional<std::pair<task_id, pool_actor_state::outcome>>
+pool_actor_state::slot_lost(const slot_id& slot, const std::string& reason, std::uint64_t now) {
   idle.erase(std::remove(idle.begin(), idle.end(), slot), idle.end());
   auto s = slots.find(slot);
   if (s == slots.end())
     return std::nullopt;
   auto& rec = s->second.record;
-  rec.state = slot_state::errored;
+  if (rec.state != slot_state::errored)
+    rec.state = slot_state::stopped; // until the supervisor restarts it or gives up
   auto current = rec.current_task;
   rec.current_task.reset();
   if (!current)
     return std::nullopt;
   auto t = tasks.find(*current);
   if (t == tasks.end() || is_terminal(t->second.state))
-    return current;
-  t->second.result = task_result::failure("the slot running this task stopped (" + reason
-                                            + ") before it reported a result",
-                                          "slot_lost");
-  t->second.transition_to(task_state::failed);
-  ++failed_count;
-  return current;
+    return std::make_pair(*current, outcome::ignored);
+  auto lost = task_result::failure("the slot running this task stopped (" + reason
+                                     + ") before it reported a result",
+                                   "slot_lost");
+  return std::make_pair(*current, settle_failure(*this, t->second, std::move(lost), now));
+}
+
+bool pool_actor_state::has_usable_slot() const {
+  return std::any_of(slots.begin(), slots.end(), [](auto& kv) {
+    return kv.second.record.state != slot_state::errored;
+  });
+}
+
+std::vector<task_id> pool_actor_state::fail_if_unroutable() {
+  std::vector<task_id> out;
+  if (slots.empty() || has_usable_slot())
+    return out;
+  std::string why = "no slot can run tasks: every slot is errored";
+  for (auto& [id, entry] : slots)
+    if (entry.record.last_error) {
+      why += " (" + id.value + ": " + *entry.record.last_error + ")";
+      break;
+    }
+  for (auto& id : queue) {
+    auto it = tasks.find(id);
+    if (it == tasks.end() || it->second.state != task_state::pending)
+      continue;
+    queued_at.erase(id);
+    fail_task(*this, it->second, task_result::failure(why, "no_usable_slot"));
+    out.push_back(id);
+  }
+  queue.clear();
+  return out;
 }
 
 bool pool_actor_state::quiescent() const {
@@ -192,6 +319,8 @@ pool_status pool_actor_state::status() const {
     }
   }
   st.draining = draining;
+  st.cooldown_until_ms = cooldown_until;
+  st.events.assign(events.begin(), events.end());
   return st;
 }
 

@@ -1,6 +1,8 @@
 #include "actors/slot_actor.hpp"
 
 #include <caf/send.hpp>
+
+#include "supervision/failure_class.hpp"
 #include <caf/typed_event_based_actor.hpp>
 
 namespace claude_pool {
@@ -93,8 +95,22 @@ slot_actor::behavior_type slot_behavior(slot_actor::stateful_pointer<slot_actor_
         start_execution(self, st.fresh_retry());
         return;
       }
+      auto failure = classify(result);
+      auto why = result.output;
       auto task = st.finish(result);
+      // A slot about to stop says so in its record, so the pool routes nothing more to it.
+      if (restarts_slot(failure))
+        st.record.state = slot_state::stopped;
+      else if (disables_slot(failure))
+        st.record.state = slot_state::errored;
       self->send(st.deps.pool, task_done_atom_v, st.record, task, std::move(result));
+      // A crash or hang makes this slot suspect: stop, and let the supervisor decide about a
+      // restart. An auth failure stops it for good (no restart storm against a bad key).
+      if (restarts_slot(failure))
+        self->quit(caf::make_error(pool_errc::slot_unhealthy,
+                                   std::string(to_string(failure)) + ": " + why));
+      else if (disables_slot(failure))
+        self->quit(caf::make_error(pool_errc::slot_disabled, "authentication failed: " + why));
     },
   };
 }

@@ -9,6 +9,8 @@ std::string to_string(pool_errc x) {
     case pool_errc::invalid_request: return "invalid_request";
     case pool_errc::invalid_message: return "invalid_message";
     case pool_errc::already_finished: return "already_finished";
+    case pool_errc::slot_unhealthy: return "slot_unhealthy";
+    case pool_errc::slot_disabled: return "slot_disabled";
   }
   return "unknown_pool_error";
 }

@@ -30,6 +30,8 @@ enum class pool_errc : std::uint8_t {
   invalid_request,    ///< the request itself is malformed (message names the field)
   invalid_message,    ///< a message from the network could not be decoded
   already_finished,   ///< cancel of a task that already ended
+  slot_unhealthy,     ///< exit reason of a slot whose CLI crashed or hung: restart it
+  slot_disabled,      ///< exit reason of a slot that must not be restarted (auth failure)
 };
 
 std::string to_string(pool_errc x);
@@ -81,6 +83,7 @@ CLAUDE_POOL_INSPECT_AS_JSON(task_submission)
 CLAUDE_POOL_INSPECT_AS_JSON(pool_status)
 CLAUDE_POOL_INSPECT_AS_JSON(drain_summary)
 CLAUDE_POOL_INSPECT_AS_JSON(task_assignment)
+CLAUDE_POOL_INSPECT_AS_JSON(pool_event)
 
 #undef CLAUDE_POOL_INSPECT_AS_JSON
 
@@ -104,6 +107,7 @@ CAF_BEGIN_TYPE_ID_BLOCK(claude_pool, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(claude_pool, (claude_pool::pool_status))
   CAF_ADD_TYPE_ID(claude_pool, (claude_pool::drain_summary))
   CAF_ADD_TYPE_ID(claude_pool, (claude_pool::task_assignment))
+  CAF_ADD_TYPE_ID(claude_pool, (claude_pool::pool_event))
 
   // Requests to the pool.
   CAF_ADD_ATOM(claude_pool, claude_pool, submit_atom, "submit")
@@ -119,5 +123,11 @@ CAF_BEGIN_TYPE_ID_BLOCK(claude_pool, caf::first_custom_type_id)
   CAF_ADD_ATOM(claude_pool, claude_pool, task_done_atom, "task_done")
   CAF_ADD_ATOM(claude_pool, claude_pool, exec_done_atom, "exec_done")
   CAF_ADD_ATOM(claude_pool, claude_pool, expire_atom, "expire")
+  // Supervision.
+  CAF_ADD_ATOM(claude_pool, claude_pool, slot_up_atom, "slot_up")
+  CAF_ADD_ATOM(claude_pool, claude_pool, slot_event_atom, "slot_event")
+  CAF_ADD_ATOM(claude_pool, claude_pool, restart_atom, "restart")
+  CAF_ADD_ATOM(claude_pool, claude_pool, supervise_atom, "supervise")
+  CAF_ADD_ATOM(claude_pool, claude_pool, resume_atom, "resume")
 
 CAF_END_TYPE_ID_BLOCK(claude_pool)

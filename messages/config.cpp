@@ -26,6 +26,10 @@ std::string validate(const pool_config& cfg) {
     return "pool_config.max_output_bytes: must be at least 1024";
   if (cfg.max_turns && *cfg.max_turns == 0)
     return "pool_config.max_turns: must be at least 1";
+  if (cfg.restart_backoff_max_ms < cfg.restart_backoff_min_ms)
+    return "pool_config.restart_backoff_max_ms: must not be below restart_backoff_min_ms";
+  if (cfg.restart_window_secs && *cfg.restart_window_secs == 0)
+    return "pool_config.restart_window_secs: must be at least 1 (leave it out for lifetime)";
   if (cfg.claude_bin && cfg.claude_bin->empty())
     return "pool_config.claude_bin: must not be empty";
   return {};

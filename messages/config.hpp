@@ -66,6 +66,21 @@ struct pool_config {
   /// Pass `--bare` (no hooks, plugins, CLAUDE.md discovery; API-key auth only): what a
   /// reproducible batch or a run against a mock API wants.
   bool bare = false;
+
+  // -- supervision (extensions) -----------------------------------------------------------
+  /// `max_restarts` counts restarts within this many seconds. Unset: over the slot's lifetime
+  /// (the reference's meaning).
+  std::optional<std::uint64_t> restart_window_secs;
+  /// Backoff before a restart: from this (doubling per consecutive restart, with jitter)…
+  std::uint64_t restart_backoff_min_ms = 500;
+  /// …up to this.
+  std::uint64_t restart_backoff_max_ms = 30000;
+  /// A slot that ran this long since its last restart starts with a clean restart history.
+  std::uint64_t restart_reset_after_secs = 300;
+  /// Pool-wide pause after a 429/529, doubling while they keep coming (up to 16×).
+  std::uint64_t rate_limit_cooldown_secs = 10;
+  /// A task re-queued this many times because of rate limits then fails (no endless loop).
+  std::uint32_t rate_limit_max_waits = 5;
 };
 
 /// Per-slot overrides (reference `SlotConfig`); any set field wins over `pool_config`.

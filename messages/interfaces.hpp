@@ -12,6 +12,15 @@
 
 namespace claude_pool {
 
+/// A slot: runs one task at a time through its executor.
+using slot_actor = caf::typed_actor<
+  /// Pool → slot: run this task (the slot is idle when the pool sends it).
+  caf::reacts_to<execute_atom, task_assignment>,
+  /// Pool → slot: stop the task's process group; the slot still reports `task_done`.
+  caf::reacts_to<cancel_atom, task_id>,
+  /// Executor → slot (from the executor's thread): an execution ended.
+  caf::reacts_to<exec_done_atom, std::uint64_t, task_result>>;
+
 /// The pool: owns the task table, the FIFO queue and routing. Every reply that names a task
 /// fails with `pool_errc::unknown_task` for an id it never accepted.
 using pool_actor = caf::typed_actor<
@@ -35,17 +44,21 @@ using pool_actor = caf::typed_actor<
   caf::replies_to<drain_atom, std::uint64_t>::with<drain_summary>,
   /// Slot → pool: the slot finished a task (its record as it is now, the task, the result).
   caf::reacts_to<task_done_atom, slot_record, task_id, task_result>,
-  /// Timer: fail pending tasks older than slot_assignment_timeout / end a drain.
+  /// Timer: fail pending tasks older than slot_assignment_timeout / end a drain / end a
+  /// rate-limit cool-down.
   caf::reacts_to<expire_atom>,
-  caf::reacts_to<drain_atom>>;
+  caf::reacts_to<drain_atom>,
+  caf::reacts_to<resume_atom>,
+  /// Supervisor → pool: a slot (re)started; route tasks to it.
+  caf::reacts_to<slot_up_atom, slot_actor, slot_record>,
+  /// Supervisor → pool: something happened to a slot (errored, gave up, …).
+  caf::reacts_to<slot_event_atom, slot_record, pool_event>>;
 
-/// A slot: runs one task at a time through its executor.
-using slot_actor = caf::typed_actor<
-  /// Pool → slot: run this task (the slot is idle when the pool sends it).
-  caf::reacts_to<execute_atom, task_assignment>,
-  /// Pool → slot: stop the task's process group; the slot still reports `task_done`.
-  caf::reacts_to<cancel_atom, task_id>,
-  /// Executor → slot (from the executor's thread): an execution ended.
-  caf::reacts_to<exec_done_atom, std::uint64_t, task_result>>;
+/// The supervisor: spawns the slots, monitors them, and owns every restart decision.
+using supervisor_actor = caf::typed_actor<
+  /// Timer: a slot's backoff is over; start it again.
+  caf::reacts_to<restart_atom, slot_id>,
+  /// Timer: the periodic pass (supervisor_enabled) that retries errored slots.
+  caf::reacts_to<supervise_atom>>;
 
 } // namespace claude_pool

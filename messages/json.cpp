@@ -88,6 +88,12 @@ void to_json(json& j, const pool_config& x) {
   put_omitted(j, "initial_slots", x.initial_slots);
   j["max_output_bytes"] = x.max_output_bytes;
   j["bare"] = x.bare;
+  put_omitted(j, "restart_window_secs", x.restart_window_secs);
+  j["restart_backoff_min_ms"] = x.restart_backoff_min_ms;
+  j["restart_backoff_max_ms"] = x.restart_backoff_max_ms;
+  j["restart_reset_after_secs"] = x.restart_reset_after_secs;
+  j["rate_limit_cooldown_secs"] = x.rate_limit_cooldown_secs;
+  j["rate_limit_max_waits"] = x.rate_limit_max_waits;
 }
 
 void to_json(json& j, const slot_config& x) {
@@ -135,6 +141,7 @@ void to_json(json& j, const slot_record& x) {
   j["cost_microdollars"] = x.cost_microdollars;
   j["restart_count"] = x.restart_count;
   put_nullable(j, "worktree_path", x.worktree_path);
+  put_omitted(j, "last_error", x.last_error);
 }
 
 void to_json(json& j, const task_result& x) {
@@ -172,6 +179,21 @@ void to_json(json& j, const task_record& x) {
   put_nullable(j, "created_at_ms", x.created_at_ms);
   put_nullable(j, "started_at_ms", x.started_at_ms);
   put_nullable(j, "completed_at_ms", x.completed_at_ms);
+  if (x.max_attempts != 1)
+    j["max_attempts"] = x.max_attempts;
+  if (!x.attempts.empty())
+    j["attempts"] = x.attempts;
+  if (x.rate_limit_waits != 0)
+    j["rate_limit_waits"] = x.rate_limit_waits;
+}
+
+void to_json(json& j, const attempt_record& x) {
+  j = json{{"attempt", x.attempt},
+           {"subtype", x.subtype},
+           {"reason", x.reason},
+           {"cost_microdollars", x.cost_microdollars},
+           {"ended_at_ms", x.ended_at_ms}};
+  put_nullable(j, "slot_id", x.slot_id);
 }
 
 void to_json(json& j, const task_filter& x) {
@@ -267,6 +289,12 @@ void read_object(const json& v, const std::string& path, pool_config& x, bool st
   r.optional("initial_slots", x.initial_slots);
   r.defaulted("max_output_bytes", x.max_output_bytes);
   r.defaulted("bare", x.bare);
+  r.optional("restart_window_secs", x.restart_window_secs);
+  r.defaulted("restart_backoff_min_ms", x.restart_backoff_min_ms);
+  r.defaulted("restart_backoff_max_ms", x.restart_backoff_max_ms);
+  r.defaulted("restart_reset_after_secs", x.restart_reset_after_secs);
+  r.defaulted("rate_limit_cooldown_secs", x.rate_limit_cooldown_secs);
+  r.defaulted("rate_limit_max_waits", x.rate_limit_max_waits);
   r.finish();
 }
 
@@ -315,6 +343,7 @@ void read_object(const json& v, const std::string& path, slot_record& x, bool st
   r.required("cost_microdollars", x.cost_microdollars);
   r.required("restart_count", x.restart_count);
   r.optional("worktree_path", x.worktree_path);
+  r.optional("last_error", x.last_error);
   r.finish();
 }
 
@@ -353,6 +382,20 @@ void read_object(const json& v, const std::string& path, task_record& x, bool st
   r.optional("created_at_ms", x.created_at_ms);
   r.optional("started_at_ms", x.started_at_ms);
   r.optional("completed_at_ms", x.completed_at_ms);
+  r.defaulted("max_attempts", x.max_attempts);
+  r.defaulted("attempts", x.attempts);
+  r.defaulted("rate_limit_waits", x.rate_limit_waits);
+  r.finish();
+}
+
+void read_object(const json& v, const std::string& path, attempt_record& x, bool strict) {
+  object_reader r(v, path, strict);
+  r.required("attempt", x.attempt);
+  r.optional("slot_id", x.slot_id);
+  r.required("subtype", x.subtype);
+  r.required("reason", x.reason);
+  r.defaulted("cost_microdollars", x.cost_microdollars);
+  r.defaulted("ended_at_ms", x.ended_at_ms);
   r.finish();
 }
 
@@ -417,6 +460,7 @@ CLAUDE_POOL_DEFINE_FROM_JSON(slot_config)
 CLAUDE_POOL_DEFINE_FROM_JSON(task_overrides)
 CLAUDE_POOL_DEFINE_FROM_JSON(slot_record)
 CLAUDE_POOL_DEFINE_FROM_JSON(task_result)
+CLAUDE_POOL_DEFINE_FROM_JSON(attempt_record)
 CLAUDE_POOL_DEFINE_FROM_JSON(task_record)
 CLAUDE_POOL_DEFINE_FROM_JSON(task_filter)
 CLAUDE_POOL_DEFINE_FROM_JSON(model_metrics)

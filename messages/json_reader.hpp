@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "messages/json.hpp"
+#include "messages/requests.hpp"
 
 namespace claude_pool::detail {
 
@@ -48,12 +49,17 @@ CLAUDE_POOL_DECLARE_READ_OBJECT(slot_config)
 CLAUDE_POOL_DECLARE_READ_OBJECT(task_overrides)
 CLAUDE_POOL_DECLARE_READ_OBJECT(slot_record)
 CLAUDE_POOL_DECLARE_READ_OBJECT(task_result)
+CLAUDE_POOL_DECLARE_READ_OBJECT(attempt_record)
 CLAUDE_POOL_DECLARE_READ_OBJECT(task_record)
 CLAUDE_POOL_DECLARE_READ_OBJECT(task_filter)
 CLAUDE_POOL_DECLARE_READ_OBJECT(model_metrics)
 CLAUDE_POOL_DECLARE_READ_OBJECT(session_metrics)
 CLAUDE_POOL_DECLARE_READ_OBJECT(metrics_filter)
 #undef CLAUDE_POOL_DECLARE_READ_OBJECT
+
+inline void read_value(const nlohmann::json& v, const std::string&, pool_event& out) {
+  from_json(v, out);
+}
 
 template <class T>
 void read_value(const nlohmann::json& v, const std::string& path, std::vector<T>& out) {

@@ -24,6 +24,9 @@ struct slot_record {
   std::uint64_t cost_microdollars = 0;
   std::uint32_t restart_count = 0;
   std::optional<std::string> worktree_path;
+  // -- extension (omitted when unset) -----------------------------------------------------
+  /// Why the slot is errored or was last restarted.
+  std::optional<std::string> last_error;
 };
 
 /// The outcome of one execution (reference `TaskResult`).
@@ -51,6 +54,16 @@ struct task_result {
   static task_result failure(std::string output, std::string subtype);
 };
 
+/// One failed execution of a task that was then tried again (extension).
+struct attempt_record {
+  std::uint32_t attempt = 0;
+  std::optional<claude_pool::slot_id> slot_id;
+  std::string subtype;   ///< the failure's subtype (`crashed`, `timeout`, …)
+  std::string reason;    ///< the failure's output text
+  std::uint64_t cost_microdollars = 0;
+  std::uint64_t ended_at_ms = 0;
+};
+
 /// A task submitted to the pool (reference `TaskRecord`).
 struct task_record {
   task_id id;
@@ -67,6 +80,14 @@ struct task_record {
   std::optional<std::uint64_t> created_at_ms;
   std::optional<std::uint64_t> started_at_ms;
   std::optional<std::uint64_t> completed_at_ms;
+  // -- extensions (omitted when default) --------------------------------------------------
+  /// Executions allowed for failures a retry may fix (crash, hang, lost slot, unparsable
+  /// output, API 5xx). 1 = at most once, the default: tasks may edit files.
+  std::uint32_t max_attempts = 1;
+  /// Every earlier failed execution, oldest first.
+  std::vector<attempt_record> attempts;
+  /// Times the task went back to the queue because the API was rate-limited / overloaded.
+  std::uint32_t rate_limit_waits = 0;
 
   /// A pending task stamped with the current time (reference `new_pending`).
   static task_record new_pending(task_id id, std::string prompt);

@@ -8,8 +8,21 @@ namespace claude_pool {
 using nlohmann::json;
 using detail::object_reader;
 
+void to_json(json& j, const pool_event& x) {
+  j = json{{"at_ms", x.at_ms}, {"kind", x.kind}, {"message", x.message}};
+  j["slot_id"] = x.slot_id ? json(*x.slot_id) : json(nullptr);
+}
+
+void from_json(const json& j, pool_event& x) {
+  object_reader r(j, "pool_event", false);
+  r.required("at_ms", x.at_ms);
+  r.required("kind", x.kind);
+  r.optional("slot_id", x.slot_id);
+  r.required("message", x.message);
+}
+
 void to_json(json& j, const task_submission& x) {
-  j = json{{"prompt", x.prompt}, {"tags", x.tags}};
+  j = json{{"prompt", x.prompt}, {"tags", x.tags}, {"max_attempts", x.max_attempts}};
   j["config"] = x.config ? json(*x.config) : json(nullptr);
 }
 
@@ -18,13 +31,17 @@ void from_json(const json& j, task_submission& x) {
   r.required("prompt", x.prompt);
   r.defaulted("tags", x.tags);
   r.optional("config", x.config);
+  r.defaulted("max_attempts", x.max_attempts);
 }
 
 void to_json(json& j, const pool_status& x) {
   j = json{{"slots", x.slots},         {"pending", x.pending},
            {"running", x.running},     {"completed", x.completed},
            {"failed", x.failed},       {"cancelled", x.cancelled},
-           {"pending_review", x.pending_review}, {"draining", x.draining}};
+           {"pending_review", x.pending_review}, {"draining", x.draining},
+           {"events", x.events}};
+  if (x.cooldown_until_ms)
+    j["cooldown_until_ms"] = *x.cooldown_until_ms;
 }
 
 void from_json(const json& j, pool_status& x) {
@@ -37,6 +54,8 @@ void from_json(const json& j, pool_status& x) {
   r.required("cancelled", x.cancelled);
   r.defaulted("pending_review", x.pending_review);
   r.required("draining", x.draining);
+  r.optional("cooldown_until_ms", x.cooldown_until_ms);
+  r.defaulted("events", x.events);
 }
 
 void to_json(json& j, const drain_summary& x) {

@@ -15,6 +15,16 @@ struct task_submission {
   std::string prompt;
   std::vector<std::string> tags;
   std::optional<task_overrides> config;
+  /// Executions allowed for retryable failures (see `task_record::max_attempts`).
+  std::uint32_t max_attempts = 1;
+};
+
+/// Something the supervisor or the pool did that an operator should see.
+struct pool_event {
+  std::uint64_t at_ms = 0;
+  std::string kind; ///< slot_restarted, slot_errored, slot_recovered, rate_limited, auth_failed
+  std::optional<claude_pool::slot_id> slot_id;
+  std::string message;
 };
 
 /// A snapshot of the pool: every slot's record and the task counts by state.
@@ -27,6 +37,10 @@ struct pool_status {
   std::uint64_t cancelled = 0;
   std::uint64_t pending_review = 0;
   bool draining = false;
+  /// While set, no task starts before this time (pool-wide rate-limit cool-down).
+  std::optional<std::uint64_t> cooldown_until_ms;
+  /// The most recent supervision events, oldest first.
+  std::vector<pool_event> events;
 };
 
 /// What a drain did: tasks that finished during it, and those it had to cancel at the
@@ -46,6 +60,8 @@ struct task_assignment {
   std::optional<task_overrides> overrides;
 };
 
+void to_json(nlohmann::json& j, const pool_event& x);
+void from_json(const nlohmann::json& j, pool_event& x);
 void to_json(nlohmann::json& j, const task_submission& x);
 void from_json(const nlohmann::json& j, task_submission& x);
 void to_json(nlohmann::json& j, const pool_status& x);

@@ -14,7 +14,7 @@ namespace claude_pool::app {
 
 namespace {
 
-/// Reads every line before anything runs: one bad line stops the batch with its line
+/// Reads every line (`prompt`, `config`, `tags`, `max_attempts`) before anything runs: one bad line stops the batch with its line
 /// number, so a batch never half-runs on a typo.
 std::vector<task_submission> read_batch(std::istream& in, const std::string& name) {
   std::vector<task_submission> out;
@@ -33,6 +33,7 @@ std::vector<task_submission> read_batch(std::istream& in, const std::string& nam
       task_submission sub;
       r.required("prompt", sub.prompt);
       r.defaulted("tags", sub.tags);
+      r.defaulted("max_attempts", sub.max_attempts);
       if (auto it = doc.find("config"); it != doc.end() && !it->is_null())
         sub.config = parse_task_overrides(*it, "line.config");
       r.known("config");

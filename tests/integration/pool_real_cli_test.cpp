@@ -160,7 +160,8 @@ TEST_CASE("a missing claude binary gives a clear failed result", "[integration]"
   CHECK(rec.result->failed_command->find("hello") == std::string::npos);
 }
 
-TEST_CASE("an API error from the real CLI fails the task with its status", "[integration]") {
+TEST_CASE("a 401 from the real CLI fails the task and disables the slot without restarts",
+          "[integration]") {
   real_cli_fixture fx;
   claude_pool::pool p(fx.config(1));
   auto rec = p.run("please fail [[mock:status=401]]");
@@ -168,8 +169,17 @@ TEST_CASE("an API error from the real CLI fails the task with its status", "[int
   CHECK(rec.result->api_error_status == 401);
   CHECK(rec.result->exit_code == 1);
   CHECK_THAT(rec.result->output, Catch::Contains("401"));
-  // The slot stays usable.
-  CHECK(p.run("fine now").state == task_state::completed);
+  // The account is refused: the slot stops taking work, and with no usable slot left the
+  // next task fails at once instead of waiting for slot_assignment_timeout.
+  auto next = p.run("would fail the same way");
+  REQUIRE(next.state == task_state::failed);
+  CHECK(next.result->subtype == "no_usable_slot");
+  CHECK_THAT(next.result->output, Catch::Contains("authentication failed"));
+  auto st = p.status();
+  REQUIRE(st.slots.size() == 1);
+  CHECK(st.slots[0].state == slot_state::errored);
+  CHECK(st.slots[0].restart_count == 0);
+  CHECK(fx.model_requests().size() == 1); // no second request: no retry storm
 }
 
 TEST_CASE("structured output from the real CLI lands in the result", "[integration]") {
