@@ -29,6 +29,7 @@ struct pool_options_cli {
   std::string claude_bin;
   std::optional<std::uint64_t> timeout_secs;
   std::string mock_mode = "auto"; ///< auto | on | off
+  std::uint64_t drain_timeout_secs = 30; ///< grace for running tasks after SIGINT/SIGTERM
 };
 
 /// A pool configuration ready to run, plus the embedded mock API when one is in use.

@@ -8,6 +8,7 @@
 
 #include "messages/json.hpp"
 #include "messages/json_reader.hpp"
+#include "runtime/app/signal_drain.hpp"
 #include "runtime/pool.hpp"
 
 namespace claude_pool::app {
@@ -48,6 +49,18 @@ std::vector<task_submission> read_batch(std::istream& in, const std::string& nam
   return out;
 }
 
+/// The record of an input the pool refused because it was draining.
+task_record never_submitted(const task_submission& sub) {
+  auto rec = task_record::new_pending(make_task_id(), sub.prompt);
+  rec.tags = sub.tags;
+  rec.config = sub.config;
+  rec.max_attempts = sub.max_attempts;
+  rec.result = task_result::failure("not started: the pool was draining after a stop signal",
+                                    "cancelled");
+  rec.transition_to(task_state::cancelled);
+  return rec;
+}
+
 void show_progress(std::size_t done, std::size_t total, std::size_t failed) {
   std::cerr << "\r[" << done << "/" << total << "] " << (done - failed) << " ok, " << failed
             << " failed" << (done == total ? "\n" : "") << std::flush;
@@ -69,16 +82,27 @@ int batch_command(const batch_options& opts) {
   pool_options po;
   po.default_claude_bin = ctx.claude_bin();
   claude_pool::pool p(ctx.config(), po);
+  signal_drain on_signal(std::chrono::seconds(opts.pool.drain_timeout_secs));
+  on_signal.watch(p);
 
-  std::vector<task_id> ids;
+  // Submit everything; a drain that starts meanwhile (a signal) refuses the rest, which
+  // still get their output line, as cancelled: one line per input, always.
+  std::vector<std::optional<task_id>> ids;
   ids.reserve(subs.size());
-  for (auto& sub : subs)
-    ids.push_back(p.submit(std::move(sub)));
+  for (auto& sub : subs) {
+    try {
+      ids.push_back(p.submit(sub));
+    } catch (const pool_error& e) {
+      if (e.code != pool_errc::draining)
+        throw;
+      ids.push_back(std::nullopt);
+    }
+  }
 
   bool progress = opts.progress && ::isatty(STDERR_FILENO);
   std::size_t failed = 0;
   for (std::size_t i = 0; i < ids.size(); ++i) {
-    auto rec = p.wait(ids[i]);
+    auto rec = ids[i] ? p.wait(*ids[i]) : never_submitted(subs[i]);
     if (rec.state != task_state::completed)
       ++failed;
     std::cout << nlohmann::json(rec).dump() << '\n' << std::flush;

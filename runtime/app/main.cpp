@@ -5,6 +5,7 @@
 #include <CLI/CLI.hpp>
 
 #include "runtime/app/commands.hpp"
+#include "runtime/app/signal_drain.hpp"
 #include "runtime/pool.hpp"
 
 using namespace claude_pool::app;
@@ -19,6 +20,9 @@ void add_pool_options(CLI::App* cmd, pool_options_cli& o) {
                   "the claude executable (default: $CLAUDE_POOL_CLAUDE_BIN, the CLI installed "
                   "by scripts/setup, else claude on PATH)");
   cmd->add_option("--timeout", o.timeout_secs, "per-task timeout in seconds");
+  cmd->add_option("--drain-timeout", o.drain_timeout_secs,
+                  "after SIGINT/SIGTERM, seconds running tasks get before they are stopped "
+                  "(default 30; a second signal stops them at once)");
   cmd->add_option("--mock-api", o.mock_mode,
                   "use the bundled mock API: auto (when ANTHROPIC_API_KEY is unset), on, off")
     ->check(CLI::IsMember({"auto", "on", "off"}));
@@ -29,6 +33,8 @@ void add_pool_options(CLI::App* cmd, pool_options_cli& o) {
 int main(int argc, char** argv) {
   // A CLI child that dies while we write its stdin must not kill the pool.
   std::signal(SIGPIPE, SIG_IGN);
+  // Before any thread exists: SIGINT/SIGTERM are taken by signal_drain's thread only.
+  signal_drain::block_signals();
 
   CLI::App app{"claude-pool: run work on many Claude Code CLI processes at once"};
   app.require_subcommand(1);

@@ -4,6 +4,7 @@
 #include <iterator>
 
 #include "messages/json.hpp"
+#include "runtime/app/signal_drain.hpp"
 #include "runtime/pool.hpp"
 
 namespace claude_pool::app {
@@ -18,6 +19,8 @@ int run_command(const run_options& opts) {
   pool_options po;
   po.default_claude_bin = ctx.claude_bin();
   claude_pool::pool p(ctx.config(), po);
+  signal_drain on_signal(std::chrono::seconds(opts.pool.drain_timeout_secs));
+  on_signal.watch(p);
   auto rec = p.run(std::move(prompt));
   bool ok = rec.state == task_state::completed;
   if (opts.json) {

@@ -1,0 +1,286 @@
+// The supervisor and the pool together, with a scripted executor: restarts, errored slots,
+// failure classes, rate-limit cool-down and task attempts. No processes.
+#include <catch2/catch.hpp>
+
+#include <thread>
+
+#include "../support/scripted_executor.hpp"
+#include "runtime/pool.hpp"
+
+using namespace claude_pool;
+using claude_pool::testing::scripted_executor;
+
+namespace {
+
+pool_config fast_restarts(std::uint64_t slots) {
+  pool_config cfg;
+  cfg.initial_slots = slots;
+  cfg.restart_backoff_min_ms = 10;
+  cfg.restart_backoff_max_ms = 40;
+  cfg.rate_limit_cooldown_secs = 1;
+  return cfg;
+}
+
+pool_options with(std::shared_ptr<task_executor> exec) {
+  pool_options o;
+  o.executor = std::move(exec);
+  return o;
+}
+
+task_result result_with(std::string subtype, std::optional<int> api = {}) {
+  auto r = task_result::failure("scripted " + subtype, std::move(subtype));
+  r.api_error_status = api;
+  return r;
+}
+
+/// Waits (up to 30 s) until the pool's status satisfies `pred`.
+bool status_becomes(claude_pool::pool& p, const std::function<bool(const pool_status&)>& pred) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (pred(p.status()))
+      return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return pred(p.status());
+}
+
+bool has_event(const pool_status& st, const std::string& kind) {
+  for (auto& e : st.events)
+    if (e.kind == kind)
+      return true;
+  return false;
+}
+
+/// An executor that answers each prompt from a script: the prompt names the outcome.
+std::shared_ptr<scripted_executor> scripted_by_prompt() {
+  auto exec = std::make_shared<scripted_executor>(true);
+  exec->answer = [](const execution_request& r) {
+    if (r.prompt.rfind("crash", 0) == 0)
+      return result_with("crashed");
+    if (r.prompt.rfind("hang", 0) == 0)
+      return result_with("timeout");
+    if (r.prompt.rfind("garbage", 0) == 0)
+      return result_with("unparsable_output");
+    if (r.prompt.rfind("auth", 0) == 0)
+      return result_with("success", 401);
+    if (r.prompt.rfind("overloaded", 0) == 0)
+      return result_with("success", 529);
+    task_result ok;
+    ok.success = true;
+    ok.output = "ok";
+    return ok;
+  };
+  return exec;
+}
+
+} // namespace
+
+TEST_CASE("a slot whose CLI crashed is restarted with its id and restart_count + 1",
+          "[supervision]") {
+  auto exec = scripted_by_prompt();
+  claude_pool::pool p(fast_restarts(1), with(exec));
+  auto crashed = p.run("crash please");
+  CHECK(crashed.state == task_state::failed);
+  CHECK(crashed.result->subtype == "crashed");
+  REQUIRE(status_becomes(p, [](const pool_status& st) {
+    return st.slots.size() == 1 && st.slots[0].restart_count == 1
+           && st.slots[0].state == slot_state::idle;
+  }));
+  auto st = p.status();
+  CHECK(st.slots[0].id.value == "slot-0");
+  REQUIRE(st.slots[0].last_error);
+  CHECK_THAT(*st.slots[0].last_error, Catch::Contains("crash"));
+  CHECK(has_event(st, "slot_restarted"));
+  // The restarted slot serves the next task.
+  auto next = p.run("fine");
+  CHECK(next.state == task_state::completed);
+  CHECK(next.slot_id->value == "slot-0");
+}
+
+TEST_CASE("a hung task's slot is restarted; unparsable output leaves the slot alone",
+          "[supervision]") {
+  auto exec = scripted_by_prompt();
+  claude_pool::pool p(fast_restarts(1), with(exec));
+  CHECK(p.run("garbage out").result->subtype == "unparsable_output");
+  CHECK(p.status().slots[0].restart_count == 0);
+  CHECK(p.run("hang forever").result->subtype == "timeout");
+  REQUIRE(status_becomes(p, [](const pool_status& st) {
+    return st.slots[0].restart_count == 1 && st.slots[0].state == slot_state::idle;
+  }));
+  CHECK(p.run("fine").state == task_state::completed);
+}
+
+TEST_CASE("past max_restarts a slot is errored, out of routing, and the event is in status",
+          "[supervision]") {
+  auto exec = scripted_by_prompt();
+  auto cfg = fast_restarts(2);
+  cfg.max_restarts = 2;
+  claude_pool::pool p(cfg, with(exec));
+  // Keep crashing until one slot has used up its restarts.
+  for (int i = 0; i < 12; ++i) {
+    p.run("crash " + std::to_string(i));
+    if (status_becomes(p, [](const pool_status& st) {
+          for (auto& s : st.slots)
+            if (s.state == slot_state::errored)
+              return true;
+          for (auto& s : st.slots)
+            if (s.state != slot_state::idle)
+              return false;
+          return true;
+        })) {
+      auto st = p.status();
+      bool errored = false;
+      for (auto& s : st.slots)
+        errored |= s.state == slot_state::errored;
+      if (errored)
+        break;
+    }
+  }
+  auto st = p.status();
+  const slot_record* bad = nullptr;
+  for (auto& s : st.slots)
+    if (s.state == slot_state::errored)
+      bad = &s;
+  REQUIRE(bad);
+  CHECK(bad->restart_count == 2);
+  REQUIRE(bad->last_error);
+  CHECK_THAT(*bad->last_error, Catch::Contains("max_restarts 2"));
+  CHECK(has_event(st, "slot_errored"));
+  // Work still flows through the other slot, never the errored one.
+  for (int i = 0; i < 4; ++i) {
+    auto rec = p.run("fine " + std::to_string(i));
+    if (rec.state == task_state::completed)
+      CHECK(rec.slot_id != bad->id);
+  }
+}
+
+TEST_CASE("when every slot is errored, pending and new tasks fail at once", "[supervision]") {
+  auto exec = scripted_by_prompt();
+  auto cfg = fast_restarts(1);
+  cfg.max_restarts = 0;
+  cfg.slot_assignment_timeout_secs = 3600; // failing fast must not rely on the timeout
+  claude_pool::pool p(cfg, with(exec));
+  CHECK(p.run("crash now").state == task_state::failed);
+  REQUIRE(status_becomes(p, [](const pool_status& st) {
+    return st.slots[0].state == slot_state::errored;
+  }));
+  auto rec = p.run("anything");
+  CHECK(rec.state == task_state::failed);
+  CHECK(rec.result->subtype == "no_usable_slot");
+  CHECK_THAT(rec.result->output, Catch::Contains("slot-0"));
+}
+
+TEST_CASE("an auth failure disables the slot without restarting it", "[supervision]") {
+  auto exec = scripted_by_prompt();
+  claude_pool::pool p(fast_restarts(2), with(exec));
+  auto rec = p.run("auth fails");
+  CHECK(rec.state == task_state::failed);
+  REQUIRE(status_becomes(p, [](const pool_status& st) { return has_event(st, "auth_failed"); }));
+  auto st = p.status();
+  int errored = 0;
+  for (auto& s : st.slots) {
+    CHECK(s.restart_count == 0);
+    errored += s.state == slot_state::errored;
+  }
+  CHECK(errored == 1);
+}
+
+TEST_CASE("a rate-limited task waits in the queue during a pool-wide cool-down and then runs",
+          "[supervision]") {
+  auto exec = std::make_shared<scripted_executor>(true);
+  std::atomic<int> calls{0};
+  exec->answer = [&](const execution_request&) {
+    if (calls++ == 0)
+      return result_with("success", 529);
+    task_result ok;
+    ok.success = true;
+    ok.output = "ok after the cool-down";
+    return ok;
+  };
+  claude_pool::pool p(fast_restarts(2), with(exec));
+  auto before = now_ms();
+  auto rec = p.run("overloaded at first");
+  auto waited = now_ms() - before;
+  CHECK(rec.state == task_state::completed);
+  CHECK(rec.rate_limit_waits == 1);
+  CHECK(rec.attempts.empty()); // a rate limit does not burn an attempt
+  CHECK(waited >= 1000);       // the cool-down (1 s) held the task back
+  CHECK(has_event(p.status(), "rate_limited"));
+  for (auto& s : p.status().slots)
+    CHECK(s.restart_count == 0);
+}
+
+TEST_CASE("a task rate-limited more than rate_limit_max_waits times fails with the reason",
+          "[supervision]") {
+  auto exec = scripted_by_prompt();
+  auto cfg = fast_restarts(1);
+  cfg.rate_limit_max_waits = 1;
+  claude_pool::pool p(cfg, with(exec));
+  auto rec = p.run("overloaded always");
+  CHECK(rec.state == task_state::failed);
+  CHECK(rec.rate_limit_waits == 1);
+  CHECK_THAT(rec.result->output, Catch::Contains("rate_limit_max_waits"));
+}
+
+TEST_CASE("a task with attempts is retried after crashes and records every attempt",
+          "[supervision]") {
+  auto exec = std::make_shared<scripted_executor>(true);
+  std::atomic<int> calls{0};
+  exec->answer = [&](const execution_request&) {
+    if (calls++ < 2)
+      return result_with("crashed");
+    task_result ok;
+    ok.success = true;
+    ok.output = "third time lucky";
+    return ok;
+  };
+  claude_pool::pool p(fast_restarts(2), with(exec));
+  auto rec = p.run(task_submission{"flaky", {}, {}, 3});
+  CHECK(rec.state == task_state::completed);
+  REQUIRE(rec.attempts.size() == 2);
+  CHECK(rec.attempts[0].attempt == 1);
+  CHECK(rec.attempts[0].subtype == "crashed");
+  CHECK(rec.attempts[1].attempt == 2);
+  CHECK(rec.result->output == "third time lucky");
+}
+
+TEST_CASE("a task that keeps failing ends failed after max_attempts, never looping",
+          "[supervision]") {
+  auto exec = scripted_by_prompt();
+  claude_pool::pool p(fast_restarts(2), with(exec));
+  auto rec = p.run(task_submission{"garbage each time", {}, {}, 3});
+  CHECK(rec.state == task_state::failed);
+  CHECK(rec.attempts.size() == 2);
+  CHECK_THAT(rec.result->output, Catch::Contains("attempt 3 of 3"));
+  CHECK(exec->requests().size() == 3);
+  // At most once by default.
+  auto once = p.run("garbage once");
+  CHECK(once.state == task_state::failed);
+  CHECK(once.attempts.empty());
+  CHECK(exec->requests().size() == 4);
+}
+
+TEST_CASE("the periodic pass retries an errored slot once its restart window allows",
+          "[supervision]") {
+  auto exec = scripted_by_prompt();
+  auto cfg = fast_restarts(1);
+  cfg.max_restarts = 1;
+  cfg.restart_window_secs = 1;
+  cfg.supervisor_enabled = true;
+  cfg.supervisor_interval_secs = 1;
+  claude_pool::pool p(cfg, with(exec));
+  p.run("crash one");
+  REQUIRE(status_becomes(p, [](const pool_status& st) {
+    return st.slots[0].restart_count == 1 && st.slots[0].state == slot_state::idle;
+  }));
+  p.run("crash two"); // over the limit within the window: errored
+  REQUIRE(status_becomes(p, [](const pool_status& st) {
+    return has_event(st, "slot_errored");
+  }));
+  // After the window, the periodic pass brings it back.
+  REQUIRE(status_becomes(p, [](const pool_status& st) {
+    return has_event(st, "slot_recovered") && st.slots[0].state == slot_state::idle;
+  }));
+  CHECK(p.status().slots[0].restart_count == 2);
+  CHECK(p.run("fine").state == task_state::completed);
+}
