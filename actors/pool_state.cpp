@@ -170,14 +170,14 @@ pool_actor_state::outcome pool_actor_state::complete(const slot_record& slot, co
     return outcome::ignored;
   auto& task = it->second;
   if (task.state == task_state::cancelled) {
-    // The cancel already decided this task's state; keep what the run cost.
-    auto cancelled = task_result::failure("the task was cancelled; its process group was stopped",
-                                          "cancelled");
-    cancelled.cost_microdollars = result.cost_microdollars;
-    cancelled.elapsed_ms = result.elapsed_ms;
-    cancelled.session_id = result.session_id;
-    cancelled.model = result.model;
-    task.result = std::move(cancelled);
+    // The cancel already decided this task's state and why; add what the run cost.
+    if (!task.result)
+      task.result = task_result::failure("the task was cancelled", "cancelled");
+    task.result->cost_microdollars = result.cost_microdollars;
+    task.result->elapsed_ms = result.elapsed_ms;
+    task.result->session_id = result.session_id;
+    task.result->model = result.model;
+    task.result->exit_code = result.exit_code;
     return outcome::ignored;
   }
   if (is_terminal(task.state))

@@ -37,12 +37,12 @@ inline bool eventually(const std::function<bool()>& pred,
   return pred();
 }
 
-/// Live (non-zombie) processes whose environment contains `marker`.
-inline int processes_with_marker(const std::string& marker) {
-  int count = 0;
+/// Live (non-zombie) processes whose environment contains `marker`, with their names.
+inline std::vector<std::pair<int, std::string>> pids_with_marker(const std::string& marker) {
+  std::vector<std::pair<int, std::string>> out;
   auto dir = ::opendir("/proc");
   if (!dir)
-    return -1;
+    return out;
   while (auto entry = ::readdir(dir)) {
     std::string name = entry->d_name;
     if (name.find_first_not_of("0123456789") != std::string::npos)
@@ -55,11 +55,18 @@ inline int processes_with_marker(const std::string& marker) {
       continue;
     std::ifstream env("/proc/" + name + "/environ");
     std::string content((std::istreambuf_iterator<char>(env)), std::istreambuf_iterator<char>());
-    if (content.find(marker) != std::string::npos)
-      ++count;
+    if (content.find(marker) != std::string::npos) {
+      auto open = line.find('(');
+      out.emplace_back(std::stoi(name), line.substr(open + 1, close - open - 1));
+    }
   }
   ::closedir(dir);
-  return count;
+  return out;
+}
+
+/// How many live processes carry `marker` in their environment.
+inline int processes_with_marker(const std::string& marker) {
+  return static_cast<int>(pids_with_marker(marker).size());
 }
 
 struct real_cli_fixture {
