@@ -3,6 +3,8 @@
 
 #include <algorithm>
 
+#include "messages/utf8.hpp"
+
 namespace claude_pool {
 
 namespace {
@@ -25,6 +27,9 @@ std::string pool_actor_state::check(const task_submission& sub) const {
   if (sub.prompt.size() > max_prompt_bytes)
     return "task_submission.prompt: " + std::to_string(sub.prompt.size())
            + " bytes is more than the limit of " + std::to_string(max_prompt_bytes);
+  if (auto bad = first_invalid_utf8(sub.prompt))
+    return "task_submission.prompt: not valid UTF-8 (first bad byte at offset "
+           + std::to_string(*bad) + ")";
   if (sub.max_attempts == 0 || sub.max_attempts > max_attempts_limit)
     return "task_submission.max_attempts: must be between 1 and "
            + std::to_string(max_attempts_limit);

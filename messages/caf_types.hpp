@@ -47,7 +47,7 @@ template <class Inspector, class T>
 typename Inspector::result_type inspect_via_json(Inspector& f, const char* name, T& x) {
   std::string wire;
   if constexpr (Inspector::reads_state) {
-    wire = nlohmann::json(x).dump();
+    wire = to_json_text(nlohmann::json(x));
     return f(caf::meta::type_name(name), wire);
   } else {
     auto decode = caf::meta::load_callback([&]() -> caf::error {

@@ -47,6 +47,12 @@ CLAUDE_POOL_DECLARE_JSON(metrics_filter)
 
 #undef CLAUDE_POOL_DECLARE_JSON
 
+/// Compact JSON text that never throws: invalid UTF-8 (which the boundary should already
+/// have repaired) is replaced by U+FFFD rather than aborting a whole batch's output.
+inline std::string to_json_text(const nlohmann::json& j) {
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
 /// Reads a pool configuration as a user wrote it: every field optional (defaults as the
 /// reference), unknown fields are errors (a typo must not be silently ignored), and the
 /// result is validated. Throws `json_error` naming the field.

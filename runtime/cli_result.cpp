@@ -5,16 +5,19 @@
 
 #include <nlohmann/json.hpp>
 
+#include "messages/utf8.hpp"
+
 namespace claude_pool {
 
 using nlohmann::json;
 
 namespace {
 
+/// At most `limit` bytes of process text, as valid UTF-8 (a CLI may print anything).
 std::string cap(std::string_view s, std::size_t limit) {
   if (s.size() <= limit)
-    return std::string(s);
-  return std::string(s.substr(0, limit)) + "\n… (" + std::to_string(s.size() - limit)
+    return to_valid_utf8(s);
+  return to_valid_utf8(s.substr(0, limit)) + "\n… (" + std::to_string(s.size() - limit)
          + " more bytes)";
 }
 

@@ -105,7 +105,7 @@ int batch_command(const batch_options& opts) {
     auto rec = ids[i] ? p.wait(*ids[i]) : never_submitted(subs[i]);
     if (rec.state != task_state::completed)
       ++failed;
-    std::cout << nlohmann::json(rec).dump() << '\n' << std::flush;
+    std::cout << to_json_text(nlohmann::json(rec)) << '\n' << std::flush;
     if (progress)
       show_progress(i + 1, ids.size(), failed);
   }

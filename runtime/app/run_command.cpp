@@ -24,7 +24,7 @@ int run_command(const run_options& opts) {
   auto rec = p.run(std::move(prompt));
   bool ok = rec.state == task_state::completed;
   if (opts.json) {
-    std::cout << nlohmann::json(rec).dump() << '\n';
+    std::cout << to_json_text(nlohmann::json(rec)) << '\n';
   } else if (rec.result) {
     (ok ? std::cout : std::cerr) << rec.result->output << '\n';
   }

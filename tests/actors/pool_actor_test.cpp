@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include <set>
+#include <thread>
 
 #include "runtime/pool.hpp"
 #include "../support/scripted_executor.hpp"
@@ -170,7 +171,10 @@ TEST_CASE("drain refuses new work, lets running tasks finish and reports them", 
   auto b = p.submit("b");
   REQUIRE(exec->wait_for_started(2));
   std::thread finisher([&] {
-    // Finishes while drain() blocks in the main thread.
+    // Finishes once the drain is in force, while drain() blocks in the main thread.
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (!p.status().draining && std::chrono::steady_clock::now() < deadline)
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
     exec->finish(a);
     exec->finish(b, task_result::failure("boom", "exit_error"));
   });
