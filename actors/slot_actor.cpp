@@ -40,7 +40,9 @@ task_id slot_actor_state::finish(const task_result& result) {
   record.cost_microdollars += result.cost_microdollars;
   if (result.success)
     ++record.tasks_completed;
-  if (result.session_id)
+  // Only a successful task's session is worth continuing: a failed one may end in a
+  // dangling prompt that would leak into the next task.
+  if (result.success && result.session_id)
     record.session_id = result.session_id;
   record.state = slot_state::idle;
   record.current_task.reset();

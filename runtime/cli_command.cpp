@@ -81,8 +81,12 @@ std::vector<std::string> build_cli_args(const resolved_config& cfg,
     args.push_back("--json-schema=" + cfg.json_schema->dump());
   if (cfg.max_budget_usd)
     args.push_back("--max-budget-usd=" + format_usd(*cfg.max_budget_usd));
-  if (resume_session)
+  if (resume_session) {
+    // Fork: the task continues the conversation in a new session, so if it fails, its prompt
+    // stays out of the session the slot resumes next time.
     args.push_back("--resume=" + *resume_session);
+    args.emplace_back("--fork-session");
+  }
   return args;
 }
 

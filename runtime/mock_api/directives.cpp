@@ -75,6 +75,12 @@ bool apply(std::string_view name, std::optional<std::string_view> value, directi
     d.status = static_cast<int>(*code);
     return true;
   }
+  if (name == "status_times") {
+    auto n = integer();
+    if (!n || *n < 0 || *n > 1000000) return false;
+    d.status_times = static_cast<int>(*n);
+    return true;
+  }
   if (name == "retry_after") {
     auto seconds = integer();
     if (!seconds || *seconds > 86400) return false;

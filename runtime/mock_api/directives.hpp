@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include <chrono>
+#include <functional>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -24,6 +25,7 @@ struct directives {
   std::chrono::milliseconds delay{0};
   std::chrono::milliseconds chunk_delay{0};
   int status = 0;  ///< 0 = answer normally
+  std::optional<int> status_times;  ///< the status only for the first N requests of this text
   std::optional<int> retry_after;  ///< seconds
   std::optional<std::int64_t> input_tokens;
   std::optional<std::int64_t> output_tokens;

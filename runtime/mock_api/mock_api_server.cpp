@@ -14,6 +14,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstring>
+#include <map>
 #include <mutex>
 #include <stdexcept>
 #include <thread>
@@ -28,6 +29,8 @@ struct server::impl {
   std::thread thread;
   std::uint16_t bound_port = 0;
   std::atomic<std::uint64_t> sequence{0};
+  std::mutex failures_mutex;
+  std::map<std::string, int> failures_by_text;  ///< for [[mock:status_times=N]]
 
   mutable std::mutex log_mutex;  // guards log and log_fd writes
   std::vector<logged_request> log;
@@ -105,7 +108,10 @@ struct server::impl {
     const bool stream = body.contains("stream") && body["stream"].is_boolean() &&
                         body["stream"].get<bool>();
     const auto seq = ++sequence;
-    auto reply = detail::plan_reply(body, opts.model, seq);
+    auto reply = detail::plan_reply(body, opts.model, seq, [this](const std::string& key, int times) {
+      std::lock_guard<std::mutex> lock(failures_mutex);
+      return failures_by_text[key]++ < times;
+    });
     record(req, std::move(body), title);
     res.set_header("request-id", "req_mock" + std::to_string(seq));
     if (!pause(reply.delay)) return send_error(res, 529, "Overloaded");

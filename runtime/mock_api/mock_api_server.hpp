@@ -26,6 +26,8 @@
 /// |                                | 403 permission_error, 404 not_found_error,               |
 /// |                                | 413 request_too_large, 429 rate_limit_error,             |
 /// |                                | 529 overloaded_error, any other 5xx api_error            |
+/// | `[[mock:status_times=2]]`      | with `status`: fail only the first 2 requests carrying   |
+/// |                                | this prompt (per server), then answer normally           |
 /// | `[[mock:retry_after=1]]`       | add a `retry-after: 1` header (seconds) to the error     |
 /// | `[[mock:usage=1000/200]]`      | report 1000 input and 200 output tokens                  |
 /// | `[[mock:echo]]`                | reply with the whole user text verbatim, directives too  |

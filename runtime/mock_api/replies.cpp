@@ -126,7 +126,7 @@ ojson error_body(int status, const std::string& message) {
 }
 
 planned_reply plan_reply(const json& body, const std::string& default_model,
-                         std::uint64_t sequence) {
+                         std::uint64_t sequence, const failure_counter& count_failure) {
   planned_reply reply;
   reply.id = "msg_mock" + std::to_string(sequence);
   reply.model = body.is_object() && body.contains("model") && body["model"].is_string()
@@ -153,7 +153,10 @@ planned_reply plan_reply(const json& body, const std::string& default_model,
     reply.error_body = error_body(400, message);
     return reply;
   }
-  if (d.status != 0 && d.status != 200) {
+  const bool fails = d.status != 0 && d.status != 200
+                     && (!d.status_times || !count_failure
+                         || count_failure(parsed.stripped, *d.status_times));
+  if (fails) {
     reply.status = d.status;
     reply.error_body = error_body(d.status, error_message(d.status));
     reply.retry_after = d.retry_after;

@@ -47,8 +47,12 @@ bool is_title_request(const nlohmann::json& body);
 bool asks_for_title_json(const nlohmann::json& body);
 
 /// Decides the answer to a `POST /v1/messages` body. `sequence` makes ids unique.
+/// Counts a failure for `key` (the prompt without directives) and says whether it is still
+/// within the first `times` ones: how `[[mock:status_times=N]]` fails only N times.
+using failure_counter = std::function<bool(const std::string& key, int times)>;
+
 planned_reply plan_reply(const nlohmann::json& body, const std::string& default_model,
-                         std::uint64_t sequence);
+                         std::uint64_t sequence, const failure_counter& count_failure = {});
 
 /// Anthropic's error body for an HTTP status.
 nlohmann::ordered_json error_body(int status, const std::string& message);

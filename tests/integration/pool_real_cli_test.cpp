@@ -72,7 +72,8 @@ TEST_CASE("a persistent slot resumes its session: the second request carries the
   REQUIRE(first.state == task_state::completed);
   auto second = p.run("second question");
   REQUIRE(second.state == task_state::completed);
-  CHECK(second.result->session_id == first.result->session_id);
+  // Forked from the first task's session: a new id, the same conversation.
+  CHECK(second.result->session_id != first.result->session_id);
   auto reqs = fx.model_requests();
   REQUIRE(reqs.size() == 2);
   auto texts = user_texts(reqs[1].body);
@@ -83,6 +84,20 @@ TEST_CASE("a persistent slot resumes its session: the second request carries the
   CHECK(has("first question"));
   CHECK(has("second question"));
   CHECK(reqs[1].body.dump().find("first answer") != std::string::npos);
+}
+
+TEST_CASE("a failed task's prompt does not leak into a persistent slot's next task",
+          "[integration]") {
+  real_cli_fixture fx;
+  claude_pool::pool p(fx.config(1));
+  REQUIRE(p.run("remember the colour blue").state == task_state::completed);
+  REQUIRE(p.run("this one fails [[mock:status=500]]").state == task_state::failed);
+  REQUIRE(p.run("what colour?").state == task_state::completed);
+  auto reqs = fx.model_requests();
+  REQUIRE(reqs.size() == 3);
+  auto last = reqs[2].body.dump();
+  CHECK(last.find("remember the colour blue") != std::string::npos);
+  CHECK(last.find("this one fails") == std::string::npos);
 }
 
 TEST_CASE("an ephemeral slot starts every task in a fresh session", "[integration]") {
@@ -193,4 +208,43 @@ TEST_CASE("structured output from the real CLI lands in the result", "[integrati
   REQUIRE(rec.state == task_state::completed);
   REQUIRE(rec.result->structured_output);
   CHECK((*rec.result->structured_output)["k"] == "v");
+}
+
+TEST_CASE("a 529 from the real CLI pauses the pool, then the task runs without using an "
+          "attempt",
+          "[integration][supervision]") {
+  real_cli_fixture fx;
+  auto cfg = fx.config(2);
+  cfg.rate_limit_cooldown_secs = 1;
+  claude_pool::pool p(cfg);
+  auto rec = p.run("busy API [[mock:status=529]] [[mock:status_times=1]]");
+  INFO(nlohmann::json(rec).dump());
+  REQUIRE(rec.state == task_state::completed);
+  CHECK(rec.rate_limit_waits == 1);
+  CHECK(rec.attempts.empty());
+  CHECK(fx.model_requests().size() == 2);
+  auto st = p.status();
+  bool seen = false;
+  for (auto& e : st.events)
+    seen |= e.kind == "rate_limited";
+  CHECK(seen);
+  for (auto& s : st.slots)
+    CHECK(s.restart_count == 0);
+}
+
+TEST_CASE("a 500 from the real CLI fails the task, keeps the slot, and a task with attempts "
+          "is retried",
+          "[integration][supervision]") {
+  real_cli_fixture fx;
+  claude_pool::pool p(fx.config(1));
+  auto once = p.run("server trouble [[mock:status=500]]");
+  REQUIRE(once.state == task_state::failed);
+  CHECK(once.result->api_error_status == 500);
+  auto retried = p.run(task_submission{"flaky server [[mock:status=500]] [[mock:status_times=1]]",
+                                       {}, {}, 2});
+  INFO(nlohmann::json(retried).dump());
+  REQUIRE(retried.state == task_state::completed);
+  REQUIRE(retried.attempts.size() == 1);
+  CHECK_THAT(retried.attempts[0].reason, Catch::Contains("500"));
+  CHECK(p.status().slots[0].restart_count == 0);
 }

@@ -112,6 +112,8 @@ TEST_CASE("a fully populated config emits every flag in its --flag=value form",
   CHECK(the_arg(args, "--fallback-model=") == "--fallback-model=claude-haiku-4-5");
   CHECK(the_arg(args, "--max-budget-usd=") == "--max-budget-usd=0.25");
   CHECK(the_arg(args, "--resume=") == "--resume=0b731784-3016-4ce8-bb90-ecf919f02e55");
+  // Resuming forks, so a failed task never ends up in the session the slot continues.
+  CHECK(std::count(args.begin(), args.end(), "--fork-session") == 1);
 
   auto schema = the_arg(args, "--json-schema=").substr(std::string("--json-schema=").size());
   CHECK(json::parse(schema) == *cfg.json_schema);
@@ -232,7 +234,7 @@ TEST_CASE("every flag name the builder can emit appears in the pinned CLI's --he
                                  "--allowedTools", "--disallowedTools", "--tools",
                                  "--mcp-config", "--strict-mcp-config", "--effort",
                                  "--fallback-model", "--json-schema", "--max-budget-usd",
-                                 "--resume"});
+                                 "--resume", "--fork-session"});
   for (auto& name : emitted) {
     if (hidden_but_accepted.count(name))
       continue;
