@@ -180,6 +180,9 @@ pool_actor::behavior_type pool_behavior(self_ptr self, pool_config config,
       return self->state.list(filter);
     },
     [self](status_atom) -> pool_status { return self->state.status(); },
+    [self](metrics_atom, const metrics_filter& filter) -> session_metrics {
+      return self->state.metrics(filter, now_ms());
+    },
     [self](cancel_atom, const task_id& id) -> caf::result<task_record> {
       auto task = self->state.find(id);
       if (!task)

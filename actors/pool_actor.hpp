@@ -106,6 +106,8 @@ struct pool_actor_state {
   bool quiescent() const;
 
   pool_status status() const;
+  session_metrics metrics(const metrics_filter& filter, std::uint64_t now) const;
+  std::uint64_t started_ms = now_ms();
   std::vector<task_record> list(const task_filter& filter) const;
   task_record* find(const task_id& id);
 

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 
+#include "actors/session_metrics.hpp"
 #include "messages/utf8.hpp"
 
 namespace claude_pool {
@@ -327,6 +328,15 @@ pool_status pool_actor_state::status() const {
   st.cooldown_until_ms = cooldown_until;
   st.events.assign(events.begin(), events.end());
   return st;
+}
+
+session_metrics pool_actor_state::metrics(const metrics_filter& filter,
+                                          std::uint64_t now) const {
+  std::vector<const task_record*> all;
+  all.reserve(order.size());
+  for (auto& id : order)
+    all.push_back(&tasks.at(id));
+  return compute_metrics(all, filter, started_ms, now);
 }
 
 std::vector<task_record> pool_actor_state::list(const task_filter& filter) const {

@@ -118,6 +118,7 @@ CAF_BEGIN_TYPE_ID_BLOCK(claude_pool, caf::first_custom_type_id)
   CAF_ADD_ATOM(claude_pool, claude_pool, status_atom, "status")
   CAF_ADD_ATOM(claude_pool, claude_pool, cancel_atom, "cancel")
   CAF_ADD_ATOM(claude_pool, claude_pool, drain_atom, "drain")
+  CAF_ADD_ATOM(claude_pool, claude_pool, metrics_atom, "metrics")
   // Between the pool and its slots, and timers.
   CAF_ADD_ATOM(claude_pool, claude_pool, execute_atom, "execute")
   CAF_ADD_ATOM(claude_pool, claude_pool, task_done_atom, "task_done")

@@ -36,6 +36,8 @@ using pool_actor = caf::typed_actor<
   caf::replies_to<list_atom, task_filter>::with<std::vector<task_record>>,
   /// Slots and task counts.
   caf::replies_to<status_atom>::with<pool_status>,
+  /// Session metrics over the tasks the filter admits.
+  caf::replies_to<metrics_atom, metrics_filter>::with<session_metrics>,
   /// Cancel: a pending task never runs; a running task's process group is killed. Replies
   /// with the cancelled record once no process of the task is left.
   caf::replies_to<cancel_atom, task_id>::with<task_record>,

@@ -114,6 +114,10 @@ std::vector<task_record> pool::list(const task_filter& filter) {
 
 pool_status pool::status() { return impl_->ask<pool_status>(status_atom_v); }
 
+session_metrics pool::metrics(const metrics_filter& filter) {
+  return impl_->ask<session_metrics>(metrics_atom_v, filter);
+}
+
 drain_summary pool::drain(std::chrono::milliseconds deadline) {
   return impl_->ask<drain_summary>(drain_atom_v, static_cast<std::uint64_t>(deadline.count()));
 }

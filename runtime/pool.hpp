@@ -73,6 +73,9 @@ public:
   std::vector<task_record> list(const task_filter& filter = {});
   pool_status status();
 
+  /// Session metrics (counts, spend, timing, per model) over the tasks `filter` admits.
+  session_metrics metrics(const metrics_filter& filter = {});
+
   /// Refuses new work, lets accepted tasks finish until `deadline`, cancels the rest.
   drain_summary drain(std::chrono::milliseconds deadline);
 
