@@ -1,5 +1,8 @@
 #include "runtime/process_runner.hpp"
 
+#include "runtime/child_spawn.hpp"
+#include "runtime/descendant_sweep.hpp"
+
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
@@ -9,10 +12,7 @@
 #include <boost/asio/write.hpp>
 #include <boost/system/system_error.hpp>
 
-#include <fcntl.h>
 #include <signal.h>
-#include <sys/prctl.h>
-#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -21,20 +21,21 @@
 #include <atomic>
 #include <cerrno>
 #include <cstdlib>
-#include <cstring>
 #include <mutex>
 #include <optional>
+#include <random>
 #include <thread>
 #include <unordered_map>
 #include <unordered_set>
 
-extern char** environ;
-
 // How it works
-// - Children are created with fork/execve on the I/O thread only (no Boost.Process: its 1.74
-//   SIGCHLD service loses exit callbacks and its child destructor kills). Between fork and exec
-//   the child calls only async-signal-safe functions; failures before exec travel back through
-//   a close-on-exec pipe as (stage, errno), so start() reports them as spawn_failed.
+// - Children are created on the I/O thread only (no Boost.Process: its 1.74 SIGCHLD service
+//   loses exit callbacks and its child destructor kills), each under a guardian process that
+//   leads the child's process group and hands the command's exit status on unchanged
+//   (child_spawn.hpp). Failures before the command's exec are reported as spawn_failed.
+// - No orphans: every child carries CLAUDE_POOL_RUN_TOKEN=<runner>-<id>; the guardian sweeps
+//   its carriers when the command ends or the runner's process dies, and the runner sweeps
+//   again after reaping a child (descendant_sweep.hpp), coalescing children reaped together.
 // - Exit detection: a pidfd per child (Linux >= 5.3), watched by the reactor; when it becomes
 //   readable the child is a zombie and waitpid(pid, WNOHANG) reaps exactly that pid. No signal
 //   handler is installed, so no other thread sees EINTR and nobody else's children are reaped.
@@ -52,6 +53,7 @@ namespace claude_pool::runtime {
 namespace asio = boost::asio;
 using boost::system::error_code;
 using clock_type = std::chrono::steady_clock;
+using detail::unique_fd;
 
 const char* to_string(process_end e) {
   switch (e) {
@@ -66,210 +68,9 @@ const char* to_string(process_end e) {
 
 namespace {
 
-// Pipes still held open by a descendant outside the process group are closed this long after
-// the leader was reaped and its group killed.
+// Pipes still held open by a descendant that escaped both the group kill and the sweep (it
+// left the group and exec'd without the run token) are closed this long after the reap.
 constexpr std::chrono::milliseconds pipe_drain_bound{500};
-
-enum class child_stage : int { setup = 1, chdir = 2, exec = 3 };
-struct child_failure {
-  int stage;
-  int error;
-};
-
-[[maybe_unused]] const char* strerror_result(int rc, const char* buf) { return rc == 0 ? buf : "unknown error"; }
-[[maybe_unused]] const char* strerror_result(const char* msg, const char*) { return msg; }
-std::string errno_text(int e) {
-  char buf[256] = {};
-  return strerror_result(::strerror_r(e, buf, sizeof buf), buf);
-}
-
-class unique_fd {
-public:
-  unique_fd() = default;
-  explicit unique_fd(int fd) : fd_(fd) {}
-  unique_fd(unique_fd&& o) noexcept : fd_(o.release()) {}
-  unique_fd& operator=(unique_fd&& o) noexcept {
-    reset(o.release());
-    return *this;
-  }
-  ~unique_fd() { reset(); }
-  int get() const { return fd_; }
-  int release() { return std::exchange(fd_, -1); }
-  void reset(int fd = -1) {
-    if (fd_ >= 0) ::close(fd_);  // never retried: on Linux the fd is gone even on EINTR
-    fd_ = fd;
-  }
-
-private:
-  int fd_ = -1;
-};
-
-// A close-on-exec pipe whose ends are >= 3, so dup2 onto 0/1/2 in the child cannot clobber.
-bool open_pipe(unique_fd& read_end, unique_fd& write_end, int& err) {
-  int fds[2];
-  if (::pipe2(fds, O_CLOEXEC) != 0) return err = errno, false;
-  read_end.reset(fds[0]);
-  write_end.reset(fds[1]);
-  for (unique_fd* end : {&read_end, &write_end}) {
-    if (end->get() >= 3) continue;
-    int moved = ::fcntl(end->get(), F_DUPFD_CLOEXEC, 3);
-    if (moved < 0) return err = errno, false;
-    end->reset(moved);
-  }
-  return true;
-}
-
-bool is_executable_file(const std::string& path) {
-  struct stat st;
-  return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && ::access(path.c_str(), X_OK) == 0;
-}
-
-std::string current_dir() {
-  std::string buf(4096, '\0');
-  while (::getcwd(buf.data(), buf.size()) == nullptr) {
-    if (errno != ERANGE) return {};
-    buf.resize(buf.size() * 2);
-  }
-  return buf.c_str();
-}
-
-std::string absolute(const std::string& path) {
-  if (path.empty() || path[0] == '/') return path;
-  std::string cwd = current_dir();
-  return cwd.empty() ? path : cwd + "/" + path;
-}
-
-// Everything the child needs, prepared before fork: after it, no allocation is allowed.
-struct launch_plan {
-  std::string path;  // what execve gets
-  std::vector<std::string> argv_storage, env_storage;
-  std::vector<char*> argv, envp;
-  const char* working_dir = nullptr;
-  pid_t parent = 0;
-};
-
-std::vector<char*> pointers_to(std::vector<std::string>& strings) {
-  std::vector<char*> out;
-  out.reserve(strings.size() + 1);
-  for (auto& s : strings) out.push_back(s.data());
-  out.push_back(nullptr);
-  return out;
-}
-
-// Fills `plan`; on a problem found before forking returns false with `error` set.
-bool prepare(const process_request& req, launch_plan& plan, std::string& error) {
-  if (req.executable.empty()) return error = "cannot start a process: the executable name is empty", false;
-  // Reading environ races with setenv() in other threads, as any exec does.
-  for (char** e = environ; e != nullptr && *e != nullptr; ++e) plan.env_storage.emplace_back(*e);
-  auto key_of = [](const std::string& kv) { return kv.substr(0, kv.find('=')); };
-  auto erase_key = [&](const std::string& key) {
-    auto& env = plan.env_storage;
-    env.erase(std::remove_if(env.begin(), env.end(), [&](const std::string& kv) { return key_of(kv) == key; }),
-              env.end());
-  };
-  for (const auto& key : req.env_unset) erase_key(key);
-  for (const auto& [key, value] : req.env_set) {
-    if (key.empty() || key.find('=') != std::string::npos)
-      return error = "cannot start " + req.executable + ": invalid environment variable name '" + key + "'", false;
-    erase_key(key);
-    plan.env_storage.push_back(key + "=" + value);
-  }
-
-  if (req.executable.find('/') != std::string::npos) {
-    plan.path = absolute(req.executable);
-  } else {
-    std::string search = "/usr/local/bin:/usr/bin:/bin";
-    for (const auto& kv : plan.env_storage)
-      if (kv.compare(0, 5, "PATH=") == 0) search = kv.substr(5);
-    std::size_t begin = 0;
-    while (plan.path.empty() && begin <= search.size()) {
-      std::size_t end = search.find(':', begin);
-      if (end == std::string::npos) end = search.size();
-      std::string dir = search.substr(begin, end - begin);
-      std::string candidate = absolute((dir.empty() ? std::string(".") : dir) + "/" + req.executable);
-      if (is_executable_file(candidate)) plan.path = candidate;
-      begin = end + 1;
-    }
-    if (plan.path.empty()) return error = "executable not found in PATH: " + req.executable, false;
-  }
-
-  plan.argv_storage.reserve(req.args.size() + 1);
-  plan.argv_storage.push_back(req.executable);
-  plan.argv_storage.insert(plan.argv_storage.end(), req.args.begin(), req.args.end());
-  plan.argv = pointers_to(plan.argv_storage);
-  plan.envp = pointers_to(plan.env_storage);
-  plan.working_dir = req.working_dir.empty() ? nullptr : req.working_dir.c_str();
-  plan.parent = ::getpid();
-  return true;
-}
-
-[[noreturn]] void report_and_exit(int status_fd, child_stage stage, int err) {
-  child_failure f{static_cast<int>(stage), err};
-  const char* p = reinterpret_cast<const char*>(&f);
-  std::size_t left = sizeof f;
-  while (left > 0) {
-    ssize_t n = ::write(status_fd, p, left);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    p += n;
-    left -= static_cast<std::size_t>(n);
-  }
-  ::_exit(127);
-}
-
-// Runs in the forked child: async-signal-safe calls only.
-[[noreturn]] void exec_child(const launch_plan& plan, int in_fd, int out_fd, int err_fd, int status_fd) {
-  if (::setpgid(0, 0) != 0) report_and_exit(status_fd, child_stage::setup, errno);
-  // Die with the parent. Note: the "parent" for PR_SET_PDEATHSIG is the creating *thread*, here
-  // the runner's I/O thread, which lives exactly as long as the runner (whose destructor kills
-  // and reaps every child first). getppid() catches a parent that died before the prctl.
-  if (::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) report_and_exit(status_fd, child_stage::setup, errno);
-  if (::getppid() != plan.parent) ::_exit(127);
-
-  // Dispositions set to SIG_IGN (e.g. SIGPIPE) and the signal mask survive exec: reset both.
-  struct sigaction dfl;
-  std::memset(&dfl, 0, sizeof dfl);
-  dfl.sa_handler = SIG_DFL;
-  sigemptyset(&dfl.sa_mask);
-  for (int sig = 1; sig < NSIG; ++sig) ::sigaction(sig, &dfl, nullptr);  // EINVAL for some: fine
-  sigset_t none;
-  sigemptyset(&none);
-  ::sigprocmask(SIG_SETMASK, &none, nullptr);
-
-  // All three sources are >= 3, so each dup2 creates a fresh descriptor without FD_CLOEXEC.
-  if (::dup2(in_fd, 0) < 0 || ::dup2(out_fd, 1) < 0 || ::dup2(err_fd, 2) < 0)
-    report_and_exit(status_fd, child_stage::setup, errno);
-  if (plan.working_dir != nullptr && ::chdir(plan.working_dir) != 0)
-    report_and_exit(status_fd, child_stage::chdir, errno);
-#ifdef SYS_close_range
-  // Descriptors leaked by other code without O_CLOEXEC must not reach the child (they could
-  // hold someone else's pipe open). Best effort: needs Linux 5.11.
-  ::syscall(SYS_close_range, 3u, ~0u, 4u /* CLOSE_RANGE_CLOEXEC */);
-#endif
-  ::execve(plan.path.c_str(), plan.argv.data(), plan.envp.data());
-  report_and_exit(status_fd, child_stage::exec, errno);
-}
-
-std::string describe_failure(const process_request& req, const launch_plan& plan, child_failure f) {
-  const std::string& exe = req.executable;
-  switch (static_cast<child_stage>(f.stage)) {
-    case child_stage::chdir:
-      return "cannot change to working directory " + req.working_dir + " for " + exe + ": " + errno_text(f.error);
-    case child_stage::exec: {
-      struct stat st;
-      bool exists = ::stat(plan.path.c_str(), &st) == 0;
-      if (f.error == ENOENT && exists)
-        return "cannot execute " + exe + ": its #! interpreter was not found";
-      if (f.error == ENOENT) return "executable not found: " + exe;
-      if (f.error == EACCES && exists && S_ISDIR(st.st_mode)) return "permission denied: " + exe + " is a directory";
-      if (f.error == EACCES) return "permission denied: " + exe + " is not executable";
-      if (f.error == ENOEXEC) return "not an executable format: " + exe;
-      return "cannot execute " + exe + ": " + errno_text(f.error);
-    }
-    case child_stage::setup: break;
-  }
-  return "cannot set up the child process for " + exe + ": " + errno_text(f.error);
-}
 
 void consume_pending_sigpipe() {
   sigset_t set;
@@ -305,6 +106,7 @@ struct child {
   capture out, err;
   asio::posix::stream_descriptor exit_watch;  // the pidfd
   asio::steady_timer deadline, grace, drain;
+  std::string token_entry;  // CLAUDE_POOL_RUN_TOKEN=<runner>-<id>
   stop_reason stop = stop_reason::none;
   bool reaped = false, finished = false, status_known = false;
   int status = 0;
@@ -324,6 +126,8 @@ struct process_runner::impl {
   std::atomic<std::uint64_t> next_id{0};
   mutable std::mutex mutex;
   std::unordered_set<std::uint64_t> active;  // started, completion not yet run
+  const std::string instance = random_instance();  // the runner part of every run token
+  std::vector<std::string> sweep_pending;           // I/O thread only
   std::thread thread;
 
   impl() {
@@ -392,47 +196,23 @@ struct process_runner::impl {
   }
 
   bool launch(const child_ptr& c, std::string& error) {
-    launch_plan plan;
-    if (!prepare(c->req, plan, error)) return false;
-    unique_fd in_r, in_w, out_r, out_w, err_r, err_w, status_r, status_w;
+    unique_fd in_r, in_w, out_r, out_w, err_r, err_w;
     int e = 0;
-    if (!open_pipe(in_r, in_w, e) || !open_pipe(out_r, out_w, e) || !open_pipe(err_r, err_w, e) ||
-        !open_pipe(status_r, status_w, e))
-      return error = "cannot create pipes for " + c->req.executable + ": " + errno_text(e), false;
+    if (!detail::open_pipe(in_r, in_w, e) || !detail::open_pipe(out_r, out_w, e) || !detail::open_pipe(err_r, err_w, e))
+      return error = "cannot create pipes for " + c->req.executable + ": " + detail::errno_text(e), false;
 
     c->out.limit = c->req.stdout_limit;
     c->out.buf.resize(64 * 1024);
     c->err.limit = c->req.stderr_limit;
     c->err.buf.resize(8 * 1024);
+    c->token_entry = std::string(run_token_variable) + "=" + instance + "-" + std::to_string(c->id);
 
     c->started = clock_type::now();
-    pid_t pid = ::fork();
-    if (pid < 0) {
-      int fork_errno = errno;
-      return error = "cannot fork to start " + c->req.executable + ": " + errno_text(fork_errno), false;
-    }
-    if (pid == 0) exec_child(plan, in_r.get(), out_w.get(), err_w.get(), status_w.get());
-
-    ::setpgid(pid, pid);  // also done in the child; whichever runs first wins, errors are moot
+    pid_t pid = detail::spawn_guarded(c->req, c->token_entry, {in_r.get(), out_w.get(), err_w.get()}, error);
     in_r.reset();
     out_w.reset();
     err_w.reset();
-    status_w.reset();
-    // Blocks only until the child has exec'd (EOF through O_CLOEXEC) or reported a failure.
-    child_failure failure{};
-    std::size_t got = 0;
-    while (got < sizeof failure) {
-      ssize_t n = ::read(status_r.get(), reinterpret_cast<char*>(&failure) + got, sizeof failure - got);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) break;
-      got += static_cast<std::size_t>(n);
-    }
-    if (got == sizeof failure) {
-      int st = 0;
-      while (::waitpid(pid, &st, 0) < 0 && errno == EINTR) {
-      }
-      return error = describe_failure(c->req, plan, failure), false;
-    }
+    if (pid <= 0) return false;
 
     c->pid = pid;
     try {
@@ -443,11 +223,38 @@ struct process_runner::impl {
       int st = 0;
       while (::waitpid(pid, &st, 0) < 0 && errno == EINTR) {
       }
+      kill_processes_with_env(c->token_entry, 0);
       children.erase(c->id);
       close_all(*c);
       return error = "cannot watch the child process of " + c->req.executable + ": " + e.what(), false;
     }
     return true;
+  }
+
+  static std::string random_instance() {
+    std::random_device rd;
+    std::uint64_t bits = (static_cast<std::uint64_t>(rd()) << 32) ^ rd() ^ static_cast<std::uint64_t>(::getpid()) ^
+                         static_cast<std::uint64_t>(clock_type::now().time_since_epoch().count());
+    static const char hex[] = "0123456789abcdef";
+    std::string out;
+    for (int i = 0; i < 16; ++i, bits >>= 4) out += hex[bits & 0xf];
+    return out;
+  }
+
+  // Second line of defence after the guardian's own sweep (which a guardian killed by SIGKILL
+  // never ran). Children reaped in one burst share one /proc pass.
+  void sweep_later(const std::string& token_entry) {
+    sweep_pending.push_back(token_entry);
+    if (sweep_pending.size() > 1) return;
+    asio::post(ioc, [this] {
+      std::vector<std::string> entries;
+      entries.swap(sweep_pending);
+      try {
+        kill_processes_with_env(entries, 0);
+      } catch (...) {
+        // Only allocation failures; the guardians swept already.
+      }
+    });
   }
 
   static void adopt(asio::posix::stream_descriptor& sd, unique_fd& fd) {
@@ -560,6 +367,7 @@ struct process_runner::impl {
     // The group id cannot be reused while any member lives, and we fork nothing in between:
     // this reaches only stragglers of this child's group.
     ::kill(-c->pid, SIGKILL);
+    sweep_later(c->token_entry);
     c->deadline.cancel();
     c->grace.cancel();
     error_code ignored;

@@ -4,6 +4,26 @@
 // runs one I/O loop that owns every child: it forks them, feeds their stdin, drains their
 // stdout/stderr, notices their exit and enforces timeouts. Deliberately free of Boost headers
 // (pimpl): CAF translation units include this one and are slow enough to compile already.
+//
+// No orphans, as far as Linux lets an unprivileged process guarantee it:
+// - Each child runs under a small guardian process that leads the child's process group and
+//   reports the command's exit code or signal unchanged (runtime/child_spawn.hpp).
+// - Each child's environment holds CLAUDE_POOL_RUN_TOKEN=<runner instance>-<child id>, which
+//   its descendants inherit whatever their session or process group. When the command ends,
+//   is stopped, or this process dies (even by SIGKILL: the guardian gets a parent-death
+//   signal), every process carrying the token and every member of the group is SIGKILLed.
+// - Guaranteed: the command, its process group, and every descendant that still carries the
+//   token (setsid()'d tools such as the CLI's Bash tool, daemonised ones, processes ignoring
+//   SIGTERM/SIGINT) are sent SIGKILL by the time the child is reported (the runner's second
+//   sweep follows just after the report), and within moments of this
+//   process being SIGKILLed — also when this process itself runs under another runner.
+// - Not guaranteed: a descendant that exec'd with an environment lacking the token (`env -i`,
+//   sudo's env_reset) and is outside the group — e.g. one that daemonised AND cleared its
+//   environment; one running as another user; one in another PID namespace; work handed to a
+//   daemon that is not our descendant (systemd-run, docker). A guardian SIGKILLed by the
+//   runner's escalation or by anyone else cannot sweep; the runner's sweep after reaping it
+//   still runs, but not if this process dies in that same instant. Details:
+//   runtime/descendant_sweep.hpp.
 
 #include <chrono>
 #include <cstddef>
@@ -15,6 +35,10 @@
 #include <vector>
 
 namespace claude_pool::runtime {
+
+/// The environment variable that marks a child and all its descendants (see above). Set on
+/// every child, overriding env_set and any inherited value.
+inline constexpr const char* run_token_variable = "CLAUDE_POOL_RUN_TOKEN";
 
 /// What to run and how. Nothing here goes through a shell.
 struct process_request {
@@ -59,18 +83,20 @@ struct process_outcome {
   bool stderr_truncated = false;
   /// From just before the fork to the report.
   std::chrono::milliseconds elapsed{0};
-  /// 0 when no process was created.
+  /// The guardian's pid, which is also the child's process group id (the command itself is the
+  /// guardian's child). 0 when no process was created.
   int pid = 0;
 };
 
 /// "exited", "signaled", "timed_out", "cancelled" or "spawn_failed".
 const char* to_string(process_end);
 
-/// Runs child processes, each the leader of its own process group, on one I/O thread.
+/// Runs child processes, each in its own process group under a guardian, on one I/O thread.
 ///
-/// A child is reported once it was reaped and its stdout/stderr reached EOF. When the leader
-/// exits, whatever is left of its process group is SIGKILLed; pipes still held open after that
-/// (by a descendant in another session) are closed after a short bound (500 ms).
+/// A child is reported once it was reaped and its stdout/stderr reached EOF. When the command
+/// exits, whatever is left of its process group and every process carrying its run token is
+/// SIGKILLed; pipes still held open after that (by a descendant that escaped both, see above)
+/// are closed after a short bound (500 ms).
 class process_runner {
 public:
   /// Runs on the runner's I/O thread: must not block, should not throw (exceptions are

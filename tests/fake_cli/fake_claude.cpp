@@ -1,6 +1,7 @@
 // A stand-in for the `claude` CLI, for faults the real one cannot be made to produce.
 //
-// Behaviour is chosen by FAKE_CLAUDE_MODE (default `ok`); argv is never interpreted:
+// Behaviour is chosen by FAKE_CLAUDE_MODE (default `ok`), or, in mode ok, by a first prompt line
+// `FAKE_MODE=<mode>` (so one pool can drive several modes); argv is never interpreted:
 //   ok                 read stdin, print one result JSON line ("fake: <first 100 bytes>"), exit 0
 //   stdin_echo         like ok, result = the whole of stdin
 //   argv               like ok, result = JSON array (as a string) of argv[1..]
@@ -19,14 +20,27 @@
 //                      FAKE_CLAUDE_CHILD_SECONDS (default 300) holding stdout/stderr, write
 //                      its pid to FAKE_CLAUDE_PIDFILE, then hang
 //   leak_child         like spawn_child, but the grandchild calls setsid() (as the real CLI's
-//                      Bash tool runs in its own session); the leader prints a result and exits 0
+//                      Bash tool runs in its own session); the leader prints a result and exits 0.
+//                      With FAKE_CLAUDE_CHILD_ENV=clear the grandchild execs /bin/sleep with an
+//                      empty environment (it escapes a sweep by environment token)
+//   grandchild_ignores_term
+//                      fork a grandchild that ignores SIGTERM and SIGINT, calls setsid(), writes
+//                      its own pid to FAKE_CLAUDE_PIDFILE and sleeps FAKE_CLAUDE_CHILD_SECONDS
+//                      (default 300) holding stdout/stderr; then hang, or with
+//                      FAKE_CLAUDE_THEN=exit print a result and exit 0
+//   invalid_utf8       read stdin, print a result JSON line whose "result" holds raw invalid
+//                      UTF-8 (0xC3 0x28, 0xFF; not escaped, as a broken CLI might), exit 0
+//   drip               read stdin, print the ok result line one byte at a time with
+//                      FAKE_CLAUDE_DRIP_MS (default 5) between bytes, exit 0
 // Other variables:
 //   FAKE_CLAUDE_DELAY_MS    sleep this long after reading stdin, before answering (any mode)
 //   FAKE_CLAUDE_ARGV_FILE   write argv[1..] there as a JSON array (any mode)
 //   FAKE_CLAUDE_SESSION_ID  session_id to report (default: a random UUID)
 //   FAKE_CLAUDE_EXIT_CODE   exit status for the modes that print a result
 // Strings in JSON output are always escaped; bytes >= 0x80 pass through (UTF-8 assumed).
+// A pid file is written to "<path>.tmp" and renamed, so readers never see half a pid.
 
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -56,9 +70,7 @@ long long env_number(const char* name, long long fallback) {
   return (end != nullptr && *end == '\0' && n >= 0) ? n : fallback;
 }
 
-void write_all(int fd, const std::string& data) {
-  const char* p = data.data();
-  std::size_t left = data.size();
+void write_all(int fd, const char* p, std::size_t left) {
   while (left > 0) {
     ssize_t n = ::write(fd, p, left);
     if (n < 0 && errno == EINTR) continue;
@@ -67,6 +79,8 @@ void write_all(int fd, const std::string& data) {
     left -= static_cast<std::size_t>(n);
   }
 }
+
+void write_all(int fd, const std::string& data) { write_all(fd, data.data(), data.size()); }
 
 std::string read_all_stdin() {
   std::string data;
@@ -168,19 +182,39 @@ void write_pidfile(pid_t pid) {
   }
 }
 
-// The grandchild reports through a pipe once it is set up, so the leader never outruns it.
-pid_t fork_sleeper(bool own_session) {
+enum class grandchild { same_group, own_session, own_session_no_env, ignores_term };
+
+// Runs in the grandchild after fork; never returns.
+[[noreturn]] void become_grandchild(grandchild kind, int ready_fd) {
+  const long long seconds = env_number("FAKE_CLAUDE_CHILD_SECONDS", 300);
+  if (kind == grandchild::ignores_term) {
+    ::signal(SIGTERM, SIG_IGN);
+    ::signal(SIGINT, SIG_IGN);
+  }
+  if (kind != grandchild::same_group) ::setsid();
+  if (kind == grandchild::ignores_term) write_pidfile(::getpid());
+  if (kind == grandchild::own_session_no_env) {  // readiness: EOF once exec'd
+    std::string secs = std::to_string(seconds);
+    char* args[] = {const_cast<char*>("sleep"), secs.data(), nullptr};
+    char* no_env[] = {nullptr};
+    ::execve("/bin/sleep", args, no_env);
+    ::_exit(127);
+  }
+  write_all(ready_fd, "r");
+  ::close(ready_fd);
+  sleep_for(std::chrono::milliseconds(seconds * 1000));
+  ::_exit(0);
+}
+
+// The grandchild reports through a pipe once it is set up, so the leader never outruns it
+// (a byte, or EOF when the close-on-exec pipe goes with the grandchild's exec).
+pid_t fork_sleeper(grandchild kind) {
   int ready[2];
-  if (::pipe(ready) != 0) return -1;
+  if (::pipe2(ready, O_CLOEXEC) != 0) return -1;
   pid_t pid = ::fork();
   if (pid == 0) {
     ::close(ready[0]);
-    if (own_session) ::setsid();
-    write_all(ready[1], "r");
-    ::close(ready[1]);
-    auto seconds = env_number("FAKE_CLAUDE_CHILD_SECONDS", 300);
-    sleep_for(std::chrono::milliseconds(seconds * 1000));
-    ::_exit(0);
+    become_grandchild(kind, ready[1]);
   }
   ::close(ready[1]);
   char byte;
@@ -202,7 +236,7 @@ void print_huge(std::size_t bytes) {
   std::string chunk(64 * 1024, 'x');
   while (fill > 0) {
     std::size_t n = fill < chunk.size() ? fill : chunk.size();
-    write_all(1, chunk.substr(0, n));
+    write_all(1, chunk.data(), n);
     fill -= n;
   }
   if (bytes >= prefix.size() + suffix.size()) write_all(1, suffix);
@@ -211,7 +245,6 @@ void print_huge(std::size_t bytes) {
 } // namespace
 
 int main(int argc, char** argv) {
-  const std::string mode = env_or("FAKE_CLAUDE_MODE", "ok");
   const std::string argv_file = env_or("FAKE_CLAUDE_ARGV_FILE", "");
   if (!argv_file.empty()) {
     if (FILE* f = std::fopen(argv_file.c_str(), "w")) {
@@ -219,8 +252,15 @@ int main(int argc, char** argv) {
       std::fclose(f);
     }
   }
-  const bool reads_stdin = mode == "ok" || mode == "stdin_echo" || mode == "argv" || mode == "permission_prompt" || mode == "env";
+  std::string mode = env_or("FAKE_CLAUDE_MODE", "ok");
+  const bool reads_stdin = mode == "ok" || mode == "stdin_echo" || mode == "argv" || mode == "permission_prompt" ||
+                           mode == "env" || mode == "invalid_utf8" || mode == "drip";
   const std::string input = reads_stdin ? read_all_stdin() : std::string();
+  // In mode ok, a prompt whose first line is FAKE_MODE=<mode> picks the mode (stdin is then
+  // already consumed, whatever that mode does with it).
+  const std::string prompt_mode_key = "FAKE_MODE=";
+  if (mode == "ok" && input.compare(0, prompt_mode_key.size(), prompt_mode_key) == 0)
+    mode = input.substr(prompt_mode_key.size(), input.find('\n') - prompt_mode_key.size());
   sleep_for(std::chrono::milliseconds(env_number("FAKE_CLAUDE_DELAY_MS", 0)));
   const int result_exit = static_cast<int>(env_number("FAKE_CLAUDE_EXIT_CODE", -1));
   auto exit_with = [&](int fallback) { return result_exit >= 0 ? result_exit : fallback; };
@@ -279,7 +319,9 @@ int main(int argc, char** argv) {
   }
   if (mode == "spawn_child" || mode == "leak_child") {
     const bool leak = mode == "leak_child";
-    pid_t child = fork_sleeper(leak);
+    const bool no_env = env_or("FAKE_CLAUDE_CHILD_ENV", "") == "clear";
+    pid_t child = fork_sleeper(!leak ? grandchild::same_group
+                                     : (no_env ? grandchild::own_session_no_env : grandchild::own_session));
     if (child < 0) {
       write_all(2, "fake_claude: fork failed\n");
       return 2;
@@ -288,6 +330,33 @@ int main(int argc, char** argv) {
     write_all(2, "fake_claude: started grandchild " + std::to_string(child) + "\n");
     if (!leak) hang_forever();
     write_all(1, result_line(false, json_string("fake: left a grandchild behind")));
+    return exit_with(0);
+  }
+  if (mode == "grandchild_ignores_term") {
+    pid_t child = fork_sleeper(grandchild::ignores_term);  // the grandchild writes the pid file
+    if (child < 0) {
+      write_all(2, "fake_claude: fork failed\n");
+      return 2;
+    }
+    write_all(2, "fake_claude: started grandchild " + std::to_string(child) + "\n");
+    if (env_or("FAKE_CLAUDE_THEN", "") != "exit") hang_forever();
+    write_all(1, result_line(false, json_string("fake: left a grandchild that ignores SIGTERM")));
+    return exit_with(0);
+  }
+  if (mode == "invalid_utf8") {
+    // json_string passes bytes >= 0x80 through untouched: the line is valid JSON syntax with
+    // invalid UTF-8 inside the string.
+    const std::string broken = std::string("broken \xC3") + "(" + " and \xFF" + " here";
+    write_all(1, result_line(false, json_string(broken)));
+    return exit_with(0);
+  }
+  if (mode == "drip") {
+    const std::string line = result_line(false, json_string("fake: " + utf8_prefix(input, 100)));
+    const auto pause = std::chrono::milliseconds(env_number("FAKE_CLAUDE_DRIP_MS", 5));
+    for (std::size_t i = 0; i < line.size(); ++i) {
+      write_all(1, line.data() + i, 1);
+      if (i + 1 < line.size()) sleep_for(pause);
+    }
     return exit_with(0);
   }
   write_all(2, "fake_claude: unknown FAKE_CLAUDE_MODE '" + mode + "'\n");

@@ -1,9 +1,13 @@
 #include "runtime/process_runner.hpp"
 
+#include "runtime/descendant_sweep.hpp"
+
 #include <catch2/catch.hpp>
 
 #include <signal.h>
+#include <spawn.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -286,12 +290,15 @@ TEST_CASE("a child that ignores SIGINT is killed after the grace period", "[proc
   CHECK(o.elapsed >= 300ms);
 }
 
-TEST_CASE("a descendant in another session holding the pipes does not delay the report forever",
+TEST_CASE("a descendant that escaped the sweep and holds the pipes does not delay the report forever",
           "[process_runner]") {
   process_runner runner;
   auto dir = scratch_dir();
   auto req = fake("leak_child");
   req.env_set.emplace_back("FAKE_CLAUDE_PIDFILE", dir + "/leaked.pid");
+  // Own session and an empty environment (no run token): neither the group kill nor the sweep
+  // reaches it, as documented.
+  req.env_set.emplace_back("FAKE_CLAUDE_CHILD_ENV", "clear");
   auto o = run_one(runner, req);
   CHECK(o.end == process_end::exited);
   CHECK(o.exit_code == 0);
@@ -299,7 +306,7 @@ TEST_CASE("a descendant in another session holding the pipes does not delay the 
   CHECK(o.elapsed >= 500ms);  // the pipes were closed by the runner's bound, not by EOF
   int leaked = wait_for_pidfile(dir + "/leaked.pid");
   CHECK_FALSE(process_gone(leaked));
-  ::kill(leaked, SIGKILL);  // outside the group by design: the test cleans it up
+  ::kill(leaked, SIGKILL);  // escaped by design: the test cleans it up
 }
 
 TEST_CASE("env_unset removes a variable and env_set adds or overrides one", "[process_runner]") {
@@ -407,4 +414,165 @@ TEST_CASE("spawn failures and successes can be mixed freely from many threads", 
   REQUIRE(future.wait_for(generous) == std::future_status::ready);
   CHECK(failed == 20);
   CHECK(exited == 20);
+}
+
+// ---- the guardian and the sweep --------------------------------------------------------------
+
+TEST_CASE("the guardian passes the command's exit code and killing signal on unchanged", "[process_runner]") {
+  process_runner runner;
+  auto exit3 = run_one(runner, fake("exit3"));
+  CHECK(exit3.end == process_end::exited);
+  CHECK(exit3.exit_code == 3);
+  CHECK(exit3.signal == 0);
+  CHECK_THAT(exit3.stderr_data, Catch::Contains("exit status 3"));
+
+  auto crash = run_one(runner, fake("crash"));
+  CHECK(crash.end == process_end::signaled);
+  CHECK(crash.signal == SIGABRT);
+  CHECK(crash.exit_code == -1);
+
+  auto high = run_one(runner, command("/bin/sh", {"-c", "exit 255"}));
+  CHECK(high.end == process_end::exited);
+  CHECK(high.exit_code == 255);
+
+  for (int sig : {SIGTERM, SIGKILL, SIGSEGV, SIGINT, SIGHUP}) {
+    INFO("signal " << sig);
+    auto o = run_one(runner, command("/bin/sh", {"-c", "kill -" + std::to_string(sig) + " $$"}));
+    CHECK(o.end == process_end::signaled);
+    CHECK(o.signal == sig);
+    CHECK(o.exit_code == -1);
+  }
+}
+
+TEST_CASE("every child carries its own run token, which env_set cannot replace", "[process_runner]") {
+  process_runner runner;
+  auto token_of = [&] {
+    auto req = command("/usr/bin/env", {});
+    req.env_set = {{run_token_variable, "forged"}};
+    auto o = run_one(runner, req);
+    std::string key = std::string("\n") + run_token_variable + "=";
+    auto at = ("\n" + o.stdout_data).find(key);
+    REQUIRE(at != std::string::npos);
+    auto line = o.stdout_data.substr(at + key.size() - 1);
+    return line.substr(0, line.find('\n'));
+  };
+  auto first = token_of(), second = token_of();
+  CHECK(first != "forged");
+  CHECK(first != second);
+  CHECK_THAT(first, Catch::Matches("[0-9a-f]{16}-[0-9]+"));
+}
+
+namespace {
+process_request grandchild_ignoring_term(const std::string& pidfile, bool then_exit) {
+  auto req = fake("grandchild_ignores_term");
+  req.env_set.emplace_back("FAKE_CLAUDE_PIDFILE", pidfile);
+  if (then_exit) req.env_set.emplace_back("FAKE_CLAUDE_THEN", "exit");
+  return req;
+}
+} // namespace
+
+TEST_CASE("a grandchild in its own session that ignores SIGTERM is gone after the CLI exits normally",
+          "[process_runner]") {
+  process_runner runner;
+  auto dir = scratch_dir();
+  auto o = run_one(runner, grandchild_ignoring_term(dir + "/grandchild.pid", true));
+  CHECK(o.end == process_end::exited);
+  CHECK(o.exit_code == 0);
+  CHECK_THAT(o.stdout_data, Catch::Contains("left a grandchild that ignores SIGTERM"));
+  int grandchild = wait_for_pidfile(dir + "/grandchild.pid");
+  CHECK(eventually([&] { return process_gone(grandchild); }));
+}
+
+TEST_CASE("a grandchild in its own session that ignores SIGTERM is gone after a timeout", "[process_runner]") {
+  process_runner runner;
+  auto dir = scratch_dir();
+  auto req = grandchild_ignoring_term(dir + "/grandchild.pid", false);
+  req.timeout = 1000ms;
+  auto o = run_one(runner, req);
+  CHECK(o.end == process_end::timed_out);
+  CHECK(o.signal == SIGINT);
+  int grandchild = wait_for_pidfile(dir + "/grandchild.pid");
+  CHECK(eventually([&] { return process_gone(grandchild); }));
+}
+
+TEST_CASE("a grandchild in its own session that ignores SIGTERM is gone after cancel", "[process_runner]") {
+  process_runner runner;
+  auto dir = scratch_dir();
+  std::promise<process_outcome> promise;
+  auto future = promise.get_future();
+  auto id = runner.start(grandchild_ignoring_term(dir + "/grandchild.pid", false),
+                         [&](process_outcome o) { promise.set_value(std::move(o)); });
+  int grandchild = wait_for_pidfile(dir + "/grandchild.pid");
+  CHECK_FALSE(process_gone(grandchild));
+  CHECK(runner.cancel(id));
+  REQUIRE(future.wait_for(generous) == std::future_status::ready);
+  auto o = future.get();
+  CHECK(o.end == process_end::cancelled);
+  CHECK(o.signal == SIGINT);
+  CHECK(eventually([&] { return process_gone(grandchild); }));
+}
+
+TEST_CASE("a grandchild is gone even when guardian and CLI were SIGKILLed by the destructor", "[process_runner]") {
+  auto dir = scratch_dir();
+  int grandchild = 0;
+  std::promise<process_outcome> promise;
+  auto future = promise.get_future();
+  {
+    process_runner runner;
+    runner.start(grandchild_ignoring_term(dir + "/grandchild.pid", false),
+                 [&](process_outcome o) { promise.set_value(std::move(o)); });
+    grandchild = wait_for_pidfile(dir + "/grandchild.pid");
+  }
+  REQUIRE(future.wait_for(generous) == std::future_status::ready);
+  auto o = future.get();
+  CHECK(o.end == process_end::cancelled);
+  CHECK(o.signal == SIGKILL);  // the guardian could not sweep: the runner's own sweep did
+  CHECK(eventually([&] { return process_gone(grandchild); }));
+}
+
+namespace {
+// A `sleep 300` whose whole environment is `entry`; posix_spawn is safe in a threaded test.
+pid_t sleeper_with(const std::string& entry) {
+  std::string env_entry = entry;
+  char* argv[] = {const_cast<char*>("sleep"), const_cast<char*>("300"), nullptr};
+  char* envp[] = {env_entry.data(), nullptr};
+  pid_t pid = 0;
+  REQUIRE(::posix_spawn(&pid, "/bin/sleep", nullptr, nullptr, argv, envp) == 0);
+  // Until it has exec'd, /proc shows our environment instead of `entry`.
+  REQUIRE(eventually([&] { return slurp("/proc/" + std::to_string(pid) + "/environ") == entry + '\0'; }));
+  return pid;
+}
+
+bool alive_child(pid_t pid) {
+  int st = 0;
+  return ::waitpid(pid, &st, WNOHANG) == 0;
+}
+
+bool killed_child(pid_t pid) {
+  int st = 0;
+  return ::waitpid(pid, &st, 0) == pid && WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL;
+}
+} // namespace
+
+TEST_CASE("kill_processes_with_env kills only processes carrying the exact entry", "[process_runner][sweep]") {
+  std::random_device rd;
+  const std::string base = "SWEEP_TEST_TOKEN=" + std::to_string(rd()) + std::to_string(rd());
+  pid_t a = sleeper_with(base + "-a");
+  pid_t b = sleeper_with(base + "-b");
+  pid_t longer = sleeper_with(base + "-ab");  // the entry is matched whole, not as a prefix
+
+  CHECK(kill_processes_with_env(base + "-a", 0) == 1);
+  CHECK(killed_child(a));
+  CHECK(alive_child(b));
+  CHECK(alive_child(longer));
+
+  CHECK(kill_processes_with_env(base + "-b", b) == 0);  // `except` is spared
+  CHECK(alive_child(b));
+  CHECK(kill_processes_with_env(base + "-nobody", 0) == 0);
+
+  CHECK(kill_processes_with_env(std::vector<std::string>{base + "-b", base + "-ab"}, 0) == 2);
+  CHECK(killed_child(b));
+  CHECK(killed_child(longer));
+
+  CHECK_THROWS_AS(kill_processes_with_env("no equals sign", 0), std::invalid_argument);
 }
