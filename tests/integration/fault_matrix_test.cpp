@@ -6,6 +6,7 @@
 
 #include <iomanip>
 #include <iostream>
+#include <utility>
 
 #include "real_cli_fixture.hpp"
 
@@ -49,8 +50,10 @@ TEST_CASE("every CLI fault ends its task with a reason, the pool keeps serving, 
      task_state::completed},
     {"permission prompt", "permission_prompt", "permission_prompt", false},
   };
-  std::cout << "\n| fault | task | reason | slot restarted | next task | processes left |\n"
-            << "|---|---|---|---|---|---|\n";
+  static bool header_printed = false; // sections re-enter this body once per fault
+  if (!std::exchange(header_printed, true))
+    std::cout << "\n| fault | task | reason | slot restarted | next task | processes left |\n"
+              << "|---|---|---|---|---|---|\n";
   for (auto& f : faults) {
     DYNAMIC_SECTION(f.name) {
       std::random_device rd;
@@ -101,7 +104,9 @@ TEST_CASE("API faults through the real CLI: auth disables, rate limits wait, 5xx
      "waited 1 cool-down"},
     {"API 500", "[[mock:status=500]]", task_state::failed, "slot healthy"},
   };
-  std::cout << "\n| API fault (real CLI) | task | record shows |\n|---|---|---|\n";
+  static bool header_printed = false;
+  if (!std::exchange(header_printed, true))
+    std::cout << "\n| API fault (real CLI) | task | record shows |\n|---|---|---|\n";
   for (auto& f : faults) {
     DYNAMIC_SECTION(f.name) {
       real_cli_fixture fx;
