@@ -8,6 +8,7 @@
 
 #include "messages/json.hpp"
 #include "messages/json_reader.hpp"
+#include "runtime/app/metrics_table.hpp"
 #include "runtime/app/signal_drain.hpp"
 #include "runtime/pool.hpp"
 
@@ -108,6 +109,17 @@ int batch_command(const batch_options& opts) {
     std::cout << to_json_text(nlohmann::json(rec)) << '\n' << std::flush;
     if (progress)
       show_progress(i + 1, ids.size(), failed);
+  }
+  if (opts.metrics || !opts.metrics_json.empty()) {
+    auto m = p.metrics();
+    if (opts.metrics)
+      print_metrics_table(std::cerr, m);
+    if (!opts.metrics_json.empty()) {
+      std::ofstream out(opts.metrics_json);
+      if (!out)
+        throw usage_error("cannot write --metrics-json file " + opts.metrics_json);
+      out << to_json_text(nlohmann::json(m)) << '\n';
+    }
   }
   return failed == 0 ? 0 : 1;
 }

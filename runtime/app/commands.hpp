@@ -19,6 +19,8 @@ struct batch_options {
   pool_options_cli pool;
   std::string file; ///< "-" reads stdin
   bool progress = true;
+  bool metrics = false;       ///< print the session metrics table on stderr at the end
+  std::string metrics_json;   ///< write the session metrics as JSON to this file
 };
 
 struct mock_options {

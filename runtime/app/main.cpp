@@ -55,6 +55,11 @@ int main(int argc, char** argv) {
   batch_cmd->add_option("file", batch.file, "the JSONL file, or - for stdin")->required();
   bool no_progress = false;
   batch_cmd->add_flag("--no-progress", no_progress, "no progress line on stderr");
+  batch_cmd->add_flag("--metrics", batch.metrics,
+                      "print the session metrics (counts, spend, timing, per model) on stderr "
+                      "at the end");
+  batch_cmd->add_option("--metrics-json", batch.metrics_json,
+                        "write the session metrics as JSON to this file at the end");
 
   mock_options mock;
   auto mock_cmd = app.add_subcommand(

@@ -113,3 +113,22 @@ TEST_CASE("claude-pool run with a missing CLI fails with exit code 1 naming the 
   CHECK(out.exit_code == 1);
   CHECK_THAT(out.stderr_data, Catch::Contains("/nonexistent/claude"));
 }
+
+TEST_CASE("claude-pool batch --metrics prints the session metrics and --metrics-json writes "
+          "them",
+          "[integration][program]") {
+  auto file = write_temp("claude-pool-metrics.jsonl",
+                         R"({"prompt": "one [[mock:usage=1000/200]]", "tags": ["m"]})" "\n"
+                         R"({"prompt": "two [[mock:usage=1000/200]]"})" "\n");
+  auto json_path = (std::filesystem::temp_directory_path() / "claude-pool-metrics.json").string();
+  auto out = run_program({"batch", "--slots", "2", "--metrics", "--metrics-json", json_path, file});
+  INFO(out.stderr_data);
+  CHECK(out.exit_code == 0);
+  CHECK_THAT(out.stderr_data, Catch::Contains("tasks      2 (2 completed"));
+  CHECK_THAT(out.stderr_data, Catch::Contains("$0.020000 total"));
+  std::ifstream in(json_path);
+  auto m = nlohmann::json::parse(in).get<session_metrics>();
+  CHECK(m.completed_tasks == 2);
+  CHECK(m.total_spend_microdollars == 20000); // 2 × (1000 in + 200 out at $5/$25 per M)
+  CHECK(m.tasks_by_model.at("claude-opus-4-8") == 2);
+}
