@@ -111,8 +111,12 @@ void cancel_task(self_ptr self, task_record& task, const std::string& why) {
   task_settled(self, task.id);
 }
 
-task_id accept(self_ptr self, task_submission&& sub) {
+/// Queues a task; `waiter`, when given, hears when it ends (even if it fails at once).
+task_id accept(self_ptr self, task_submission&& sub,
+               std::optional<caf::typed_response_promise<task_record>> waiter = {}) {
   auto id = self->state.accept(std::move(sub));
+  if (waiter)
+    self->state.waiters[id].push_back(std::move(*waiter));
   fail_unroutable(self); // every slot errored: fail fast instead of waiting for the timeout
   dispatch(self);
   arm_expiry(self);
@@ -154,11 +158,7 @@ pool_actor::behavior_type pool_behavior(self_ptr self, pool_config config,
       if (auto err = refusal(self, sub))
         return err;
       auto promise = self->make_response_promise<task_record>();
-      auto id = self->state.accept(std::move(sub));
-      self->state.waiters[id].push_back(promise);
-      fail_unroutable(self);
-      dispatch(self);
-      arm_expiry(self);
+      accept(self, std::move(sub), promise);
       return promise;
     },
     [self](wait_atom, const task_id& id) -> caf::result<task_record> {

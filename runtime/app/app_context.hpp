@@ -41,8 +41,6 @@ public:
   const pool_config& config() const { return cfg_; }
   /// The `claude` executable to use when the config names none.
   const std::string& claude_bin() const { return claude_bin_; }
-  /// Non-null when tasks go to the bundled mock API.
-  const mock_api::server* mock() const { return mock_.get(); }
 
 private:
   void start_mock();

@@ -64,10 +64,7 @@ signal_drain::signal_drain(std::chrono::milliseconds drain_grace) : grace_(drain
   });
 }
 
-void signal_drain::watch(claude_pool::pool& p) {
-  pool_ = &p;
-  target.store(&p);
-}
+void signal_drain::watch(claude_pool::pool& p) { target.store(&p); }
 
 signal_drain::~signal_drain() {
   target.store(nullptr);

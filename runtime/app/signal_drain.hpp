@@ -30,7 +30,6 @@ public:
 
 private:
   std::chrono::milliseconds grace_;
-  claude_pool::pool* pool_ = nullptr;
   std::thread waiter_;
   std::thread drainer_;
 };

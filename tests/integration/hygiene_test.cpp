@@ -21,11 +21,13 @@
 #include <thread>
 #include <vector>
 
+#include "../support/eventually.hpp"
 #include "runtime/process_runner.hpp"
 
 extern char** environ;
 
 using namespace std::chrono_literals;
+using claude_pool::testing::eventually;
 
 namespace {
 
@@ -38,15 +40,6 @@ std::string slurp(const std::string& path) {
   return ss.str();
 }
 
-template <class Predicate>
-bool eventually(Predicate done) {
-  auto deadline = std::chrono::steady_clock::now() + generous;
-  while (!done()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(20ms);
-  }
-  return true;
-}
 
 struct proc_entry {
   int pid;

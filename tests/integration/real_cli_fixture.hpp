@@ -14,6 +14,7 @@
 #include <dirent.h>
 #include <unistd.h>
 
+#include "../support/eventually.hpp"
 #include "runtime/mock_api/mock_api_server.hpp"
 #include "runtime/pool.hpp"
 
@@ -22,20 +23,6 @@ namespace claude_pool::testing {
 /// The CLI that scripts/setup installs (tests fail, not skip, when it is missing: CI
 /// installs it).
 inline std::string real_cli() { return CLAUDE_POOL_BUNDLED_CLI; }
-
-/// Polls `pred` until it holds or `limit` passes: for conditions that have no event to wait
-/// on (a process disappearing, a request reaching the mock). Generous limits, no timing
-/// assertions.
-inline bool eventually(const std::function<bool()>& pred,
-                       std::chrono::milliseconds limit = std::chrono::seconds(30)) {
-  auto deadline = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (pred())
-      return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  return pred();
-}
 
 /// Live (non-zombie) processes whose environment contains `marker`, with their names.
 inline std::vector<std::pair<int, std::string>> pids_with_marker(const std::string& marker) {

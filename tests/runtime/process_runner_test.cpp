@@ -2,6 +2,8 @@
 
 #include "runtime/descendant_sweep.hpp"
 
+#include "../support/eventually.hpp"
+
 #include <catch2/catch.hpp>
 
 #include <signal.h>
@@ -22,6 +24,7 @@
 
 using namespace claude_pool::runtime;
 using namespace std::chrono_literals;
+using claude_pool::testing::eventually;
 
 namespace {
 
@@ -63,16 +66,6 @@ std::string slurp(const std::string& path) {
   return ss.str();
 }
 
-// Waits for an event (a file appearing, a process disappearing) by polling with a deadline.
-template <class Predicate>
-bool eventually(Predicate done) {
-  auto deadline = std::chrono::steady_clock::now() + generous;
-  while (!done()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(10ms);
-  }
-  return true;
-}
 
 int wait_for_pidfile(const std::string& path) {
   int pid = 0;

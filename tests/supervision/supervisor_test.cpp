@@ -4,6 +4,7 @@
 
 #include <thread>
 
+#include "../support/eventually.hpp"
 #include "../support/scripted_executor.hpp"
 #include "runtime/pool.hpp"
 
@@ -33,15 +34,9 @@ task_result result_with(std::string subtype, std::optional<int> api = {}) {
   return r;
 }
 
-/// Waits (up to 30 s) until the pool's status satisfies `pred`.
+/// Waits until the pool's status satisfies `pred`.
 bool status_becomes(claude_pool::pool& p, const std::function<bool(const pool_status&)>& pred) {
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (pred(p.status()))
-      return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  return pred(p.status());
+  return claude_pool::testing::eventually([&] { return pred(p.status()); });
 }
 
 bool has_event(const pool_status& st, const std::string& kind) {
