@@ -5,28 +5,26 @@
 
 namespace claude_pool {
 
-namespace {
-
-std::string usd(std::uint64_t micro) {
+std::string format_usd(std::uint64_t micro) {
   auto whole = micro / 1000000, frac = micro % 1000000;
   auto digits = std::to_string(frac);
   return "$" + std::to_string(whole) + "." + std::string(6 - digits.size(), '0') + digits;
 }
 
-} // namespace
-
 std::string budget_refusal::message() const {
+  auto left = cap > spent + reserved ? cap - spent - reserved : 0;
   if (code == "budget_exhausted")
-    return "budget exhausted: " + usd(spent) + " spent and " + usd(reserved)
-           + " reserved of a " + usd(cap) + " cap";
-  return "the task's budget of " + usd(requested) + " exceeds what remains ("
-         + usd(cap > spent + reserved ? cap - spent - reserved : 0) + " of a " + usd(cap)
-         + " cap)";
+    return "budget exhausted: " + format_usd(spent) + " spent and " + format_usd(reserved)
+           + " reserved of a " + format_usd(cap) + " cap leave " + format_usd(left)
+           + ", less than the " + format_usd(requested) + " a task reserves";
+  return "the task's budget of " + format_usd(requested) + " exceeds what remains ("
+         + format_usd(left) + " of a " + format_usd(cap) + " cap, " + format_usd(spent)
+         + " spent)";
 }
 
 budget_ledger::budget_ledger(std::optional<std::uint64_t> cap,
-                             std::uint64_t default_reservation)
-  : cap_(cap), default_reservation_(default_reservation) {
+                             std::uint64_t default_reservation, bool reserve_observed)
+  : cap_(cap), default_reservation_(default_reservation), reserve_observed_(reserve_observed) {
 }
 
 std::uint64_t budget_ledger::available() const {
@@ -36,51 +34,81 @@ std::uint64_t budget_ledger::available() const {
   return used >= *cap_ ? 0 : *cap_ - used;
 }
 
-std::optional<budget_refusal> budget_ledger::reserve(const task_id& task,
-                                                     std::optional<std::uint64_t> wanted) {
-  auto refuse = [&](const char* code, std::uint64_t requested) {
-    return budget_refusal{code, cap_.value_or(0), spent_, reserved_, requested};
-  };
-  std::uint64_t amount = wanted.value_or(default_reservation_);
-  if (cap_) {
-    auto left = available();
-    if (left == 0)
-      return refuse("budget_exhausted", amount);
-    if (wanted && *wanted > left)
-      return refuse("task_budget_exceeds_remaining", *wanted);
-    amount = std::min(amount, left);
-  }
-  reservations_[task] = amount;
-  reserved_ += amount;
-  return std::nullopt;
+std::uint64_t budget_ledger::expected_cost() const {
+  return std::max(default_reservation_, observed_max_);
 }
 
-std::uint64_t budget_ledger::allowance(const task_id& task) const {
-  auto it = reservations_.find(task);
-  return it == reservations_.end() ? 0 : it->second;
+budget_refusal budget_ledger::refusal(const char* code, std::uint64_t requested) const {
+  return budget_refusal{code, cap_.value_or(0), spent_, reserved_, requested};
+}
+
+std::optional<budget_refusal> budget_ledger::admit(std::optional<std::uint64_t> wanted) const {
+  if (!cap_)
+    return std::nullopt;
+  auto unspent = spent_ >= *cap_ ? 0 : *cap_ - spent_;
+  auto need = wanted.value_or(expected_cost());
+  if (need <= unspent)
+    return std::nullopt;
+  auto r = refusal(wanted ? "task_budget_exceeds_remaining" : "budget_exhausted", need);
+  r.reserved = 0; // admission compares with the unspent budget, reservations aside
+  return r;
+}
+
+budget_grant budget_ledger::reserve(const task_id& task, std::optional<std::uint64_t> wanted) {
+  budget_grant g;
+  auto need = wanted.value_or(expected_cost());
+  if (!cap_ || need <= available()) {
+    g.allowance = need;
+    reservations_[task] += need;
+    reserved_ += need;
+    ++grants_;
+    return g;
+  }
+  if (reserved_ > 0) {
+    g.what = budget_grant::wait; // running executions may give part of theirs back
+    return g;
+  }
+  g.what = budget_grant::refused;
+  g.refusal = refusal(wanted ? "task_budget_exceeds_remaining" : "budget_exhausted", need);
+  ++refusals_;
+  return g;
 }
 
 std::vector<int> budget_ledger::settle(const task_id& task, std::uint64_t cost) {
-  release(task);
+  if (auto it = reservations_.find(task); it != reservations_.end()) {
+    reserved_ -= it->second;
+    reservations_.erase(it);
+  }
   spent_ += cost;
+  ++settled_;
+  if (reserve_observed_)
+    observed_max_ = std::max(observed_max_, cost);
   std::vector<int> crossed;
   if (!cap_ || *cap_ == 0)
     return crossed;
   for (int threshold : std::array<int, 3>{50, 80, 100}) {
-    if (threshold > warned_up_to_ && spent_ * 100 >= *cap_ * static_cast<std::uint64_t>(threshold)) {
+    bool reported = std::find(warned_.begin(), warned_.end(), threshold) != warned_.end();
+    if (!reported && spent_ * 100 >= *cap_ * static_cast<std::uint64_t>(threshold)) {
       crossed.push_back(threshold);
-      warned_up_to_ = threshold;
+      warned_.push_back(threshold);
     }
   }
   return crossed;
 }
 
-void budget_ledger::release(const task_id& task) {
-  auto it = reservations_.find(task);
-  if (it == reservations_.end())
-    return;
-  reserved_ -= it->second;
-  reservations_.erase(it);
+budget_status budget_ledger::status() const {
+  budget_status s;
+  s.cap_microdollars = cap_;
+  s.spent_microdollars = spent_;
+  s.reserved_microdollars = reserved_;
+  s.available_microdollars = cap_ ? std::optional<std::uint64_t>(available()) : std::nullopt;
+  s.reservation_microdollars = expected_cost();
+  s.grants = grants_;
+  s.refusals = refusals_;
+  s.settled = settled_;
+  s.running = reservations_.size();
+  s.warnings = warned_;
+  return s;
 }
 
 } // namespace claude_pool

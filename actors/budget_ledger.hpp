@@ -1,13 +1,15 @@
 #pragma once
-/// The budget's bookkeeping as a value type: admission reserves an allowance per task, the
-/// CLI's reported cost settles it. The pool's future budget actor applies it; tests use it
-/// directly.
+/// The budget's bookkeeping as a value type; the budget actor applies it, tests use it
+/// directly. See the README's "Budget" section for the guarantee it gives.
 ///
-/// With a cap, a task is admitted only if its allowance fits in what is neither spent nor
-/// reserved: the task's own `max_budget_usd` when it sets one (refused when larger than what
-/// remains), otherwise `default_reservation` shrunk to what remains. The allowance is what
-/// the CLI gets as `--max-budget-usd`. The CLI checks its cap after each turn, so one task can
-/// overshoot its allowance by at most one turn; that is the only way spend can pass the cap.
+/// With a cap, every execution of a task needs a grant before it starts: an allowance that
+/// fits in what is neither spent nor reserved. The allowance is the task's own
+/// `max_budget_usd` when it sets one, otherwise the expected cost of a task: the configured
+/// default reservation, raised to the highest cost an execution has had so far when
+/// `reserve_observed` is on. The allowance is what the CLI gets as `--max-budget-usd`; the
+/// CLI's reported cost then settles it. An allowance that does not fit while other
+/// executions hold reservations waits for them to settle; one that cannot fit even then is
+/// refused.
 
 #include <cstdint>
 #include <map>
@@ -15,11 +17,11 @@
 #include <string>
 #include <vector>
 
-#include "messages/ids.hpp"
+#include "messages/requests.hpp"
 
 namespace claude_pool {
 
-/// Why a task was not admitted, with the figures.
+/// Why a task was refused, with the figures.
 struct budget_refusal {
   std::string code; ///< `budget_exhausted` or `task_budget_exceeds_remaining`
   std::uint64_t cap = 0;
@@ -29,25 +31,35 @@ struct budget_refusal {
   std::string message() const;
 };
 
+/// What `reserve` decided.
+struct budget_grant {
+  enum kind { granted, wait, refused } what = granted;
+  std::uint64_t allowance = 0;           ///< when granted
+  std::optional<budget_refusal> refusal; ///< when refused
+};
+
+/// Formats microdollars as dollars with six decimals ("$0.012345").
+std::string format_usd(std::uint64_t microdollars);
+
 class budget_ledger {
 public:
   budget_ledger(std::optional<std::uint64_t> cap_microdollars,
-                std::uint64_t default_reservation_microdollars);
+                std::uint64_t default_reservation_microdollars, bool reserve_observed = false);
 
-  /// Reserves the task's allowance; `task_allowance` is its max_budget_usd in microdollars.
-  /// Returns the refusal when it does not fit.
-  std::optional<budget_refusal> reserve(const task_id& task,
-                                        std::optional<std::uint64_t> task_allowance);
+  /// May a task with this own allowance (none: the expected cost) be accepted at all? It is
+  /// refused when even the whole unspent budget could not hold it.
+  std::optional<budget_refusal> admit(std::optional<std::uint64_t> task_allowance) const;
 
-  /// The allowance reserved for the task (0 if none).
-  std::uint64_t allowance(const task_id& task) const;
+  /// Grants the allowance for one execution of the task, or says to wait for running
+  /// executions to settle, or refuses.
+  budget_grant reserve(const task_id& task, std::optional<std::uint64_t> task_allowance);
 
-  /// Books the task's real cost and frees its reservation. Returns the warning thresholds
-  /// (50, 80, 100 percent of the cap) this spend crossed, in order.
+  /// Books an execution's real cost and frees its reservation (if any). Returns the warning
+  /// thresholds (50, 80, 100 percent of the cap) this spend crossed, in order.
   std::vector<int> settle(const task_id& task, std::uint64_t cost);
 
-  /// Frees a reservation that was never used (the task was cancelled before it ran).
-  void release(const task_id& task);
+  /// The allowance a task without its own budget gets now.
+  std::uint64_t expected_cost() const;
 
   std::optional<std::uint64_t> cap() const { return cap_; }
   std::uint64_t spent() const { return spent_; }
@@ -55,13 +67,22 @@ public:
   /// What is neither spent nor reserved (0 once the cap is reached or passed).
   std::uint64_t available() const;
 
+  budget_status status() const;
+
 private:
+  budget_refusal refusal(const char* code, std::uint64_t requested) const;
+
   std::optional<std::uint64_t> cap_;
   std::uint64_t default_reservation_;
+  bool reserve_observed_;
+  std::uint64_t observed_max_ = 0;
   std::uint64_t spent_ = 0;
   std::uint64_t reserved_ = 0;
   std::map<task_id, std::uint64_t> reservations_;
-  int warned_up_to_ = 0; ///< the highest threshold already reported
+  std::uint64_t grants_ = 0;
+  std::uint64_t refusals_ = 0;
+  std::uint64_t settled_ = 0;
+  std::vector<int> warned_; ///< thresholds already reported
 };
 
 } // namespace claude_pool

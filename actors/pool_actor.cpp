@@ -1,10 +1,13 @@
 #include "actors/pool_actor.hpp"
 
 #include <chrono>
+#include <cmath>
 
 #include <caf/event_based_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
+#include "actors/budget_actor.hpp"
+#include "actors/scaler_actor.hpp"
 #include "supervision/supervisor_actor.hpp"
 
 namespace claude_pool {
@@ -41,11 +44,123 @@ void arm_expiry(self_ptr self) {
   self->delayed_send(self, std::chrono::milliseconds(delay + 1), expire_atom_v);
 }
 
+std::string error_text(const caf::error& err) {
+  if (!err.context().empty() && err.context().match_element<std::string>(0))
+    return err.context().get_as<std::string>(0);
+  return to_string(err);
+}
+
+bool is(const caf::error& err, pool_errc code) {
+  return err.category() == caf::atom("claudepool")
+         && err.code() == static_cast<std::uint8_t>(code);
+}
+
+/// The task's own budget in microdollars, 0 when it sets none.
+std::uint64_t wanted_allowance(const std::optional<task_overrides>& cfg) {
+  if (!cfg || !cfg->max_budget_usd)
+    return 0;
+  return static_cast<std::uint64_t>(std::llround(*cfg->max_budget_usd * 1e6));
+}
+
+/// Books an execution's cost with the budget; unknown (`nullopt`: the slot was lost with
+/// the process) counts as the whole allowance, so a lost run can never hide spend.
+void settle_execution(self_ptr self, const task_id& id, std::optional<std::uint64_t> cost) {
+  auto& st = self->state;
+  auto it = st.allowances.find(id);
+  if (it == st.allowances.end())
+    return;
+  self->send(st.budget, settle_atom_v, id, cost.value_or(it->second));
+  st.allowances.erase(it);
+  st.budget_blocked = false; // the budget may have room again
+}
+
+void dispatch(self_ptr self);
+void task_settled(self_ptr self, const task_id& id);
+void arm_expiry(self_ptr self);
+
+void stop_slot(self_ptr self, const slot_id& slot) {
+  auto& st = self->state;
+  st.remove_slot(slot);
+  self->send(st.supervisor, retire_atom_v, slot);
+  st.record_event(pool_event{now_ms(), "slot_retired", slot, "taken out of service by a scale-down"});
+}
+
+/// A retiring slot that no longer runs anything stops now.
+void maybe_stop_retiring(self_ptr self, const slot_id& slot) {
+  auto& st = self->state;
+  auto it = st.slots.find(slot);
+  if (st.retiring.count(slot) && it != st.slots.end()
+      && it->second.record.state != slot_state::busy)
+    stop_slot(self, slot);
+}
+
+/// The budget answered the reservation for the routed task.
+void on_grant(self_ptr self, std::uint64_t allowance) {
+  auto& st = self->state;
+  auto a = std::move(*st.awaiting_grant);
+  st.awaiting_grant.reset();
+  if (!st.still_assigned(a)) {
+    // Cancelled or lost while the budget decided: give the reservation back.
+    self->send(st.budget, settle_atom_v, a.task.id, std::uint64_t{0});
+    st.budget_blocked = false;
+  } else {
+    st.allowances[a.task.id] = allowance;
+    if (!a.task.overrides)
+      a.task.overrides.emplace();
+    a.task.overrides->max_budget_usd = static_cast<double>(allowance) / 1e6;
+    self->send(st.slots[a.slot].handle, execute_atom_v, std::move(a.task));
+  }
+  dispatch(self);
+}
+
+void on_no_grant(self_ptr self, const caf::error& err) {
+  auto& st = self->state;
+  auto a = std::move(*st.awaiting_grant);
+  st.awaiting_grant.reset();
+  auto now = now_ms();
+  if (st.still_assigned(a)) {
+    if (is(err, pool_errc::budget_wait)) {
+      st.unroute(a, now);
+      maybe_stop_retiring(self, a.slot);
+      st.budget_blocked = true; // until a running execution settles
+      arm_expiry(self);
+      return;
+    }
+    auto code = err.category() == caf::atom("claudepool")
+                  ? to_string(static_cast<pool_errc>(err.code()))
+                  : std::string("budget_unavailable");
+    st.refuse(a, code, error_text(err), now);
+    maybe_stop_retiring(self, a.slot);
+    task_settled(self, a.task.id);
+  }
+  dispatch(self);
+}
+
+/// With a cap, one task at a time asks the budget before it starts (the budget answers in
+/// microseconds; routing stays in submission order).
+void dispatch_budgeted(self_ptr self, std::uint64_t now) {
+  auto& st = self->state;
+  if (st.awaiting_grant || st.budget_blocked)
+    return;
+  auto routed = st.route(now, 1);
+  if (routed.empty())
+    return;
+  st.awaiting_grant = std::move(routed.front());
+  auto& task = st.awaiting_grant->task;
+  self->request(st.budget, caf::infinite, reserve_atom_v, task.id,
+                wanted_allowance(task.overrides))
+    .then([self](std::uint64_t allowance) { on_grant(self, allowance); },
+          [self](caf::error& err) { on_no_grant(self, err); });
+}
+
 void dispatch(self_ptr self) {
   auto& st = self->state;
   auto now = now_ms();
-  for (auto& a : st.route(now))
-    self->send(st.slots[a.slot].handle, execute_atom_v, std::move(a.task));
+  if (st.budget)
+    dispatch_budgeted(self, now);
+  else
+    for (auto& a : st.route(now))
+      self->send(st.slots[a.slot].handle, execute_atom_v, std::move(a.task));
   // During a rate-limit cool-down, one timer resumes routing when it ends.
   if (st.cooldown_until && !st.resume_armed && !st.queue.empty()) {
     st.resume_armed = true;
@@ -103,12 +218,36 @@ void fail_unroutable(self_ptr self) {
 void cancel_task(self_ptr self, task_record& task, const std::string& why) {
   auto& st = self->state;
   auto slot = st.cancel(task, why);
+  if (slot && st.awaiting_grant && st.awaiting_grant->task.id == task.id) {
+    // Never started: the budget's answer finds it cancelled and gives the reservation back.
+    st.free_slot(*slot, now_ms());
+    maybe_stop_retiring(self, *slot);
+    task_settled(self, task.id);
+    dispatch(self);
+    return;
+  }
   if (slot) {
     // Running: the record says cancelled now; waiters hear once the process is gone.
     self->send(st.slots[*slot].handle, cancel_atom_v, task.id);
     return;
   }
   task_settled(self, task.id);
+}
+
+/// Admits a submission through the budget (when the pool has one), then `then(accepted)`;
+/// a refusal goes to `promise`.
+template <class T, class F>
+void admit(self_ptr self, task_submission sub, caf::typed_response_promise<T> promise, F then) {
+  auto want = wanted_allowance(sub.config);
+  self->request(self->state.budget, caf::infinite, admit_atom_v, want)
+    .then(
+      [self, promise, sub, then](std::uint64_t) mutable {
+        if (auto err = refusal(self, sub)) // e.g. a drain began meanwhile
+          promise.deliver(err);
+        else
+          then(std::move(sub), promise);
+      },
+      [promise](caf::error& err) mutable { promise.deliver(err); });
 }
 
 /// Queues a task; `waiter`, when given, hears when it ends (even if it fails at once).
@@ -132,33 +271,67 @@ void on_slot_down(self_ptr self, const caf::down_msg& dm) {
   st.slot_by_addr.erase(it);
   if (st.slots.count(slot) && st.slots[slot].handle.address() != dm.source)
     return; // an older incarnation; the slot was already restarted
+  auto running = st.slots.count(slot) ? st.slots[slot].record.current_task : std::nullopt;
+  if (running)
+    settle_execution(self, *running, std::nullopt);
   if (auto lost = st.slot_lost(slot, to_string(dm.reason), now_ms()))
     slot_released_task(self, lost->first, lost->second);
   dispatch(self);
   maybe_finish_drain(self);
 }
 
+/// Forwards a scaling request to the scaler and remembers the target it answers with.
+template <class... Ts>
+caf::result<std::uint64_t> ask_scaler(self_ptr self, Ts... xs) {
+  auto promise = self->make_response_promise<std::uint64_t>();
+  self->request(self->state.scaler, caf::infinite, xs...)
+    .then(
+      [self, promise](std::uint64_t target) mutable {
+        self->state.target_slots = target;
+        promise.deliver(target);
+      },
+      [promise](caf::error& err) mutable { promise.deliver(err); });
+  return promise;
+}
+
 } // namespace
 
 pool_actor::behavior_type pool_behavior(self_ptr self, pool_config config,
                                         std::shared_ptr<task_executor> executor,
-                                        std::vector<slot_config> slot_configs) {
+                                        std::vector<slot_config> slot_configs,
+                                        std::function<void(const pool_event&)> on_event) {
   auto cfg = std::make_shared<const pool_config>(std::move(config));
-  self->state.config = cfg;
-  self->state.supervisor = self->spawn(supervisor_behavior, cfg, std::move(executor),
-                                       pool_actor{self}, std::move(slot_configs));
+  auto& st = self->state;
+  st.config = cfg;
+  st.on_event = std::move(on_event);
+  st.supervisor = self->spawn(supervisor_behavior, cfg, std::move(executor), pool_actor{self},
+                              std::move(slot_configs));
+  st.target_slots = cfg->initial_slots.value_or(cfg->scaling.min_slots);
+  st.scaler = self->spawn(scaler_behavior, cfg, pool_actor{self}, st.supervisor);
+  if (cfg->budget_microdollars)
+    st.budget = self->spawn(budget_behavior, *cfg, pool_actor{self});
   self->set_down_handler([self](const caf::down_msg& dm) { on_slot_down(self, dm); });
   return {
     [self](submit_atom, task_submission& sub) -> caf::result<task_id> {
       if (auto err = refusal(self, sub))
         return err;
-      return accept(self, std::move(sub));
+      if (!self->state.budget)
+        return accept(self, std::move(sub));
+      auto promise = self->make_response_promise<task_id>();
+      admit(self, std::move(sub), promise, [self](task_submission&& s, auto& p) {
+        p.deliver(accept(self, std::move(s)));
+      });
+      return promise;
     },
     [self](run_atom, task_submission& sub) -> caf::result<task_record> {
       if (auto err = refusal(self, sub))
         return err;
       auto promise = self->make_response_promise<task_record>();
-      accept(self, std::move(sub), promise);
+      if (!self->state.budget)
+        accept(self, std::move(sub), promise);
+      else
+        admit(self, std::move(sub), promise,
+              [self](task_submission&& s, auto& p) { accept(self, std::move(s), p); });
       return promise;
     },
     [self](wait_atom, const task_id& id) -> caf::result<task_record> {
@@ -179,7 +352,22 @@ pool_actor::behavior_type pool_behavior(self_ptr self, pool_config config,
     [self](list_atom, const task_filter& filter) -> std::vector<task_record> {
       return self->state.list(filter);
     },
-    [self](status_atom) -> pool_status { return self->state.status(); },
+    [self](status_atom) -> caf::result<pool_status> {
+      auto& st = self->state;
+      auto snapshot = st.status();
+      snapshot.target_slots = st.target_slots;
+      if (!st.budget)
+        return snapshot;
+      auto promise = self->make_response_promise<pool_status>();
+      self->request(st.budget, caf::infinite, status_atom_v)
+        .then(
+          [promise, snapshot](budget_status& b) mutable {
+            snapshot.budget = std::move(b);
+            promise.deliver(std::move(snapshot));
+          },
+          [promise](caf::error& err) mutable { promise.deliver(err); });
+      return promise;
+    },
     [self](metrics_atom, const metrics_filter& filter) -> session_metrics {
       return self->state.metrics(filter, now_ms());
     },
@@ -231,7 +419,9 @@ pool_actor::behavior_type pool_behavior(self_ptr self, pool_config config,
       maybe_finish_drain(self);
     },
     [self](task_done_atom, const slot_record& slot, const task_id& id, task_result& result) {
+      settle_execution(self, id, result.cost_microdollars);
       auto what = self->state.complete(slot, id, std::move(result), now_ms());
+      maybe_stop_retiring(self, slot.id);
       slot_released_task(self, id, what);
       dispatch(self);
       arm_expiry(self);
@@ -250,9 +440,40 @@ pool_actor::behavior_type pool_behavior(self_ptr self, pool_config config,
     },
     [self](slot_up_atom, slot_actor& handle, slot_record& rec) {
       self->monitor(handle);
+      auto id = rec.id;
+      bool retiring = self->state.retiring.count(id) > 0;
       self->state.add_slot(std::move(handle), std::move(rec));
+      if (retiring) // restarted after a crash while it was being scaled away
+        stop_slot(self, id);
       dispatch(self);
     },
+    [self](scale_up_atom, std::uint64_t n) { return ask_scaler(self, scale_up_atom_v, n); },
+    [self](scale_down_atom, std::uint64_t n, bool force) {
+      return ask_scaler(self, scale_down_atom_v, n, force);
+    },
+    [self](set_target_atom, std::uint64_t n, bool force) {
+      return ask_scaler(self, set_target_atom_v, n, force);
+    },
+    [self](retire_atom, std::uint64_t n, bool force) {
+      auto& st = self->state;
+      for (auto& slot : st.retirees(n)) {
+        auto& entry = st.slots.at(slot);
+        if (entry.record.state != slot_state::busy) {
+          stop_slot(self, slot);
+          continue;
+        }
+        st.retiring.insert(slot);
+        st.record_event(pool_event{now_ms(), "slot_retiring", slot,
+                                   force ? "scale-down: cancelling its task, then stopping"
+                                         : "scale-down: stopping once its task ends"});
+        if (force && entry.record.current_task)
+          if (auto task = st.find(*entry.record.current_task))
+            cancel_task(self, *task, "cancelled: its slot was removed by a forced scale-down");
+      }
+      dispatch(self);
+    },
+    [self](autoscale_atom) -> pool_load { return self->state.load(); },
+    [self](event_atom, pool_event& ev) { self->state.record_event(std::move(ev)); },
     [self](slot_event_atom, const slot_record& rec, pool_event& ev) {
       self->state.update_slot(rec, std::move(ev));
       fail_unroutable(self);

@@ -5,7 +5,9 @@
 
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
+#include <set>
 #include <memory>
 #include <optional>
 #include <string>
@@ -46,6 +48,9 @@ struct pool_actor_state {
   std::optional<std::uint64_t> cooldown_until;          ///< rate-limit pause
   std::uint32_t consecutive_rate_limits = 0;
   std::deque<pool_event> events;                        ///< the latest, for status
+  std::function<void(const pool_event&)> on_event;      ///< the embedder's log, if any
+  std::set<slot_id> retiring;          ///< busy slots that stop once their task ends
+  std::map<slot_id, std::uint64_t> idle_since;          ///< for autoscaling
 
   void record_event(pool_event ev);
 
@@ -63,9 +68,34 @@ struct pool_actor_state {
   /// Takes a slot record update from the supervisor (errored, restarting) and its event.
   void update_slot(const slot_record& record, pool_event ev);
 
-  /// Pairs queued tasks with idle slots (most recently idle first) and marks them running.
-  /// Nothing starts during a rate-limit cool-down.
-  std::vector<assignment> route(std::uint64_t now);
+  /// Pairs queued tasks with idle slots (most recently idle first) and marks them running,
+  /// at most `limit` of them. Nothing starts during a rate-limit cool-down.
+  std::vector<assignment> route(std::uint64_t now, std::size_t limit = SIZE_MAX);
+
+  /// Undoes `route()` for an assignment whose execution never started (the budget said
+  /// wait): the task goes back to the front of the queue, the slot back to idle.
+  void unroute(const assignment& a, std::uint64_t now);
+
+  /// True while `a` is still what route() made it: its task running on its slot.
+  bool still_assigned(const assignment& a) const;
+
+  /// Fails a routed task that the budget refused before it ran; the slot is idle again.
+  void refuse(const assignment& a, const std::string& code, const std::string& why,
+              std::uint64_t now);
+
+  /// Which slots to take out of service for a scale-down of `n`: errored or stopped ones
+  /// first, then idle ones least recently used first, then busy ones (latest start first).
+  std::vector<slot_id> retirees(std::uint64_t n) const;
+
+  /// Takes a slot out of the pool's tables (it runs no task).
+  void remove_slot(const slot_id& slot);
+
+  /// A slot whose task never started (cancelled while the budget decided) is free again;
+  /// a retiring slot is not put back into routing.
+  void free_slot(const slot_id& slot, std::uint64_t now);
+
+  /// What the autoscale policy needs.
+  pool_load load() const;
 
   /// What a slot's report did to its task.
   enum class outcome {
@@ -119,6 +149,12 @@ struct pool_actor_state {
   bool expiry_armed = false;
   bool resume_armed = false;
   supervisor_actor supervisor;
+  scaler_actor scaler;
+  std::uint64_t target_slots = 0;          ///< the scaler's latest target
+  budget_actor budget;                     ///< only with budget_microdollars
+  std::optional<assignment> awaiting_grant; ///< routed, waiting for the budget's answer
+  bool budget_blocked = false;             ///< the budget said wait: retry after a settle
+  std::unordered_map<task_id, std::uint64_t> allowances; ///< granted, not yet settled
   struct drain_progress {
     std::uint64_t started_ms = 0;
     std::uint64_t completed_before = 0;
@@ -133,10 +169,12 @@ struct pool_actor_state {
 };
 
 /// The pool with `initial_slots` (else `scaling.min_slots`) slots, all running tasks through
-/// `executor`. `slot_configs[i]`, when given, configures slot i.
+/// `executor`. `slot_configs[i]`, when given, configures slot i. `on_event`, when set, hears
+/// every event that status lists (from the pool's thread; it must not block).
 pool_actor::behavior_type pool_behavior(pool_actor::stateful_pointer<pool_actor_state> self,
                                         pool_config config,
                                         std::shared_ptr<task_executor> executor,
-                                        std::vector<slot_config> slot_configs);
+                                        std::vector<slot_config> slot_configs,
+                                        std::function<void(const pool_event&)> on_event);
 
 } // namespace claude_pool

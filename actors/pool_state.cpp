@@ -60,6 +60,7 @@ void pool_actor_state::add_slot(slot_actor handle, slot_record record) {
   slot_by_addr.emplace(handle.address(), id);
   slots[id] = slot_entry{std::move(handle), std::move(record)};
   idle.push_back(id);
+  idle_since[id] = now_ms();
 }
 
 void pool_actor_state::update_slot(const slot_record& record, pool_event ev) {
@@ -76,17 +77,19 @@ void pool_actor_state::update_slot(const slot_record& record, pool_event ev) {
 }
 
 void pool_actor_state::record_event(pool_event ev) {
+  if (on_event)
+    on_event(ev);
   events.push_back(std::move(ev));
   while (events.size() > max_events)
     events.pop_front();
 }
 
-std::vector<assignment> pool_actor_state::route(std::uint64_t now) {
+std::vector<assignment> pool_actor_state::route(std::uint64_t now, std::size_t limit) {
   std::vector<assignment> out;
   if (cooldown_until && now < *cooldown_until)
     return out;
   cooldown_until.reset();
-  while (!idle.empty() && !queue.empty()) {
+  while (!idle.empty() && !queue.empty() && out.size() < limit) {
     auto id = queue.front();
     queue.pop_front();
     auto it = tasks.find(id);
@@ -106,6 +109,87 @@ std::vector<assignment> pool_actor_state::route(std::uint64_t now) {
   return out;
 }
 
+void pool_actor_state::unroute(const assignment& a, std::uint64_t now) {
+  auto& task = tasks.at(a.task.id);
+  task.state = task_state::pending;
+  task.slot_id.reset();
+  task.started_at_ms.reset();
+  queue.push_front(task.id);
+  queued_at[task.id] = task.created_at_ms.value_or(now);
+  free_slot(a.slot, now);
+}
+
+void pool_actor_state::free_slot(const slot_id& slot, std::uint64_t now) {
+  auto it = slots.find(slot);
+  if (it == slots.end())
+    return;
+  it->second.record.state = slot_state::idle;
+  it->second.record.current_task.reset();
+  if (retiring.count(slot))
+    return;
+  idle.push_back(slot);
+  idle_since[slot] = now;
+}
+
+bool pool_actor_state::still_assigned(const assignment& a) const {
+  auto t = tasks.find(a.task.id);
+  auto s = slots.find(a.slot);
+  return t != tasks.end() && s != slots.end() && t->second.state == task_state::running
+         && t->second.slot_id == a.slot && s->second.record.current_task == a.task.id;
+}
+
+void pool_actor_state::remove_slot(const slot_id& slot) {
+  idle.erase(std::remove(idle.begin(), idle.end(), slot), idle.end());
+  idle_since.erase(slot);
+  retiring.erase(slot);
+  slots.erase(slot);
+}
+
+std::vector<slot_id> pool_actor_state::retirees(std::uint64_t n) const {
+  std::vector<slot_id> out;
+  auto take = [&](const slot_id& id) {
+    if (out.size() < n && !retiring.count(id)
+        && std::find(out.begin(), out.end(), id) == out.end())
+      out.push_back(id);
+  };
+  for (auto& [id, entry] : slots)
+    if (entry.record.state == slot_state::errored || entry.record.state == slot_state::stopped)
+      take(id);
+  for (auto& id : idle) // front = least recently used
+    take(id);
+  std::vector<std::pair<std::uint64_t, slot_id>> busy;
+  for (auto& [id, entry] : slots)
+    if (entry.record.state == slot_state::busy && entry.record.current_task) {
+      auto t = tasks.find(*entry.record.current_task);
+      auto started = t == tasks.end() ? 0 : t->second.started_at_ms.value_or(0);
+      busy.emplace_back(started, id);
+    }
+  std::sort(busy.begin(), busy.end(), [](auto& a, auto& b) { return a.first > b.first; });
+  for (auto& b : busy)
+    take(b.second);
+  return out;
+}
+
+pool_load pool_actor_state::load() const {
+  pool_load l;
+  for (auto& [id, entry] : slots) {
+    if (retiring.count(id))
+      continue;
+    ++l.slots;
+    if (entry.record.state == slot_state::busy)
+      ++l.busy;
+  }
+  for (auto& id : idle)
+    if (auto it = idle_since.find(id); it != idle_since.end())
+      l.idle_since_ms.push_back(it->second);
+  for (auto& id : queue) {
+    auto it = tasks.find(id);
+    if (it != tasks.end() && it->second.state == task_state::pending)
+      ++l.pending;
+  }
+  return l;
+}
+
 namespace {
 
 /// Back to the front of the queue: it was accepted before everything queued behind it.
@@ -121,6 +205,18 @@ void fail_task(pool_actor_state& st, task_record& task, task_result result) {
   task.transition_to(task_state::failed);
   ++st.failed_count;
 }
+
+} // namespace
+
+void pool_actor_state::refuse(const assignment& a, const std::string& code,
+                              const std::string& why, std::uint64_t now) {
+  unroute(a, now);
+  queue.pop_front(); // unroute put it first
+  queued_at.erase(a.task.id);
+  fail_task(*this, tasks.at(a.task.id), task_result::failure(why, code));
+}
+
+namespace {
 
 /// Settles a failed execution: another attempt, a rate-limit wait, or the end.
 pool_actor_state::outcome settle_failure(pool_actor_state& st, task_record& task,
@@ -168,8 +264,10 @@ pool_actor_state::outcome pool_actor_state::complete(const slot_record& slot, co
                                                      task_result result, std::uint64_t now) {
   if (auto s = slots.find(slot.id); s != slots.end()) {
     s->second.record = slot;
-    if (slot.state == slot_state::idle)
+    if (slot.state == slot_state::idle && !retiring.count(slot.id)) {
       idle.push_back(slot.id);
+      idle_since[slot.id] = now;
+    }
   }
   auto it = tasks.find(id);
   if (it == tasks.end())

@@ -11,6 +11,10 @@ std::string to_string(pool_errc x) {
     case pool_errc::already_finished: return "already_finished";
     case pool_errc::slot_unhealthy: return "slot_unhealthy";
     case pool_errc::slot_disabled: return "slot_disabled";
+    case pool_errc::budget_exhausted: return "budget_exhausted";
+    case pool_errc::task_budget_exceeds_remaining: return "task_budget_exceeds_remaining";
+    case pool_errc::budget_wait: return "budget_wait";
+    case pool_errc::out_of_bounds: return "out_of_bounds";
   }
   return "unknown_pool_error";
 }

@@ -32,6 +32,10 @@ enum class pool_errc : std::uint8_t {
   already_finished,   ///< cancel of a task that already ended
   slot_unhealthy,     ///< exit reason of a slot whose CLI crashed or hung: restart it
   slot_disabled,      ///< exit reason of a slot that must not be restarted (auth failure)
+  budget_exhausted,   ///< the budget cannot hold another task (message has the figures)
+  task_budget_exceeds_remaining, ///< the task's own max_budget_usd is more than remains
+  budget_wait,        ///< budget → pool: no room now, retry after running tasks settle
+  out_of_bounds,      ///< a scaling request outside scaling.min_slots..max_slots
 };
 
 std::string to_string(pool_errc x);
@@ -84,6 +88,8 @@ CLAUDE_POOL_INSPECT_AS_JSON(pool_status)
 CLAUDE_POOL_INSPECT_AS_JSON(drain_summary)
 CLAUDE_POOL_INSPECT_AS_JSON(task_assignment)
 CLAUDE_POOL_INSPECT_AS_JSON(pool_event)
+CLAUDE_POOL_INSPECT_AS_JSON(budget_status)
+CLAUDE_POOL_INSPECT_AS_JSON(pool_load)
 
 #undef CLAUDE_POOL_INSPECT_AS_JSON
 
@@ -108,6 +114,8 @@ CAF_BEGIN_TYPE_ID_BLOCK(claude_pool, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(claude_pool, (claude_pool::drain_summary))
   CAF_ADD_TYPE_ID(claude_pool, (claude_pool::task_assignment))
   CAF_ADD_TYPE_ID(claude_pool, (claude_pool::pool_event))
+  CAF_ADD_TYPE_ID(claude_pool, (claude_pool::budget_status))
+  CAF_ADD_TYPE_ID(claude_pool, (claude_pool::pool_load))
 
   // Requests to the pool.
   CAF_ADD_ATOM(claude_pool, claude_pool, submit_atom, "submit")
@@ -130,5 +138,17 @@ CAF_BEGIN_TYPE_ID_BLOCK(claude_pool, caf::first_custom_type_id)
   CAF_ADD_ATOM(claude_pool, claude_pool, restart_atom, "restart")
   CAF_ADD_ATOM(claude_pool, claude_pool, supervise_atom, "supervise")
   CAF_ADD_ATOM(claude_pool, claude_pool, resume_atom, "resume")
+  // Budget.
+  CAF_ADD_ATOM(claude_pool, claude_pool, admit_atom, "admit")
+  CAF_ADD_ATOM(claude_pool, claude_pool, reserve_atom, "reserve")
+  CAF_ADD_ATOM(claude_pool, claude_pool, settle_atom, "settle")
+  CAF_ADD_ATOM(claude_pool, claude_pool, event_atom, "event")
+  // Scaling.
+  CAF_ADD_ATOM(claude_pool, claude_pool, scale_up_atom, "scale_up")
+  CAF_ADD_ATOM(claude_pool, claude_pool, scale_down_atom, "scale_down")
+  CAF_ADD_ATOM(claude_pool, claude_pool, set_target_atom, "set_target")
+  CAF_ADD_ATOM(claude_pool, claude_pool, add_slots_atom, "add_slots")
+  CAF_ADD_ATOM(claude_pool, claude_pool, retire_atom, "retire")
+  CAF_ADD_ATOM(claude_pool, claude_pool, autoscale_atom, "autoscale")
 
 CAF_END_TYPE_ID_BLOCK(claude_pool)

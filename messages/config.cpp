@@ -16,6 +16,15 @@ std::string validate(const pool_config& cfg) {
     return "pool_config.initial_slots: " + std::to_string(*cfg.initial_slots)
            + " is outside scaling bounds " + std::to_string(s.min_slots) + ".."
            + std::to_string(s.max_slots);
+  if (s.autoscale) {
+    if (s.autoscale->interval_ms < 10)
+      return "pool_config.scaling.autoscale.interval_ms: must be at least 10";
+    if (s.autoscale->scale_down_step == 0)
+      return "pool_config.scaling.autoscale.scale_down_step: must be at least 1";
+  }
+  if (cfg.budget_microdollars && cfg.budget_default_reservation_microdollars == 0)
+    return "pool_config.budget_default_reservation_microdollars: must be at least 1 when "
+           "budget_microdollars is set";
   if (cfg.slot_assignment_timeout_secs == 0)
     return "pool_config.slot_assignment_timeout_secs: must be at least 1";
   if (cfg.task_timeout_secs && *cfg.task_timeout_secs == 0)

@@ -18,10 +18,24 @@ namespace claude_pool {
 /// MCP server definitions by name (JSON objects as the CLI's `--mcp-config` takes them).
 using mcp_server_map = std::map<std::string, nlohmann::json>;
 
+/// Automatic scaling (extension): grow fast while tasks wait, shrink slowly when idle.
+struct autoscale_config {
+  /// How often the scaler looks at the pool.
+  std::uint64_t interval_ms = 1000;
+  /// Slots added per look while every slot is busy and tasks wait; 0: one per waiting task.
+  std::uint64_t scale_up_step = 0;
+  /// A slot idle this long may be stopped…
+  std::uint64_t scale_down_idle_secs = 60;
+  /// …at most this many per look.
+  std::uint64_t scale_down_step = 1;
+};
+
 /// Bounds for the slot count (reference `ScalingConfig`).
 struct scaling_config {
   std::uint64_t min_slots = 1;
   std::uint64_t max_slots = 16;
+  /// Extension: when set, the scaler adjusts the slot count by itself within the bounds.
+  std::optional<autoscale_config> autoscale;
 };
 
 /// Configuration that applies to all slots by default (reference `PoolConfig`).
@@ -81,6 +95,14 @@ struct pool_config {
   std::uint64_t rate_limit_cooldown_secs = 10;
   /// A task re-queued this many times because of rate limits then fails (no endless loop).
   std::uint32_t rate_limit_max_waits = 5;
+
+  // -- budget (extensions) ----------------------------------------------------------------
+  /// With `budget_microdollars`, what a task without its own `max_budget_usd` reserves (and
+  /// gets as the CLI's `--max-budget-usd`).
+  std::uint64_t budget_default_reservation_microdollars = 200000;
+  /// Reserve at least the highest cost a finished task has had so far, so a batch of similar
+  /// tasks never reserves less than one of them really costs (see the README's guarantee).
+  bool budget_reserve_observed = true;
 };
 
 /// Per-slot overrides (reference `SlotConfig`); any set field wins over `pool_config`.

@@ -54,13 +54,51 @@ using pool_actor = caf::typed_actor<
   /// Supervisor → pool: a slot (re)started; route tasks to it.
   caf::reacts_to<slot_up_atom, slot_actor, slot_record>,
   /// Supervisor → pool: something happened to a slot (errored, gave up, …).
-  caf::reacts_to<slot_event_atom, slot_record, pool_event>>;
+  caf::reacts_to<slot_event_atom, slot_record, pool_event>,
+  /// Scaling within scaling.min_slots..max_slots (handled by the scaler; `out_of_bounds`
+  /// names the bound). Each replies with the new target slot count. `force` (scale_down,
+  /// set_target): a busy slot chosen for removal has its task cancelled instead of finishing.
+  caf::replies_to<scale_up_atom, std::uint64_t>::with<std::uint64_t>,
+  caf::replies_to<scale_down_atom, std::uint64_t, bool>::with<std::uint64_t>,
+  caf::replies_to<set_target_atom, std::uint64_t, bool>::with<std::uint64_t>,
+  /// Scaler → pool: take this many slots out of service (errored first, then idle least
+  /// recently used, then busy ones once their task ends, or at once when forced).
+  caf::reacts_to<retire_atom, std::uint64_t, bool>,
+  /// Scaler → pool: the load autoscaling decides on.
+  caf::replies_to<autoscale_atom>::with<pool_load>,
+  /// Budget or scaler → pool: an event (budget warning, autoscaling) for status and logs.
+  caf::reacts_to<event_atom, pool_event>>;
+
+/// The budget: the only place that says yes or no to spending (see actors/budget_ledger.hpp).
+/// Allowances are in microdollars; 0 as the wanted allowance means "the task sets none".
+using budget_actor = caf::typed_actor<
+  /// May this task be accepted at all? Replies with the allowance it would reserve now, or
+  /// `budget_exhausted` / `task_budget_exceeds_remaining` with the figures.
+  caf::replies_to<admit_atom, std::uint64_t>::with<std::uint64_t>,
+  /// Reserve the allowance for one execution: the allowance, `budget_wait` (retry after the
+  /// next settle), or a refusal.
+  caf::replies_to<reserve_atom, task_id, std::uint64_t>::with<std::uint64_t>,
+  /// Book one execution's real cost and free its reservation.
+  caf::reacts_to<settle_atom, task_id, std::uint64_t>,
+  caf::replies_to<status_atom>::with<budget_status>>;
+
+/// The scaler: owns the target slot count and, with `scaling.autoscale`, changes it itself.
+using scaler_actor = caf::typed_actor<
+  caf::replies_to<scale_up_atom, std::uint64_t>::with<std::uint64_t>,
+  caf::replies_to<scale_down_atom, std::uint64_t, bool>::with<std::uint64_t>,
+  caf::replies_to<set_target_atom, std::uint64_t, bool>::with<std::uint64_t>,
+  /// Timer: look at the pool's load and apply the autoscale policy.
+  caf::reacts_to<autoscale_atom>>;
 
 /// The supervisor: spawns the slots, monitors them, and owns every restart decision.
 using supervisor_actor = caf::typed_actor<
   /// Timer: a slot's backoff is over; start it again.
   caf::reacts_to<restart_atom, slot_id>,
   /// Timer: the periodic pass (supervisor_enabled) that retries errored slots.
-  caf::reacts_to<supervise_atom>>;
+  caf::reacts_to<supervise_atom>,
+  /// Scaler → supervisor: start this many new slots.
+  caf::reacts_to<add_slots_atom, std::uint64_t>,
+  /// Pool → supervisor: stop this slot for good (it runs no task); no restart.
+  caf::reacts_to<retire_atom, slot_id>>;
 
 } // namespace claude_pool

@@ -53,8 +53,16 @@ void from_json(const json& j, effort& x) { detail::read_value(j, "effort", x); }
 
 // -- configs ----------------------------------------------------------------------------------
 
+void to_json(json& j, const autoscale_config& x) {
+  j = json{{"interval_ms", x.interval_ms},
+           {"scale_up_step", x.scale_up_step},
+           {"scale_down_idle_secs", x.scale_down_idle_secs},
+           {"scale_down_step", x.scale_down_step}};
+}
+
 void to_json(json& j, const scaling_config& x) {
   j = json{{"min_slots", x.min_slots}, {"max_slots", x.max_slots}};
+  put_omitted(j, "autoscale", x.autoscale);
 }
 
 void to_json(json& j, const pool_config& x) {
@@ -94,6 +102,8 @@ void to_json(json& j, const pool_config& x) {
   j["restart_reset_after_secs"] = x.restart_reset_after_secs;
   j["rate_limit_cooldown_secs"] = x.rate_limit_cooldown_secs;
   j["rate_limit_max_waits"] = x.rate_limit_max_waits;
+  j["budget_default_reservation_microdollars"] = x.budget_default_reservation_microdollars;
+  j["budget_reserve_observed"] = x.budget_reserve_observed;
 }
 
 void to_json(json& j, const slot_config& x) {
@@ -248,10 +258,24 @@ void to_json(json& j, const metrics_filter& x) {
 
 namespace detail {
 
+void read_object(const json& v, const std::string& path, autoscale_config& x, bool strict) {
+  object_reader r(v, path, strict);
+  r.defaulted("interval_ms", x.interval_ms);
+  r.defaulted("scale_up_step", x.scale_up_step);
+  r.defaulted("scale_down_idle_secs", x.scale_down_idle_secs);
+  r.defaulted("scale_down_step", x.scale_down_step);
+  r.finish();
+}
+
 void read_object(const json& v, const std::string& path, scaling_config& x, bool strict) {
   object_reader r(v, path, strict);
   r.defaulted("min_slots", x.min_slots);
   r.defaulted("max_slots", x.max_slots);
+  if (auto it = v.find("autoscale"); it != v.end() && !it->is_null()) {
+    x.autoscale.emplace();
+    read_object(*it, path + ".autoscale", *x.autoscale, strict);
+  }
+  r.known("autoscale");
   r.finish();
 }
 
@@ -295,6 +319,8 @@ void read_object(const json& v, const std::string& path, pool_config& x, bool st
   r.defaulted("restart_reset_after_secs", x.restart_reset_after_secs);
   r.defaulted("rate_limit_cooldown_secs", x.rate_limit_cooldown_secs);
   r.defaulted("rate_limit_max_waits", x.rate_limit_max_waits);
+  r.defaulted("budget_default_reservation_microdollars", x.budget_default_reservation_microdollars);
+  r.defaulted("budget_reserve_observed", x.budget_reserve_observed);
   r.finish();
 }
 
@@ -454,6 +480,7 @@ void read_object(const json& v, const std::string& path, metrics_filter& x, bool
 
 #define CLAUDE_POOL_DEFINE_FROM_JSON(type)                                                \
   void from_json(const json& j, type& x) { detail::read_object(j, #type, x, false); }
+CLAUDE_POOL_DEFINE_FROM_JSON(autoscale_config)
 CLAUDE_POOL_DEFINE_FROM_JSON(scaling_config)
 CLAUDE_POOL_DEFINE_FROM_JSON(pool_config)
 CLAUDE_POOL_DEFINE_FROM_JSON(slot_config)

@@ -43,6 +43,7 @@ void read_value(const nlohmann::json& v, const std::string& path, effort& out);
   inline void read_value(const nlohmann::json& v, const std::string& path, type& out) {  \
     read_object(v, path, out, false);                                                     \
   }
+CLAUDE_POOL_DECLARE_READ_OBJECT(autoscale_config)
 CLAUDE_POOL_DECLARE_READ_OBJECT(scaling_config)
 CLAUDE_POOL_DECLARE_READ_OBJECT(pool_config)
 CLAUDE_POOL_DECLARE_READ_OBJECT(slot_config)
@@ -58,6 +59,10 @@ CLAUDE_POOL_DECLARE_READ_OBJECT(metrics_filter)
 #undef CLAUDE_POOL_DECLARE_READ_OBJECT
 
 inline void read_value(const nlohmann::json& v, const std::string&, pool_event& out) {
+  from_json(v, out);
+}
+
+inline void read_value(const nlohmann::json& v, const std::string&, budget_status& out) {
   from_json(v, out);
 }
 

@@ -34,6 +34,34 @@ void from_json(const json& j, task_submission& x) {
   r.defaulted("max_attempts", x.max_attempts);
 }
 
+void to_json(json& j, const budget_status& x) {
+  j = json{{"cap_microdollars", x.cap_microdollars ? json(*x.cap_microdollars) : json()},
+           {"spent_microdollars", x.spent_microdollars},
+           {"reserved_microdollars", x.reserved_microdollars},
+           {"available_microdollars",
+            x.available_microdollars ? json(*x.available_microdollars) : json()},
+           {"reservation_microdollars", x.reservation_microdollars},
+           {"grants", x.grants},
+           {"refusals", x.refusals},
+           {"settled", x.settled},
+           {"running", x.running},
+           {"warnings", x.warnings}};
+}
+
+void from_json(const json& j, budget_status& x) {
+  object_reader r(j, "budget_status", false);
+  r.optional("cap_microdollars", x.cap_microdollars);
+  r.required("spent_microdollars", x.spent_microdollars);
+  r.defaulted("reserved_microdollars", x.reserved_microdollars);
+  r.optional("available_microdollars", x.available_microdollars);
+  r.defaulted("reservation_microdollars", x.reservation_microdollars);
+  r.defaulted("grants", x.grants);
+  r.defaulted("refusals", x.refusals);
+  r.defaulted("settled", x.settled);
+  r.defaulted("running", x.running);
+  r.defaulted("warnings", x.warnings);
+}
+
 void to_json(json& j, const pool_status& x) {
   j = json{{"slots", x.slots},         {"pending", x.pending},
            {"running", x.running},     {"completed", x.completed},
@@ -42,6 +70,9 @@ void to_json(json& j, const pool_status& x) {
            {"events", x.events}};
   if (x.cooldown_until_ms)
     j["cooldown_until_ms"] = *x.cooldown_until_ms;
+  if (x.budget)
+    j["budget"] = *x.budget;
+  j["target_slots"] = x.target_slots;
 }
 
 void from_json(const json& j, pool_status& x) {
@@ -56,6 +87,23 @@ void from_json(const json& j, pool_status& x) {
   r.required("draining", x.draining);
   r.optional("cooldown_until_ms", x.cooldown_until_ms);
   r.defaulted("events", x.events);
+  r.optional("budget", x.budget);
+  r.defaulted("target_slots", x.target_slots);
+}
+
+void to_json(json& j, const pool_load& x) {
+  j = json{{"slots", x.slots},
+           {"busy", x.busy},
+           {"pending", x.pending},
+           {"idle_since_ms", x.idle_since_ms}};
+}
+
+void from_json(const json& j, pool_load& x) {
+  object_reader r(j, "pool_load", false);
+  r.required("slots", x.slots);
+  r.required("busy", x.busy);
+  r.required("pending", x.pending);
+  r.defaulted("idle_since_ms", x.idle_since_ms);
 }
 
 void to_json(json& j, const drain_summary& x) {

@@ -27,6 +27,20 @@ struct pool_event {
   std::string message;
 };
 
+/// The budget as it stands (when the pool has `budget_microdollars`).
+struct budget_status {
+  std::optional<std::uint64_t> cap_microdollars;
+  std::uint64_t spent_microdollars = 0;     ///< settled costs of every execution so far
+  std::uint64_t reserved_microdollars = 0;  ///< allowances of executions still running
+  std::optional<std::uint64_t> available_microdollars; ///< neither spent nor reserved
+  std::uint64_t reservation_microdollars = 0; ///< what a task without its own budget reserves
+  std::uint64_t grants = 0;    ///< executions allowed to start
+  std::uint64_t refusals = 0;  ///< tasks refused at start because the budget could not hold them
+  std::uint64_t settled = 0;   ///< executions whose cost was booked
+  std::uint64_t running = 0;   ///< executions holding a reservation
+  std::vector<int> warnings;   ///< thresholds (percent of the cap) crossed so far
+};
+
 /// A snapshot of the pool: every slot's record and the task counts by state.
 struct pool_status {
   std::vector<slot_record> slots;
@@ -39,8 +53,20 @@ struct pool_status {
   bool draining = false;
   /// While set, no task starts before this time (pool-wide rate-limit cool-down).
   std::optional<std::uint64_t> cooldown_until_ms;
-  /// The most recent supervision events, oldest first.
+  /// The most recent supervision and budget events, oldest first.
   std::vector<pool_event> events;
+  /// The budget's figures when the pool has a cap.
+  std::optional<budget_status> budget;
+  /// Slots the pool is asked to have (scaling target; stopping slots are not counted).
+  std::uint64_t target_slots = 0;
+};
+
+/// Pool → scaler: what autoscaling looks at.
+struct pool_load {
+  std::uint64_t slots = 0;   ///< slots in service (not being stopped)
+  std::uint64_t busy = 0;    ///< slots running a task
+  std::uint64_t pending = 0; ///< tasks waiting for a slot
+  std::vector<std::uint64_t> idle_since_ms; ///< one entry per idle slot
 };
 
 /// What a drain did: tasks that finished during it, and those it had to cancel at the
@@ -64,8 +90,12 @@ void to_json(nlohmann::json& j, const pool_event& x);
 void from_json(const nlohmann::json& j, pool_event& x);
 void to_json(nlohmann::json& j, const task_submission& x);
 void from_json(const nlohmann::json& j, task_submission& x);
+void to_json(nlohmann::json& j, const budget_status& x);
+void from_json(const nlohmann::json& j, budget_status& x);
 void to_json(nlohmann::json& j, const pool_status& x);
 void from_json(const nlohmann::json& j, pool_status& x);
+void to_json(nlohmann::json& j, const pool_load& x);
+void from_json(const nlohmann::json& j, pool_load& x);
 void to_json(nlohmann::json& j, const drain_summary& x);
 void from_json(const nlohmann::json& j, drain_summary& x);
 void to_json(nlohmann::json& j, const task_assignment& x);

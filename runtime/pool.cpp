@@ -26,7 +26,8 @@ struct pool::impl {
       throw pool_error(pool_errc::invalid_request, problem);
     executor = opts.executor ? opts.executor
                              : std::make_shared<cli_executor>(cfg, opts.default_claude_bin);
-    actor = sys->spawn(pool_behavior, std::move(cfg), executor, std::move(opts.slots));
+    actor = sys->spawn(pool_behavior, std::move(cfg), executor, std::move(opts.slots),
+                       std::move(opts.on_event));
   }
 
   /// Sends one request and blocks for its answer; errors become `pool_error`.
@@ -116,6 +117,18 @@ pool_status pool::status() { return impl_->ask<pool_status>(status_atom_v); }
 
 session_metrics pool::metrics(const metrics_filter& filter) {
   return impl_->ask<session_metrics>(metrics_atom_v, filter);
+}
+
+std::uint64_t pool::scale_up(std::uint64_t n) {
+  return impl_->ask<std::uint64_t>(scale_up_atom_v, n);
+}
+
+std::uint64_t pool::scale_down(std::uint64_t n, bool force) {
+  return impl_->ask<std::uint64_t>(scale_down_atom_v, n, force);
+}
+
+std::uint64_t pool::set_target(std::uint64_t n, bool force) {
+  return impl_->ask<std::uint64_t>(set_target_atom_v, n, force);
 }
 
 drain_summary pool::drain(std::chrono::milliseconds deadline) {

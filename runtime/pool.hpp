@@ -4,6 +4,7 @@
 /// can talk to `handle()` directly with the messages of messages/interfaces.hpp.
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -33,6 +34,9 @@ struct pool_options {
   std::vector<slot_config> slots;
   /// Runs tasks instead of the real CLI (tests, benchmarks). Unset: the CLI executor.
   std::shared_ptr<task_executor> executor;
+  /// Hears every event status lists (restarts, budget warnings, scaling), as it happens,
+  /// from an actor thread: keep it short and thread-safe (e.g. print a line).
+  std::function<void(const pool_event&)> on_event;
 };
 
 /// Registers claude-pool's message types with an actor system config (needed before a pool
@@ -75,6 +79,18 @@ public:
 
   /// Session metrics (counts, spend, timing, per model) over the tasks `filter` admits.
   session_metrics metrics(const metrics_filter& filter = {});
+
+  /// Adds `n` slots; throws `pool_error(out_of_bounds)` past `scaling.max_slots`. Returns
+  /// the new target slot count.
+  std::uint64_t scale_up(std::uint64_t n);
+
+  /// Removes `n` slots (never below `scaling.min_slots`): errored and idle ones first (least
+  /// recently used first), then busy ones, which finish their task first, or have it
+  /// cancelled when `force` is set. Returns the new target.
+  std::uint64_t scale_down(std::uint64_t n, bool force = false);
+
+  /// Scales up or down to `n` slots.
+  std::uint64_t set_target(std::uint64_t n, bool force = false);
 
   /// Refuses new work, lets accepted tasks finish until `deadline`, cancels the rest.
   drain_summary drain(std::chrono::milliseconds deadline);

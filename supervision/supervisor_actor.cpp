@@ -35,6 +35,14 @@ void start_slot(self_ptr self, slot_record rec) {
   self->send(st.pool, slot_up_atom_v, handle, rec);
 }
 
+/// A new slot (initial or scaled up), named by the next free index.
+void add_slot(self_ptr self, slot_config cfg) {
+  slot_record rec;
+  rec.id = slot_id{"slot-" + std::to_string(self->state.next_index++)};
+  rec.config = std::move(cfg);
+  start_slot(self, std::move(rec));
+}
+
 void periodic_pass(self_ptr self) {
   auto& st = self->state;
   auto now = now_ms();
@@ -102,13 +110,8 @@ supervisor_behavior(self_ptr self, std::shared_ptr<const pool_config> config,
   // The supervisor lives as long as its pool; slots watch the pool themselves.
   self->monitor(st.pool);
   auto count = st.config->initial_slots.value_or(st.config->scaling.min_slots);
-  for (std::uint64_t i = 0; i < count; ++i) {
-    slot_record rec;
-    rec.id = slot_id{"slot-" + std::to_string(i)};
-    if (i < slot_configs.size())
-      rec.config = slot_configs[i];
-    start_slot(self, std::move(rec));
-  }
+  for (std::uint64_t i = 0; i < count; ++i)
+    add_slot(self, i < slot_configs.size() ? slot_configs[i] : slot_config{});
   if (st.config->supervisor_enabled)
     self->delayed_send(self, std::chrono::seconds(st.config->supervisor_interval_secs),
                        supervise_atom_v);
@@ -123,9 +126,10 @@ supervisor_behavior(self_ptr self, std::shared_ptr<const pool_config> config,
       return;
     auto id = it->second;
     st.by_addr.erase(it);
-    auto& c = st.children[id];
-    if (c.handle.address() != dm.source)
-      return; // an older incarnation
+    auto child = st.children.find(id);
+    if (child == st.children.end() || child->second.handle.address() != dm.source)
+      return; // retired, or an older incarnation
+    auto& c = child->second;
     auto v = st.on_stopped(id, dm.reason, now_ms());
     switch (v.what) {
       case supervisor_state::verdict::ignore:
@@ -153,12 +157,29 @@ supervisor_behavior(self_ptr self, std::shared_ptr<const pool_config> config,
   return {
     [self](restart_atom, const slot_id& id) {
       auto& st = self->state;
+      if (!st.children.count(id))
+        return; // retired during its backoff
       auto rec = st.restarted_record(id);
       self->send(st.pool, slot_event_atom_v, rec,
                  event("slot_restarted", id,
                        "restart " + std::to_string(rec.restart_count) + " of at most "
                          + std::to_string(st.policy.max_restarts)));
       start_slot(self, std::move(rec));
+    },
+    [self](add_slots_atom, std::uint64_t n) {
+      for (std::uint64_t i = 0; i < n; ++i)
+        add_slot(self, slot_config{});
+    },
+    [self](retire_atom, const slot_id& id) {
+      auto& st = self->state;
+      auto it = st.children.find(id);
+      if (it == st.children.end())
+        return;
+      if (it->second.handle) {
+        st.by_addr.erase(it->second.handle.address());
+        self->send_exit(it->second.handle, caf::exit_reason::user_shutdown);
+      }
+      st.children.erase(it);
     },
     [self](supervise_atom) {
       periodic_pass(self);

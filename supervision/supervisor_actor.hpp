@@ -40,6 +40,7 @@ struct supervisor_state {
   pool_actor pool;
   std::map<slot_id, child> children;
   std::unordered_map<caf::actor_addr, slot_id> by_addr;
+  std::uint64_t next_index = 0; ///< new slots are named slot-<next_index>
   std::mt19937_64 rng{std::random_device{}()};
 
   /// Decides from the exit reason: normal exits and shutdowns are ignored, an auth failure
