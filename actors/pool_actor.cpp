@@ -71,6 +71,7 @@ void settle_execution(self_ptr self, const task_id& id, std::optional<std::uint6
     return;
   self->send(st.budget, settle_atom_v, id, cost.value_or(it->second));
   st.allowances.erase(it);
+  ++st.settles_sent;
   st.budget_blocked = false; // the budget may have room again
 }
 
@@ -102,6 +103,7 @@ void on_grant(self_ptr self, std::uint64_t allowance) {
   if (!st.still_assigned(a)) {
     // Cancelled or lost while the budget decided: give the reservation back.
     self->send(st.budget, settle_atom_v, a.task.id, std::uint64_t{0});
+    ++st.settles_sent;
     st.budget_blocked = false;
   } else {
     st.allowances[a.task.id] = allowance;
@@ -122,8 +124,14 @@ void on_no_grant(self_ptr self, const caf::error& err) {
     if (is(err, pool_errc::budget_wait)) {
       st.unroute(a, now);
       maybe_stop_retiring(self, a.slot);
-      st.budget_blocked = true; // until a running execution settles
       arm_expiry(self);
+      // The answer predates any settle sent since the question: ask again at once then;
+      // otherwise wait for the next settle.
+      if (st.settles_sent == st.settles_at_ask) {
+        st.budget_blocked = true;
+        return;
+      }
+      dispatch(self);
       return;
     }
     auto code = err.category() == caf::atom("claudepool")
@@ -146,6 +154,7 @@ void dispatch_budgeted(self_ptr self, std::uint64_t now) {
   if (routed.empty())
     return;
   st.awaiting_grant = std::move(routed.front());
+  st.settles_at_ask = st.settles_sent;
   auto& task = st.awaiting_grant->task;
   self->request(st.budget, caf::infinite, reserve_atom_v, task.id,
                 wanted_allowance(task.overrides))

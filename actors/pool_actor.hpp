@@ -154,6 +154,8 @@ struct pool_actor_state {
   budget_actor budget;                     ///< only with budget_microdollars
   std::optional<assignment> awaiting_grant; ///< routed, waiting for the budget's answer
   bool budget_blocked = false;             ///< the budget said wait: retry after a settle
+  std::uint64_t settles_sent = 0;          ///< settles sent to the budget so far…
+  std::uint64_t settles_at_ask = 0;        ///< …and when the pending reservation was asked
   std::unordered_map<task_id, std::uint64_t> allowances; ///< granted, not yet settled
   struct drain_progress {
     std::uint64_t started_ms = 0;
