@@ -16,7 +16,9 @@ std::string budget_refusal::message() const {
   if (code == "budget_exhausted")
     return "budget exhausted: " + format_usd(spent) + " spent and " + format_usd(reserved)
            + " reserved of a " + format_usd(cap) + " cap leave " + format_usd(left)
-           + ", less than the " + format_usd(requested) + " a task reserves";
+           + ", less than the " + format_usd(requested)
+           + " a task reserves (budget_default_reservation_microdollars, or 125 % of the "
+             "costliest task so far)";
   return "the task's budget of " + format_usd(requested) + " exceeds what remains ("
          + format_usd(left) + " of a " + format_usd(cap) + " cap, " + format_usd(spent)
          + " spent)";
@@ -35,7 +37,9 @@ std::uint64_t budget_ledger::available() const {
 }
 
 std::uint64_t budget_ledger::expected_cost() const {
-  return std::max(default_reservation_, observed_max_);
+  // The CLI stops a task whose cost *reaches* its allowance (and drops the answer), so the
+  // allowance must stay above what similar tasks cost: 25 % above the costliest so far.
+  return std::max(default_reservation_, observed_max_ + observed_max_ / 4);
 }
 
 budget_refusal budget_ledger::refusal(const char* code, std::uint64_t requested) const {

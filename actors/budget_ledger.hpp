@@ -5,8 +5,8 @@
 /// With a cap, every execution of a task needs a grant before it starts: an allowance that
 /// fits in what is neither spent nor reserved. The allowance is the task's own
 /// `max_budget_usd` when it sets one, otherwise the expected cost of a task: the configured
-/// default reservation, raised to the highest cost an execution has had so far when
-/// `reserve_observed` is on. The allowance is what the CLI gets as `--max-budget-usd`; the
+/// default reservation, raised to 25 % above the highest cost an execution has had so far
+/// when `reserve_observed` is on (the CLI stops a task whose cost reaches its allowance). The allowance is what the CLI gets as `--max-budget-usd`; the
 /// CLI's reported cost then settles it. An allowance that does not fit while other
 /// executions hold reservations waits for them to settle; one that cannot fit even then is
 /// refused.

@@ -1,5 +1,6 @@
 #include "runtime/app/app_context.hpp"
 
+#include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -58,6 +59,18 @@ app_context::app_context(const pool_options_cli& opts) {
   }
   if (!opts.model.empty())
     cfg_.model = opts.model;
+  if (opts.budget_usd) {
+    if (!(*opts.budget_usd > 0) || *opts.budget_usd > 1e9)
+      throw usage_error("--budget: must be a positive amount of US dollars");
+    cfg_.budget_microdollars = static_cast<std::uint64_t>(std::llround(*opts.budget_usd * 1e6));
+  }
+  if (opts.reserve_usd) {
+    if (!(*opts.reserve_usd > 0) || *opts.reserve_usd > 1e9)
+      throw usage_error("--reserve: must be a positive amount of US dollars");
+    cfg_.budget_default_reservation_microdollars =
+      static_cast<std::uint64_t>(std::llround(*opts.reserve_usd * 1e6));
+  }
+  quiet_ = opts.quiet;
   if (opts.timeout_secs) {
     if (*opts.timeout_secs == 0)
       throw usage_error("--timeout: must be at least 1 second");
@@ -74,6 +87,21 @@ app_context::app_context(const pool_options_cli& opts) {
     throw usage_error(problem);
   claude_bin_ = choose_claude_bin(opts.claude_bin, cfg_);
   cfg_.claude_bin = claude_bin_;
+}
+
+pool_options app_context::pool_opts() const {
+  pool_options po;
+  po.default_claude_bin = claude_bin_;
+  if (!quiet_)
+    po.on_event = [](const pool_event& ev) {
+      // One write per line, so lines from several actor threads never interleave.
+      std::string line = "claude-pool: " + ev.kind;
+      if (ev.slot_id)
+        line += " [" + ev.slot_id->value + "]";
+      line += ": " + ev.message + "\n";
+      std::cerr << line << std::flush;
+    };
+  return po;
 }
 
 void app_context::start_mock() {

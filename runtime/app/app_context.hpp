@@ -9,6 +9,7 @@
 #include <string>
 
 #include "messages/config.hpp"
+#include "runtime/pool.hpp"
 
 namespace claude_pool::mock_api {
 class server;
@@ -30,6 +31,9 @@ struct pool_options_cli {
   std::optional<std::uint64_t> timeout_secs;
   std::string mock_mode = "auto"; ///< auto | on | off
   std::uint64_t drain_timeout_secs = 30; ///< grace for running tasks after SIGINT/SIGTERM
+  std::optional<double> budget_usd;      ///< hard cap on spend (budget_microdollars)
+  std::optional<double> reserve_usd;     ///< budget_default_reservation_microdollars
+  bool quiet = false;                    ///< no event lines on stderr
 };
 
 /// A pool configuration ready to run, plus the embedded mock API when one is in use.
@@ -41,6 +45,9 @@ public:
   const pool_config& config() const { return cfg_; }
   /// The `claude` executable to use when the config names none.
   const std::string& claude_bin() const { return claude_bin_; }
+  /// Facade options: the chosen `claude` binary, and pool events (restarts, budget
+  /// warnings, scaling) printed as lines on stderr unless `--quiet`.
+  pool_options pool_opts() const;
 
 private:
   void start_mock();
@@ -49,6 +56,7 @@ private:
   std::string claude_bin_;
   std::unique_ptr<mock_api::server> mock_;
   std::string temp_home_;
+  bool quiet_ = false;
 };
 
 /// Reads a `pool_config` JSON file; throws usage_error naming the file and field.

@@ -50,16 +50,36 @@ std::vector<task_submission> read_batch(std::istream& in, const std::string& nam
   return out;
 }
 
-/// The record of an input the pool refused because it was draining.
-task_record never_submitted(const task_submission& sub) {
+/// The record of an input the pool refused: draining after a signal (cancelled) or the
+/// budget could not hold it (failed, the refusal as its reason).
+task_record never_submitted(const task_submission& sub, const pool_error& why) {
   auto rec = task_record::new_pending(make_task_id(), sub.prompt);
   rec.tags = sub.tags;
   rec.config = sub.config;
   rec.max_attempts = sub.max_attempts;
-  rec.result = task_result::failure("not started: the pool was draining after a stop signal",
-                                    "cancelled");
-  rec.transition_to(task_state::cancelled);
+  if (why.code == pool_errc::draining) {
+    rec.result = task_result::failure("not started: the pool was draining after a stop signal",
+                                      "cancelled");
+    rec.transition_to(task_state::cancelled);
+  } else {
+    rec.result = task_result::failure(std::string("not started: ") + why.what(),
+                                      to_string(why.code));
+    rec.transition_to(task_state::failed);
+  }
   return rec;
+}
+
+bool refused_for_good(pool_errc code) {
+  return code == pool_errc::draining || code == pool_errc::budget_exhausted
+         || code == pool_errc::task_budget_exceeds_remaining;
+}
+
+template <class T>
+void write_json_file(const std::string& path, const char* option, const T& value) {
+  std::ofstream out(path);
+  if (!out)
+    throw usage_error("cannot write " + std::string(option) + " file " + path);
+  out << to_json_text(nlohmann::json(value)) << '\n';
 }
 
 void show_progress(std::size_t done, std::size_t total, std::size_t failed) {
@@ -80,30 +100,30 @@ int batch_command(const batch_options& opts) {
     subs = read_batch(in, opts.file);
   }
   app_context ctx(opts.pool);
-  pool_options po;
-  po.default_claude_bin = ctx.claude_bin();
-  claude_pool::pool p(ctx.config(), po);
+  claude_pool::pool p(ctx.config(), ctx.pool_opts());
   signal_drain on_signal(std::chrono::seconds(opts.pool.drain_timeout_secs));
   on_signal.watch(p);
 
-  // Submit everything; a drain that starts meanwhile (a signal) refuses the rest, which
-  // still get their output line, as cancelled: one line per input, always.
+  // Submit everything; a drain that starts meanwhile (a signal) or a budget that cannot
+  // hold a task refuses it, and it still gets its output line: one line per input, always.
   std::vector<std::optional<task_id>> ids;
+  std::vector<std::optional<pool_error>> refusals(subs.size());
   ids.reserve(subs.size());
-  for (auto& sub : subs) {
+  for (std::size_t i = 0; i < subs.size(); ++i) {
     try {
-      ids.push_back(p.submit(sub));
+      ids.push_back(p.submit(subs[i]));
     } catch (const pool_error& e) {
-      if (e.code != pool_errc::draining)
+      if (!refused_for_good(e.code))
         throw;
       ids.push_back(std::nullopt);
+      refusals[i] = e;
     }
   }
 
   bool progress = opts.progress && ::isatty(STDERR_FILENO);
   std::size_t failed = 0;
   for (std::size_t i = 0; i < ids.size(); ++i) {
-    auto rec = ids[i] ? p.wait(*ids[i]) : never_submitted(subs[i]);
+    auto rec = ids[i] ? p.wait(*ids[i]) : never_submitted(subs[i], *refusals[i]);
     if (rec.state != task_state::completed)
       ++failed;
     std::cout << to_json_text(nlohmann::json(rec)) << '\n' << std::flush;
@@ -114,12 +134,15 @@ int batch_command(const batch_options& opts) {
     auto m = p.metrics();
     if (opts.metrics)
       print_metrics_table(std::cerr, m);
-    if (!opts.metrics_json.empty()) {
-      std::ofstream out(opts.metrics_json);
-      if (!out)
-        throw usage_error("cannot write --metrics-json file " + opts.metrics_json);
-      out << to_json_text(nlohmann::json(m)) << '\n';
-    }
+    if (!opts.metrics_json.empty())
+      write_json_file(opts.metrics_json, "--metrics-json", m);
+  }
+  if (opts.status || !opts.status_json.empty()) {
+    auto st = p.status();
+    if (opts.status)
+      print_status_table(std::cerr, st);
+    if (!opts.status_json.empty())
+      write_json_file(opts.status_json, "--status-json", st);
   }
   return failed == 0 ? 0 : 1;
 }

@@ -21,6 +21,8 @@ struct batch_options {
   bool progress = true;
   bool metrics = false;       ///< print the session metrics table on stderr at the end
   std::string metrics_json;   ///< write the session metrics as JSON to this file
+  bool status = false;        ///< print the pool status table on stderr at the end
+  std::string status_json;    ///< write the pool status as JSON to this file
 };
 
 struct mock_options {

@@ -26,6 +26,13 @@ void add_pool_options(CLI::App* cmd, pool_options_cli& o) {
   cmd->add_option("--mock-api", o.mock_mode,
                   "use the bundled mock API: auto (when ANTHROPIC_API_KEY is unset), on, off")
     ->check(CLI::IsMember({"auto", "on", "off"}));
+  cmd->add_option("--budget", o.budget_usd,
+                  "hard cap on spend in US dollars (see the README's Budget section)");
+  cmd->add_option("--reserve", o.reserve_usd,
+                  "with --budget: US dollars reserved for (and allowed to) a task that sets no "
+                  "max_budget_usd (default 0.20; raised to 125 % of the costliest task so far)");
+  cmd->add_flag("--quiet", o.quiet,
+                "no event lines (restarts, budget warnings, scaling) on stderr");
 }
 
 } // namespace
@@ -60,6 +67,11 @@ int main(int argc, char** argv) {
                       "at the end");
   batch_cmd->add_option("--metrics-json", batch.metrics_json,
                         "write the session metrics as JSON to this file at the end");
+  batch_cmd->add_flag("--status", batch.status,
+                      "print the pool status (slots, task counts, budget, events) on stderr at "
+                      "the end");
+  batch_cmd->add_option("--status-json", batch.status_json,
+                        "write the pool status as JSON to this file at the end");
 
   mock_options mock;
   auto mock_cmd = app.add_subcommand(

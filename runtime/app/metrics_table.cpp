@@ -31,4 +31,30 @@ void print_metrics_table(std::ostream& out, const session_metrics& m) {
         << mm.total_turns << " turns\n";
 }
 
+void print_status_table(std::ostream& out, const pool_status& st) {
+  out << "tasks      " << st.pending << " pending, " << st.running << " running, "
+      << st.completed << " completed, " << st.failed << " failed, " << st.cancelled
+      << " cancelled" << (st.draining ? " (draining)" : "") << "\n"
+      << "slots      " << st.slots.size() << " (target " << st.target_slots << ")\n";
+  for (auto& s : st.slots) {
+    out << "  " << s.id.value << "  " << to_string(s.state) << ", " << s.tasks_completed
+        << " tasks, " << usd(s.cost_microdollars) << ", " << s.restart_count << " restarts";
+    if (s.last_error)
+      out << " (last error: " << *s.last_error << ")";
+    out << "\n";
+  }
+  if (st.budget) {
+    auto& b = *st.budget;
+    out << "budget     " << usd(b.spent_microdollars) << " spent, "
+        << usd(b.reserved_microdollars) << " reserved";
+    if (b.cap_microdollars)
+      out << " of " << usd(*b.cap_microdollars) << " (" << b.grants << " granted, "
+          << b.refusals << " refused)";
+    out << "\n";
+  }
+  for (auto& ev : st.events)
+    out << "event      " << ev.kind << (ev.slot_id ? " [" + ev.slot_id->value + "]" : "")
+        << ": " << ev.message << "\n";
+}
+
 } // namespace claude_pool::app

@@ -16,9 +16,7 @@ int run_command(const run_options& opts) {
   if (prompt.empty())
     throw usage_error("run: the prompt is empty");
   app_context ctx(opts.pool);
-  pool_options po;
-  po.default_claude_bin = ctx.claude_bin();
-  claude_pool::pool p(ctx.config(), po);
+  claude_pool::pool p(ctx.config(), ctx.pool_opts());
   signal_drain on_signal(std::chrono::seconds(opts.pool.drain_timeout_secs));
   on_signal.watch(p);
   auto rec = p.run(std::move(prompt));

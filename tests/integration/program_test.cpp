@@ -132,3 +132,37 @@ TEST_CASE("claude-pool batch --metrics prints the session metrics and --metrics-
   CHECK(m.total_spend_microdollars == 20000); // 2 × (1000 in + 200 out at $5/$25 per M)
   CHECK(m.tasks_by_model.at("claude-opus-4-8") == 2);
 }
+
+TEST_CASE("claude-pool batch --budget: one line per input, refusals as failed lines with the "
+          "reason, warnings on stderr, the budget in --status",
+          "[integration][program][budget]") {
+  auto file = write_temp("claude-pool-budget.jsonl",
+                         R"({"prompt": "too big", "config": {"max_budget_usd": 1.0}})" "\n"
+                         R"({"prompt": "a [[mock:usage=1000/200]]"})" "\n"
+                         R"({"prompt": "b [[mock:usage=1000/200]]"})" "\n"
+                         R"({"prompt": "c [[mock:usage=1000/200]]"})" "\n"
+                         R"({"prompt": "d [[mock:usage=1000/200]]"})" "\n"
+                         R"({"prompt": "e [[mock:usage=1000/200]]"})" "\n");
+  auto out = run_program(
+    {"batch", "--slots", "2", "--budget", "0.035", "--reserve", "0.011", "--status", file});
+  INFO(out.stderr_data);
+  CHECK(out.exit_code == 1);
+  auto lines = lines_of(out.stdout_data);
+  REQUIRE(lines.size() == 6);
+  auto big = lines[0].get<task_record>();
+  CHECK(big.state == task_state::failed);
+  CHECK(big.result->subtype == std::string("task_budget_exceeds_remaining"));
+  CHECK_THAT(big.result->output, Catch::Contains("$1.000000") && Catch::Contains("$0.035000 cap"));
+  int completed = 0, exhausted = 0;
+  for (std::size_t i = 1; i < lines.size(); ++i) {
+    auto rec = lines[i].get<task_record>();
+    if (rec.state == task_state::completed)
+      ++completed;
+    else if (rec.result && rec.result->subtype == std::string("budget_exhausted"))
+      ++exhausted;
+  }
+  CHECK(completed == 3); // $0.03 of $0.035; the next would need $0.0125
+  CHECK(exhausted == 2);
+  CHECK_THAT(out.stderr_data, Catch::Contains("claude-pool: budget_warning: 50 % of the budget"));
+  CHECK_THAT(out.stderr_data, Catch::Contains("budget     $0.030000 spent"));
+}
