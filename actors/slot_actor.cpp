@@ -14,6 +14,7 @@ execution_request slot_actor_state::begin(const task_assignment& task) {
   current = task;
   execution_request req;
   req.task = task.id;
+  req.slot = record.id;
   req.prompt = task.prompt;
   auto overrides = task.overrides ? &*task.overrides : nullptr;
   req.config = resolve_config(*deps.config, record.config, overrides);
@@ -72,6 +73,11 @@ slot_actor::behavior_type slot_behavior(slot_actor::stateful_pointer<slot_actor_
   self->state.deps = std::move(deps);
   // A slot lives no longer than its pool; a task still running is stopped with it.
   self->monitor(self->state.deps.pool);
+  // Whatever ends this incarnation (scale-down, restart, shutdown), what the executor keeps
+  // for the slot (a warm process) goes with it.
+  self->attach_functor([exec = self->state.deps.executor, id = self->state.record.id] {
+    exec->release_slot(id);
+  });
   self->set_down_handler([self](const caf::down_msg& dm) {
     auto& st = self->state;
     if (dm.source != st.deps.pool.address())

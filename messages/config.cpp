@@ -39,6 +39,8 @@ std::string validate(const pool_config& cfg) {
     return "pool_config.restart_backoff_max_ms: must not be below restart_backoff_min_ms";
   if (cfg.restart_window_secs && *cfg.restart_window_secs == 0)
     return "pool_config.restart_window_secs: must be at least 1 (leave it out for lifetime)";
+  if (cfg.warm_max_tasks == 0)
+    return "pool_config.warm_max_tasks: must be at least 1";
   if (cfg.claude_bin && cfg.claude_bin->empty())
     return "pool_config.claude_bin: must not be empty";
   return {};

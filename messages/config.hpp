@@ -103,6 +103,15 @@ struct pool_config {
   /// Reserve at least the highest cost a finished task has had so far, so a batch of similar
   /// tasks never reserves less than one of them really costs (see the README's guarantee).
   bool budget_reserve_observed = true;
+
+  // -- warm slots (extensions) --------------------------------------------------------------
+  /// One CLI process per task (`one_shot`), or one long-lived process per slot fed task
+  /// after task over stream-json (`warm`). Slots may override it.
+  execution_mode execution = execution_mode::one_shot;
+  /// A warm process is replaced after this many tasks (bounds the CLI's slow RSS growth).
+  std::uint32_t warm_max_tasks = 200;
+  /// …or as soon as its process group's RSS passes this many MiB after a task.
+  std::optional<std::uint64_t> warm_max_rss_mb;
 };
 
 /// Per-slot overrides (reference `SlotConfig`); any set field wins over `pool_config`.
@@ -119,6 +128,8 @@ struct slot_config {
   std::optional<std::string> name;
   std::optional<std::string> description;
   std::optional<std::uint64_t> slot_assignment_timeout_secs;
+  /// Extension: this slot's execution mode (else the pool's).
+  std::optional<execution_mode> execution;
 };
 
 /// Per-task overrides (reference `TaskOverrides`), applied on top of the slot's config.

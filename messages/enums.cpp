@@ -60,7 +60,14 @@ std::optional<Enum> value_of(const table<Enum, N>& t, std::string_view s) {
 
 } // namespace
 
+constexpr table<execution_mode, 2> execution_modes{{{execution_mode::one_shot, "one_shot"},
+                                                    {execution_mode::warm, "warm"}}};
+
 std::string_view to_string(slot_mode x) { return name_of(slot_modes, x); }
+std::string_view to_string(execution_mode x) { return name_of(execution_modes, x); }
+std::optional<execution_mode> parse_execution_mode(std::string_view s) {
+  return value_of(execution_modes, s);
+}
 std::string_view to_string(slot_state x) { return name_of(slot_states, x); }
 std::string_view to_string(task_state x) { return name_of(task_states, x); }
 std::string_view to_string(permission_mode x) { return name_of(permission_modes, x); }

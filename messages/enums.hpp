@@ -10,6 +10,10 @@ namespace claude_pool {
 /// Slot persistence mode (reference `SlotMode`, default persistent).
 enum class slot_mode { persistent, ephemeral };
 
+/// How a slot runs the CLI (extension): a process per task, or one long-lived process fed
+/// task after task over stream-json.
+enum class execution_mode { one_shot, warm };
+
 /// Current state of a slot (reference `SlotState`).
 enum class slot_state { idle, busy, stopped, errored };
 
@@ -25,6 +29,7 @@ enum class effort { low, medium, high, xhigh, max };
 
 std::string_view to_string(slot_mode x);
 std::string_view to_string(slot_state x);
+std::string_view to_string(execution_mode x);
 std::string_view to_string(task_state x);
 std::string_view to_string(permission_mode x);
 std::string_view to_string(effort x);
@@ -34,6 +39,7 @@ std::string_view cli_spelling(permission_mode x);
 
 std::optional<slot_mode> parse_slot_mode(std::string_view s);
 std::optional<slot_state> parse_slot_state(std::string_view s);
+std::optional<execution_mode> parse_execution_mode(std::string_view s);
 std::optional<task_state> parse_task_state(std::string_view s);
 std::optional<permission_mode> parse_permission_mode(std::string_view s);
 std::optional<effort> parse_effort(std::string_view s);

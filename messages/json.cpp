@@ -40,6 +40,8 @@ void to_json(json& j, const slot_id& x) { j = x.value; }
 void from_json(const json& j, slot_id& x) { detail::read_value(j, "slot_id", x); }
 void to_json(json& j, const slot_mode& x) { j = enum_json(x); }
 void from_json(const json& j, slot_mode& x) { detail::read_value(j, "slot_mode", x); }
+void to_json(json& j, const execution_mode& x) { j = enum_json(x); }
+void from_json(const json& j, execution_mode& x) { detail::read_value(j, "execution_mode", x); }
 void to_json(json& j, const slot_state& x) { j = enum_json(x); }
 void from_json(const json& j, slot_state& x) { detail::read_value(j, "slot_state", x); }
 void to_json(json& j, const task_state& x) { j = enum_json(x); }
@@ -104,6 +106,9 @@ void to_json(json& j, const pool_config& x) {
   j["rate_limit_max_waits"] = x.rate_limit_max_waits;
   j["budget_default_reservation_microdollars"] = x.budget_default_reservation_microdollars;
   j["budget_reserve_observed"] = x.budget_reserve_observed;
+  j["execution"] = x.execution;
+  j["warm_max_tasks"] = x.warm_max_tasks;
+  put_omitted(j, "warm_max_rss_mb", x.warm_max_rss_mb);
 }
 
 void to_json(json& j, const slot_config& x) {
@@ -120,6 +125,7 @@ void to_json(json& j, const slot_config& x) {
   put_nullable(j, "name", x.name);
   put_nullable(j, "description", x.description);
   put_nullable(j, "slot_assignment_timeout_secs", x.slot_assignment_timeout_secs);
+  put_omitted(j, "execution", x.execution);
 }
 
 void to_json(json& j, const task_overrides& x) {
@@ -321,6 +327,9 @@ void read_object(const json& v, const std::string& path, pool_config& x, bool st
   r.defaulted("rate_limit_max_waits", x.rate_limit_max_waits);
   r.defaulted("budget_default_reservation_microdollars", x.budget_default_reservation_microdollars);
   r.defaulted("budget_reserve_observed", x.budget_reserve_observed);
+  r.defaulted("execution", x.execution);
+  r.defaulted("warm_max_tasks", x.warm_max_tasks);
+  r.optional("warm_max_rss_mb", x.warm_max_rss_mb);
   r.finish();
 }
 
@@ -338,6 +347,7 @@ void read_object(const json& v, const std::string& path, slot_config& x, bool st
   r.optional("name", x.name);
   r.optional("description", x.description);
   r.optional("slot_assignment_timeout_secs", x.slot_assignment_timeout_secs);
+  r.optional("execution", x.execution);
   r.finish();
 }
 

@@ -28,6 +28,7 @@ struct json_error : std::runtime_error {
 CLAUDE_POOL_DECLARE_JSON(task_id)
 CLAUDE_POOL_DECLARE_JSON(slot_id)
 CLAUDE_POOL_DECLARE_JSON(slot_mode)
+CLAUDE_POOL_DECLARE_JSON(execution_mode)
 CLAUDE_POOL_DECLARE_JSON(slot_state)
 CLAUDE_POOL_DECLARE_JSON(task_state)
 CLAUDE_POOL_DECLARE_JSON(permission_mode)

@@ -103,6 +103,10 @@ void read_value(const json& v, const std::string& path, task_id& out) {
 void read_value(const json& v, const std::string& path, slot_id& out) {
   read_value(v, path, out.value);
 }
+void read_value(const json& v, const std::string& path, execution_mode& out) {
+  read_enum(v, path, out, parse_execution_mode, "one_shot, warm");
+}
+
 void read_value(const json& v, const std::string& path, slot_mode& out) {
   read_enum(v, path, out, parse_slot_mode, "persistent, ephemeral");
 }

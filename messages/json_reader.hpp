@@ -31,6 +31,7 @@ void read_value(const nlohmann::json& v, const std::string& path, nlohmann::json
 void read_value(const nlohmann::json& v, const std::string& path, task_id& out);
 void read_value(const nlohmann::json& v, const std::string& path, slot_id& out);
 void read_value(const nlohmann::json& v, const std::string& path, slot_mode& out);
+void read_value(const nlohmann::json& v, const std::string& path, execution_mode& out);
 void read_value(const nlohmann::json& v, const std::string& path, slot_state& out);
 void read_value(const nlohmann::json& v, const std::string& path, task_state& out);
 void read_value(const nlohmann::json& v, const std::string& path, permission_mode& out);

@@ -1,8 +1,11 @@
 #pragma once
 /// The real executor: builds the argv, runs `claude` through the process runner with the
-/// prompt on stdin, and parses its JSON result.
+/// prompt on stdin, and parses its JSON result. Slots in `warm` execution mode get one
+/// long-lived stream-json process each instead (runtime/warm_process.hpp).
 
+#include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 
 #include "messages/config.hpp"
@@ -12,30 +15,55 @@ namespace claude_pool {
 
 namespace runtime {
 class process_runner;
+class timer_thread;
+struct process_request;
 }
+class warm_process;
 
 class cli_executor : public task_executor {
 public:
   /// Process settings come from the pool config: `claude_bin`, `working_dir`,
   /// `task_timeout_secs`, `cli_env`, `cli_max_retries`, `max_output_bytes`,
-  /// `detect_permission_prompts`. `default_claude_bin` is used when `claude_bin` is unset.
+  /// `detect_permission_prompts`, `slot_mode`, `warm_max_tasks`, `warm_max_rss_mb`.
+  /// `default_claude_bin` is used when `claude_bin` is unset.
   cli_executor(const pool_config& cfg, std::string default_claude_bin);
   ~cli_executor() override;
 
   std::uint64_t start(execution_request req, completion done) override;
   void cancel(std::uint64_t execution) override;
+  void release_slot(const slot_id& slot) override;
 
   /// The executable this executor runs.
   const std::string& claude_bin() const { return claude_bin_; }
 
+  /// Warm processes started so far (for tests and benchmarks).
+  std::uint64_t warm_processes_started() const;
+
 private:
+  std::uint64_t start_warm(execution_request req, completion done);
+  runtime::process_request base_request() const;
+
   std::string claude_bin_;
   pool_config cfg_;
+  std::unique_ptr<runtime::timer_thread> timers_;
   std::unique_ptr<runtime::process_runner> runner_;
+
+  mutable std::mutex warm_mutex_;
+  std::map<slot_id, std::shared_ptr<warm_process>> warm_;            ///< one per warm slot
+  std::map<std::uint64_t, std::shared_ptr<warm_process>> warm_runs_; ///< execution → process
+  std::uint64_t warm_next_ = 0;
+  std::uint64_t warm_started_ = 0;
 };
 
 /// The environment variables the pool removes from every CLI child: set by an outer Claude
 /// Code session, they would make the child believe it is nested inside one.
 extern const char* const stripped_cli_env[2];
+
+/// The argv of a warm process: the one-shot argv with stream-json input and output.
+std::vector<std::string> warm_cli_args(std::vector<std::string> one_shot_args);
+
+/// Everything in a resolved config that a CLI process fixes for its whole life (all but the
+/// model, which `set_model` changes): two tasks with different keys need different processes.
+std::string warm_process_key(const resolved_config& cfg);
 
 } // namespace claude_pool

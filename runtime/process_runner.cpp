@@ -19,6 +19,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <deque>
 #include <cerrno>
 #include <cstdlib>
 #include <mutex>
@@ -110,6 +111,9 @@ struct child {
   stop_reason stop = stop_reason::none;
   bool reaped = false, finished = false, status_known = false;
   int status = 0;
+  // keep_stdin_open children: queued writes, sent one after the other.
+  std::deque<std::string> writes;
+  bool writing = false, in_open = false, close_requested = false;
 };
 using child_ptr = std::shared_ptr<child>;
 
@@ -267,7 +271,12 @@ struct process_runner::impl {
   // Wires a freshly exec'd child into the loop: stdin writer, output readers, exit watch, timer.
   void attach(const child_ptr& c, unique_fd& in_w, unique_fd& out_r, unique_fd& err_r) {
     children.emplace(c->id, c);
-    if (c->req.stdin_data.empty()) {
+    if (c->req.keep_stdin_open) {
+      adopt(c->in, in_w);
+      c->in_open = true;
+      if (!c->req.stdin_data.empty()) c->writes.push_back(std::move(c->req.stdin_data));
+      pump(c);
+    } else if (c->req.stdin_data.empty()) {
       in_w.reset();
     } else {
       adopt(c->in, in_w);
@@ -293,9 +302,51 @@ struct process_runner::impl {
     }
   }
 
+  // Sends the next queued write of a keep_stdin_open child, or closes stdin when asked to.
+  void pump(const child_ptr& c) {
+    if (c->writing || !c->in_open || c->finished) return;
+    if (c->writes.empty()) {
+      if (c->close_requested) {
+        error_code ignored;
+        c->in.close(ignored);
+        c->in_open = false;
+      }
+      return;
+    }
+    c->writing = true;
+    asio::async_write(c->in, asio::buffer(c->writes.front()), [this, c](const error_code& ec, std::size_t) {
+      c->writing = false;
+      if (c->finished) return;
+      if (ec) {
+        if (ec == asio::error::broken_pipe) consume_pending_sigpipe();
+        error_code ignored;
+        c->in.close(ignored);
+        c->in_open = false;
+        c->writes.clear();
+        return;
+      }
+      c->writes.pop_front();
+      pump(c);
+    });
+  }
+
   void read_more(const child_ptr& c, capture& cap) {
     cap.sd.async_read_some(asio::buffer(cap.buf), [this, c, &cap](const error_code& ec, std::size_t n) {
       if (c->finished || !cap.open) return;
+      if (&cap == &c->out && c->req.on_stdout) {
+        if (n > 0) {
+          try {
+            c->req.on_stdout(std::string_view(cap.buf.data(), n));
+          } catch (...) {
+            // A stdout handler must not throw; the child is still watched and reported.
+          }
+        }
+        if (!ec) return read_more(c, cap);
+        cap.open = false;
+        error_code ignored;
+        cap.sd.close(ignored);
+        return maybe_finish(c);
+      }
       std::size_t keep = std::min(n, cap.limit - std::min(cap.limit, cap.data.size()));
       cap.data.append(cap.buf.data(), keep);
       if (keep < n) cap.truncated = true;
@@ -461,6 +512,34 @@ bool process_runner::cancel(std::uint64_t id) {
   asio::post(impl_->ioc, [this, id] {
     auto it = impl_->children.find(id);
     if (it != impl_->children.end()) impl_->begin_stop(it->second, stop_reason::cancel);
+  });
+  return true;
+}
+
+bool process_runner::write(std::uint64_t id, std::string data) {
+  {
+    std::lock_guard<std::mutex> lock(impl_->mutex);
+    if (impl_->active.count(id) == 0) return false;
+  }
+  asio::post(impl_->ioc, [this, id, data = std::move(data)]() mutable {
+    auto it = impl_->children.find(id);
+    if (it == impl_->children.end() || !it->second->in_open) return;
+    it->second->writes.push_back(std::move(data));
+    impl_->pump(it->second);
+  });
+  return true;
+}
+
+bool process_runner::close_stdin(std::uint64_t id) {
+  {
+    std::lock_guard<std::mutex> lock(impl_->mutex);
+    if (impl_->active.count(id) == 0) return false;
+  }
+  asio::post(impl_->ioc, [this, id] {
+    auto it = impl_->children.find(id);
+    if (it == impl_->children.end()) return;
+    it->second->close_requested = true;
+    impl_->pump(it->second);
   });
   return true;
 }

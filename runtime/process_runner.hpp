@@ -31,6 +31,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -62,6 +63,12 @@ struct process_request {
   std::size_t stderr_limit = 64u << 10;
   /// Time between SIGINT and SIGKILL to the process group on timeout or cancel.
   std::chrono::milliseconds kill_grace{2000};
+  /// A conversational child: stdin stays open after `stdin_data`; more is written with
+  /// `process_runner::write()` until `close_stdin()`.
+  bool keep_stdin_open = false;
+  /// When set, stdout is handed over as it arrives, chunk by chunk, on the runner's thread
+  /// (must not block), instead of being collected into `stdout_data`.
+  std::function<void(std::string_view)> on_stdout;
 };
 
 /// How a child ended.
@@ -119,6 +126,13 @@ public:
   /// end == cancelled. False if the id is unknown or already reported. True means it was
   /// running when asked; it may still have ended on its own just before the stop arrived.
   bool cancel(std::uint64_t id);
+
+  /// Thread-safe. Appends `data` to the stdin of a child started with `keep_stdin_open`;
+  /// writes go out in call order. False if the id is unknown or already reported.
+  bool write(std::uint64_t id, std::string data);
+
+  /// Thread-safe. Closes that stdin once everything written so far has gone out.
+  bool close_stdin(std::uint64_t id);
 
   /// Requests started whose completion has not run yet.
   std::size_t running() const;

@@ -67,6 +67,7 @@ resolved_config resolve_config(const pool_config& pool, const slot_config& slot,
   r.slot_role = slot.role;
   r.slot_description = slot.description;
   r.bare = pool.bare;
+  r.execution = slot.execution.value_or(pool.execution);
   return r;
 }
 

@@ -31,6 +31,8 @@ struct resolved_config {
   std::optional<std::string> slot_role;
   std::optional<std::string> slot_description;
   bool bare = false;
+  /// The slot's execution mode (slot, else pool).
+  execution_mode execution = execution_mode::one_shot;
 };
 
 /// Resolves the three layers; `task` may be null.

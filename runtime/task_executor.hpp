@@ -16,6 +16,7 @@ namespace claude_pool {
 /// One task as a slot asks an executor to run it.
 struct execution_request {
   task_id task;
+  slot_id slot;                              ///< who asks (warm slots keep a process each)
   std::string prompt;
   resolved_config config;
   std::optional<std::string> resume_session; ///< persistent slots continue their session
@@ -34,6 +35,10 @@ public:
   /// Stops a running execution (its `done` still fires, with a cancelled result). Unknown or
   /// finished handles are ignored.
   virtual void cancel(std::uint64_t execution) = 0;
+
+  /// The slot stopped for good (or will be restarted afresh): let go of anything kept for
+  /// it, such as a warm process. Called from the slot's thread; must not block.
+  virtual void release_slot(const slot_id&) {}
 };
 
 } // namespace claude_pool
