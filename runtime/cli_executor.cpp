@@ -118,6 +118,10 @@ std::uint64_t cli_executor::start_warm(execution_request req, completion done) {
       how.proc = base_request();
       // A new process of a persistent slot continues the slot's last good session.
       how.proc.args = warm_cli_args(build_cli_args(req.config, req.resume_session));
+      auto point = resume_points_.find(req.slot);
+      if (req.resume_session && point != resume_points_.end()
+          && point->second.first == *req.resume_session)
+        how.proc.args.push_back("--resume-session-at=" + point->second.second);
       how.key = key;
       how.model = req.config.model;
       proc = warm_process::launch(*runner_, *timers_, std::move(how));
@@ -137,7 +141,8 @@ std::uint64_t cli_executor::start_warm(execution_request req, completion done) {
   }
   auto max_rss = cfg_.warm_max_rss_mb;
   proc->run(req.prompt, req.config.model, fresh_conversation, std::move(ctx),
-            [this, id, deadline, budgeted, max_rss, done = std::move(done)](task_result r) {
+            [this, id, slot = req.slot, deadline, budgeted, max_rss,
+             done = std::move(done)](task_result r) {
               std::shared_ptr<warm_process> p;
               {
                 std::lock_guard<std::mutex> lock(warm_mutex_);
@@ -146,6 +151,9 @@ std::uint64_t cli_executor::start_warm(execution_request req, completion done) {
                   p = it->second;
                   warm_runs_.erase(it);
                 }
+                auto good = p ? p->last_good_message() : std::nullopt;
+                if (r.success && r.session_id && good)
+                  resume_points_[slot] = {*r.session_id, *good};
               }
               if (deadline)
                 timers_->cancel(*deadline);
@@ -181,6 +189,7 @@ void cli_executor::release_slot(const slot_id& slot) {
       return;
     proc = std::move(it->second);
     warm_.erase(it);
+    resume_points_.erase(slot); // a restarted slot starts without a session anyway
   }
   proc->stop();
 }

@@ -51,6 +51,9 @@ private:
   mutable std::mutex warm_mutex_;
   std::map<slot_id, std::shared_ptr<warm_process>> warm_;            ///< one per warm slot
   std::map<std::uint64_t, std::shared_ptr<warm_process>> warm_runs_; ///< execution → process
+  /// Per slot: the session of its last successful task and that task's last message, where
+  /// a replacement process of a persistent slot resumes.
+  std::map<slot_id, std::pair<std::string, std::string>> resume_points_;
   std::uint64_t warm_next_ = 0;
   std::uint64_t warm_started_ = 0;
 };

@@ -136,6 +136,11 @@ bool warm_process::busy() const {
   return phase_ != phase::idle;
 }
 
+std::optional<std::string> warm_process::last_good_message() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return last_good_;
+}
+
 std::uint32_t warm_process::tasks_run() const {
   std::lock_guard<std::mutex> lock(mutex_);
   return tasks_;
@@ -171,8 +176,16 @@ void warm_process::on_stdout(std::string_view chunk) {
 
 void warm_process::on_line(const std::string& line) {
   auto event = nlohmann::json::parse(line, nullptr, false);
-  if (event.is_discarded() || !event.is_object() || event.value("type", "") != "result")
-    return; // progress events (system, assistant, user, control_response) are not needed yet
+  if (event.is_discarded() || !event.is_object())
+    return;
+  auto type = event.value("type", "");
+  if (type == "assistant" && event.contains("uuid") && event["uuid"].is_string()) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    last_assistant_ = event["uuid"].get<std::string>();
+    return;
+  }
+  if (type != "result")
+    return; // other progress events (system, user, control_response) are not needed yet
   completion done;
   task_result result;
   {
@@ -205,6 +218,9 @@ void warm_process::on_line(const std::string& line) {
     }
     if (!result.success)
       tainted_ = true; // its prompt may linger in the conversation
+    else if (last_assistant_)
+      last_good_ = last_assistant_;
+    last_assistant_.reset();
     ++tasks_;
     phase_ = phase::idle;
     done = std::move(done_);

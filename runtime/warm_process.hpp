@@ -59,6 +59,10 @@ public:
   bool busy() const;
   const std::string& key() const { return key_; }
   std::uint32_t tasks_run() const;
+  /// The uuid of the last assistant message of the last successful task: where a
+  /// replacement process resumes the conversation (`--resume-session-at`), so a failed or
+  /// interrupted task after it stays out.
+  std::optional<std::string> last_good_message() const;
   /// RSS of every process of this warm process (the CLI and its tools), in bytes.
   std::uint64_t rss_bytes() const;
 
@@ -90,6 +94,8 @@ private:
   std::optional<runtime::process_end> kill_reason_;
   std::optional<std::uint64_t> grace_timer_;
   std::uint32_t tasks_ = 0;
+  std::optional<std::string> last_assistant_;  ///< of the running task
+  std::optional<std::string> last_good_;
   std::chrono::steady_clock::time_point task_started_;
   std::uint64_t request_seq_ = 0;
 };

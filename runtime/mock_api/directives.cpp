@@ -195,8 +195,14 @@ std::string content_text(const nlohmann::json& content, bool& has_tool_result) {
     const auto type = block.value("type", std::string{});
     if (type == "tool_result") has_tool_result = true;
     if (type != "text" || !block.contains("text") || !block["text"].is_string()) continue;
-    // Context the CLI adds to a user message is not the user's text.
-    if (block["text"].get_ref<const std::string&>().rfind("<system-reminder>", 0) == 0) continue;
+    // Context the CLI adds to a user message is not the user's text: reminders, and the
+    // record of a local command such as /clear (caveat, command name, its output).
+    const auto& t = block["text"].get_ref<const std::string&>();
+    bool added = false;
+    for (const char* tag : {"<system-reminder>", "<local-command-caveat>", "<command-name>",
+                            "<local-command-stdout>"})
+      added = added || t.rfind(tag, 0) == 0;
+    if (added) continue;
     if (!first) text += '\n';
     text += block["text"].get<std::string>();
     first = false;

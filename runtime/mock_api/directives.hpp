@@ -51,7 +51,7 @@ std::string utf8_prefix(std::string_view text, std::size_t max_code_points);
 /// Where the user's words are in a Messages API request body.
 struct user_turn {
   /// Text of the latest user message that has any (text blocks joined by \n), less the
-  /// blocks the CLI adds that open with `<system-reminder>`.
+  /// blocks the CLI adds: `<system-reminder>`, and the record of a local command (/clear).
   std::string text;
   bool answers_tool = false;  ///< the last user message carries a tool_result
 };
