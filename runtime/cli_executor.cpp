@@ -85,10 +85,9 @@ std::vector<std::string> warm_cli_args(std::vector<std::string> args) {
 std::string warm_process_key(const resolved_config& cfg) {
   auto fixed = cfg;
   fixed.model.reset();
-  auto args = build_cli_args(fixed, std::nullopt);
-  std::string key = cfg.model ? "model-set" : "model-default";
-  for (auto& a : args)
-    key += '\n' + a;
+  std::string key;
+  for (auto& a : build_cli_args(fixed, std::nullopt))
+    key += a + '\n';
   return key;
 }
 
@@ -105,8 +104,10 @@ std::uint64_t cli_executor::start_warm(execution_request req, completion done) {
     std::lock_guard<std::mutex> lock(warm_mutex_);
     id = warm_execution_bit | ++warm_next_; // never equal to a one-shot (runner) id
     auto& slot_proc = warm_[req.slot];
+    // set_model can name a model but not "the CLI's default": that takes a new process.
     bool reuse = slot_proc && !budgeted && slot_proc->usable() && slot_proc->key() == key
-                 && slot_proc->tasks_run() < cfg_.warm_max_tasks;
+                 && slot_proc->tasks_run() < cfg_.warm_max_tasks
+                 && !(slot_proc->model() && !req.config.model);
     if (reuse) {
       proc = slot_proc;
       // Ephemeral slots start every task in a fresh session; persistent ones continue.

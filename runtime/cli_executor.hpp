@@ -67,6 +67,7 @@ std::vector<std::string> warm_cli_args(std::vector<std::string> one_shot_args);
 
 /// Everything in a resolved config that a CLI process fixes for its whole life (all but the
 /// model, which `set_model` changes): two tasks with different keys need different processes.
+/// (Going back from a named model to the CLI's default also takes a new process.)
 std::string warm_process_key(const resolved_config& cfg);
 
 } // namespace claude_pool

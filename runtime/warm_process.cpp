@@ -136,6 +136,11 @@ bool warm_process::busy() const {
   return phase_ != phase::idle;
 }
 
+std::optional<std::string> warm_process::model() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return model_;
+}
+
 std::optional<std::string> warm_process::last_good_message() const {
   std::lock_guard<std::mutex> lock(mutex_);
   return last_good_;

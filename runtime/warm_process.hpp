@@ -58,6 +58,8 @@ public:
   bool usable() const;  ///< alive, not tainted, idle
   bool busy() const;
   const std::string& key() const { return key_; }
+  /// The model set on the process (by `--model` or `set_model`); none: the CLI's default.
+  std::optional<std::string> model() const;
   std::uint32_t tasks_run() const;
   /// The uuid of the last assistant message of the last successful task: where a
   /// replacement process resumes the conversation (`--resume-session-at`), so a failed or

@@ -164,3 +164,37 @@ TEST_CASE("a warm task past its timeout fails as timed out and leaves no process
   }
   CHECK(eventually([&] { return processes_with_marker(fx.marker) == 0; }));
 }
+
+TEST_CASE("a model change goes through set_model in the same warm process",
+          "[integration][warm]") {
+  real_cli_fixture fx;
+  warm_pool w(fx, 1, slot_mode::ephemeral);
+  REQUIRE(w.pool->run("default model [[mock:usage=1000/200]]").state == task_state::completed);
+  task_submission other{"sonnet please [[mock:usage=1000/200]]", {}, task_overrides{}};
+  other.config->model = "claude-sonnet-4-5";
+  auto rec = w.pool->run(other);
+  REQUIRE(rec.state == task_state::completed);
+  CHECK(rec.result->model == std::string("claude-sonnet-4-5"));
+  CHECK(w.exec->warm_processes_started() == 1);
+  auto reqs = fx.model_requests();
+  REQUIRE(reqs.size() == 2);
+  CHECK(reqs[1].body.value("model", "") == "claude-sonnet-4-5");
+  // Its own cost, at sonnet's prices, not opus's running total.
+  CHECK(rec.result->cost_microdollars < 10000);
+}
+
+TEST_CASE("a warm process is recycled after warm_max_tasks tasks", "[integration][warm]") {
+  real_cli_fixture fx;
+  auto cfg = fx.config(1);
+  cfg.execution = execution_mode::warm;
+  cfg.slot_mode = slot_mode::ephemeral;
+  cfg.warm_max_tasks = 2;
+  auto exec = std::make_shared<cli_executor>(cfg, real_cli());
+  pool_options opts;
+  opts.executor = exec;
+  claude_pool::pool p(cfg, opts);
+  for (int i = 0; i < 5; ++i)
+    REQUIRE(p.run("task " + std::to_string(i)).state == task_state::completed);
+  CHECK(exec->warm_processes_started() == 3); // 2 + 2 + 1
+  CHECK(eventually([&] { return processes_with_marker(fx.marker) >= 1; }));
+}
