@@ -198,3 +198,39 @@ TEST_CASE("a warm process is recycled after warm_max_tasks tasks", "[integration
   CHECK(exec->warm_processes_started() == 3); // 2 + 2 + 1
   CHECK(eventually([&] { return processes_with_marker(fx.marker) >= 1; }));
 }
+
+TEST_CASE("warm tasks with a budget run each in a process started for their allowance",
+          "[integration][warm][budget]") {
+  real_cli_fixture fx;
+  auto cfg = fx.config(1);
+  cfg.execution = execution_mode::warm;
+  cfg.budget_microdollars = 100000;
+  cfg.budget_default_reservation_microdollars = 15000;
+  auto exec = std::make_shared<cli_executor>(cfg, real_cli());
+  pool_options opts;
+  opts.executor = exec;
+  claude_pool::pool p(cfg, opts);
+  for (int i = 0; i < 3; ++i) {
+    auto rec = p.run("task " + std::to_string(i) + " [[mock:usage=1000/200]]");
+    REQUIRE(rec.state == task_state::completed);
+    CHECK(rec.result->cost_microdollars == 10000);
+  }
+  // The CLI's cap counts from its process start: one process per budgeted task.
+  CHECK(exec->warm_processes_started() == 3);
+  CHECK(p.status().budget->spent_microdollars == 30000);
+}
+
+TEST_CASE("a warm process past warm_max_rss_mb is replaced after its task",
+          "[integration][warm]") {
+  real_cli_fixture fx;
+  auto cfg = fx.config(1);
+  cfg.execution = execution_mode::warm;
+  cfg.warm_max_rss_mb = 1; // every real CLI is bigger than this
+  auto exec = std::make_shared<cli_executor>(cfg, real_cli());
+  pool_options opts;
+  opts.executor = exec;
+  claude_pool::pool p(cfg, opts);
+  REQUIRE(p.run("one").state == task_state::completed);
+  REQUIRE(p.run("two").state == task_state::completed);
+  CHECK(exec->warm_processes_started() == 2);
+}

@@ -1,4 +1,5 @@
 #include "runtime/resolved_config.hpp"
+#include "messages/json.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -213,4 +214,23 @@ TEST_CASE("the slot's name, role and description are carried into the resolved c
   CHECK_FALSE(anonymous.slot_name);
   CHECK_FALSE(anonymous.slot_role);
   CHECK_FALSE(anonymous.slot_description);
+}
+
+TEST_CASE("the execution mode comes from the slot, else the pool", "[config]") {
+  claude_pool::pool_config pool;
+  claude_pool::slot_config slot;
+  CHECK(claude_pool::resolve_config(pool, slot, nullptr).execution
+        == claude_pool::execution_mode::one_shot);
+  pool.execution = claude_pool::execution_mode::warm;
+  CHECK(claude_pool::resolve_config(pool, slot, nullptr).execution
+        == claude_pool::execution_mode::warm);
+  slot.execution = claude_pool::execution_mode::one_shot;
+  CHECK(claude_pool::resolve_config(pool, slot, nullptr).execution
+        == claude_pool::execution_mode::one_shot);
+  auto parsed = claude_pool::parse_pool_config(
+    nlohmann::json::parse(R"({"execution": "warm", "warm_max_tasks": 5})"));
+  CHECK(parsed.execution == claude_pool::execution_mode::warm);
+  CHECK(parsed.warm_max_tasks == 5u);
+  CHECK_THROWS_WITH(claude_pool::parse_pool_config(nlohmann::json::parse(R"({"execution": "hot"})")),
+                    Catch::Contains("execution") && Catch::Contains("one_shot, warm"));
 }
