@@ -20,17 +20,24 @@ struct warm_pool {
   std::unique_ptr<claude_pool::pool> pool;
 
   warm_pool(const real_cli_fixture& fx, std::uint64_t slots, slot_mode mode,
-            std::optional<std::uint64_t> timeout = std::nullopt) {
-    auto cfg = fx.config(slots);
+            std::optional<std::uint64_t> timeout = std::nullopt)
+    : warm_pool(with_mode(fx.config(slots), mode, timeout)) {}
+
+  explicit warm_pool(pool_config cfg) {
     cfg.execution = execution_mode::warm;
-    cfg.slot_mode = mode;
-    cfg.task_timeout_secs = timeout;
     cfg.restart_backoff_min_ms = 10;
     cfg.restart_backoff_max_ms = 20;
     exec = std::make_shared<cli_executor>(cfg, real_cli());
     pool_options opts;
     opts.executor = exec;
     pool = std::make_unique<claude_pool::pool>(cfg, opts);
+  }
+
+  static pool_config with_mode(pool_config cfg, slot_mode mode,
+                               std::optional<std::uint64_t> timeout) {
+    cfg.slot_mode = mode;
+    cfg.task_timeout_secs = timeout;
+    return cfg;
   }
 };
 
@@ -186,16 +193,12 @@ TEST_CASE("a model change goes through set_model in the same warm process",
 TEST_CASE("a warm process is recycled after warm_max_tasks tasks", "[integration][warm]") {
   real_cli_fixture fx;
   auto cfg = fx.config(1);
-  cfg.execution = execution_mode::warm;
   cfg.slot_mode = slot_mode::ephemeral;
   cfg.warm_max_tasks = 2;
-  auto exec = std::make_shared<cli_executor>(cfg, real_cli());
-  pool_options opts;
-  opts.executor = exec;
-  claude_pool::pool p(cfg, opts);
+  warm_pool w(cfg);
   for (int i = 0; i < 5; ++i)
-    REQUIRE(p.run("task " + std::to_string(i)).state == task_state::completed);
-  CHECK(exec->warm_processes_started() == 3); // 2 + 2 + 1
+    REQUIRE(w.pool->run("task " + std::to_string(i)).state == task_state::completed);
+  CHECK(w.exec->warm_processes_started() == 3); // 2 + 2 + 1
   CHECK(eventually([&] { return processes_with_marker(fx.marker) >= 1; }));
 }
 
@@ -203,34 +206,26 @@ TEST_CASE("warm tasks with a budget run each in a process started for their allo
           "[integration][warm][budget]") {
   real_cli_fixture fx;
   auto cfg = fx.config(1);
-  cfg.execution = execution_mode::warm;
   cfg.budget_microdollars = 100000;
   cfg.budget_default_reservation_microdollars = 15000;
-  auto exec = std::make_shared<cli_executor>(cfg, real_cli());
-  pool_options opts;
-  opts.executor = exec;
-  claude_pool::pool p(cfg, opts);
+  warm_pool w(cfg);
   for (int i = 0; i < 3; ++i) {
-    auto rec = p.run("task " + std::to_string(i) + " [[mock:usage=1000/200]]");
+    auto rec = w.pool->run("task " + std::to_string(i) + " [[mock:usage=1000/200]]");
     REQUIRE(rec.state == task_state::completed);
     CHECK(rec.result->cost_microdollars == 10000);
   }
   // The CLI's cap counts from its process start: one process per budgeted task.
-  CHECK(exec->warm_processes_started() == 3);
-  CHECK(p.status().budget->spent_microdollars == 30000);
+  CHECK(w.exec->warm_processes_started() == 3);
+  CHECK(w.pool->status().budget->spent_microdollars == 30000);
 }
 
 TEST_CASE("a warm process past warm_max_rss_mb is replaced after its task",
           "[integration][warm]") {
   real_cli_fixture fx;
   auto cfg = fx.config(1);
-  cfg.execution = execution_mode::warm;
   cfg.warm_max_rss_mb = 1; // every real CLI is bigger than this
-  auto exec = std::make_shared<cli_executor>(cfg, real_cli());
-  pool_options opts;
-  opts.executor = exec;
-  claude_pool::pool p(cfg, opts);
-  REQUIRE(p.run("one").state == task_state::completed);
-  REQUIRE(p.run("two").state == task_state::completed);
-  CHECK(exec->warm_processes_started() == 2);
+  warm_pool w(cfg);
+  REQUIRE(w.pool->run("one").state == task_state::completed);
+  REQUIRE(w.pool->run("two").state == task_state::completed);
+  CHECK(w.exec->warm_processes_started() == 2);
 }
