@@ -396,6 +396,34 @@ pool_actor::behavior_type pool_behavior(self_ptr self, pool_config config,
       self->state.cancel_waiters[id].push_back(promise);
       return promise;
     },
+    [self](approve_atom, const task_id& id) -> caf::result<task_record> {
+      auto task = self->state.find(id);
+      if (!task)
+        return unknown(id);
+      if (auto why = self->state.approve(*task); !why.empty())
+        return caf::make_error(pool_errc::not_pending_review, why);
+      maybe_finish_drain(self);
+      return *task;
+    },
+    [self](reject_atom, const task_id& id, const std::string& feedback)
+      -> caf::result<task_record> {
+      auto& st = self->state;
+      auto task = st.find(id);
+      if (!task)
+        return unknown(id);
+      if (st.draining && task->state == task_state::pending_review
+          && task->rejection_count + 1 < task->max_rejections)
+        return caf::make_error(pool_errc::draining,
+                               "the pool is draining: a rejected task cannot run again");
+      if (auto why = st.reject(*task, feedback, now_ms()); !why.empty())
+        return caf::make_error(pool_errc::not_pending_review, why);
+      auto rec = *task;
+      if (is_terminal(rec.state))
+        task_settled(self, id);
+      dispatch(self);
+      arm_expiry(self);
+      return rec;
+    },
     [self](drain_atom, std::uint64_t deadline_ms) -> caf::result<drain_summary> {
       auto& st = self->state;
       auto promise = self->make_response_promise<drain_summary>();

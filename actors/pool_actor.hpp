@@ -109,6 +109,11 @@ struct pool_actor_state {
   outcome complete(const slot_record& slot, const task_id& task, task_result result,
                    std::uint64_t now);
 
+  /// Review gate: approve a `pending_review` task (completed), or reject it (re-queued with
+  /// the feedback, or failed at `max_rejections`). Empty when done, else why not.
+  std::string approve(task_record& task);
+  std::string reject(task_record& task, const std::string& feedback, std::uint64_t now);
+
   /// Fails every pending task when no slot can ever run one (all errored); returns them.
   std::vector<task_id> fail_if_unroutable();
 

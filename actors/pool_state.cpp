@@ -45,6 +45,8 @@ task_id pool_actor_state::accept(task_submission sub) {
   rec.tags = std::move(sub.tags);
   rec.config = std::move(sub.config);
   rec.max_attempts = sub.max_attempts;
+  rec.review_required = sub.review_required;
+  rec.max_rejections = sub.max_rejections;
   auto id = rec.id;
   queued_at[id] = rec.created_at_ms.value_or(now_ms());
   tasks.emplace(id, std::move(rec));
@@ -289,11 +291,57 @@ pool_actor_state::outcome pool_actor_state::complete(const slot_record& slot, co
   if (result.success) {
     consecutive_rate_limits = 0;
     task.result = std::move(result);
+    if (task.review_required) {
+      task.transition_to(task_state::pending_review); // a person decides
+      return outcome::settled;
+    }
     task.transition_to(task_state::completed);
     ++completed_count;
     return outcome::settled;
   }
   return settle_failure(*this, task, std::move(result), now);
+}
+
+namespace {
+
+std::string not_in_review(const task_record& task) {
+  return "task " + task.id.value + " is " + std::string(to_string(task.state))
+         + ", not pending_review";
+}
+
+} // namespace
+
+std::string pool_actor_state::approve(task_record& task) {
+  if (task.state != task_state::pending_review)
+    return not_in_review(task);
+  task.transition_to(task_state::completed);
+  ++completed_count;
+  return {};
+}
+
+std::string pool_actor_state::reject(task_record& task, const std::string& feedback,
+                                     std::uint64_t now) {
+  if (task.state != task_state::pending_review)
+    return not_in_review(task);
+  ++task.rejection_count;
+  if (!task.original_prompt)
+    task.original_prompt = task.prompt;
+  if (task.rejection_count >= task.max_rejections) {
+    fail_task(*this, task,
+              task_result::failure("rejected " + std::to_string(task.rejection_count)
+                                     + " times (max_rejections); last feedback: " + feedback,
+                                   "rejected"));
+    return {};
+  }
+  task.prompt = *task.original_prompt + "\n\nA reviewer rejected the previous answer:\n"
+                + feedback;
+  task.result.reset();
+  task.started_at_ms.reset();
+  task.completed_at_ms.reset();
+  requeue(*this, task, now);
+  queue.pop_front(); // behind everything already waiting: it is new work
+  queue.push_back(task.id);
+  return {};
 }
 
 std::optional<slot_id> pool_actor_state::cancel(task_record& task, const std::string& why) {

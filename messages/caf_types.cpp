@@ -9,6 +9,7 @@ std::string to_string(pool_errc x) {
     case pool_errc::invalid_request: return "invalid_request";
     case pool_errc::invalid_message: return "invalid_message";
     case pool_errc::already_finished: return "already_finished";
+    case pool_errc::not_pending_review: return "not_pending_review";
     case pool_errc::slot_unhealthy: return "slot_unhealthy";
     case pool_errc::slot_disabled: return "slot_disabled";
     case pool_errc::budget_exhausted: return "budget_exhausted";

@@ -30,6 +30,7 @@ enum class pool_errc : std::uint8_t {
   invalid_request,    ///< the request itself is malformed (message names the field)
   invalid_message,    ///< a message from the network could not be decoded
   already_finished,   ///< cancel of a task that already ended
+  not_pending_review, ///< approve/reject of a task that is not waiting for review
   slot_unhealthy,     ///< exit reason of a slot whose CLI crashed or hung: restart it
   slot_disabled,      ///< exit reason of a slot that must not be restarted (auth failure)
   budget_exhausted,   ///< the budget cannot hold another task (message has the figures)
@@ -127,6 +128,8 @@ CAF_BEGIN_TYPE_ID_BLOCK(claude_pool, caf::first_custom_type_id)
   CAF_ADD_ATOM(claude_pool, claude_pool, cancel_atom, "cancel")
   CAF_ADD_ATOM(claude_pool, claude_pool, drain_atom, "drain")
   CAF_ADD_ATOM(claude_pool, claude_pool, metrics_atom, "metrics")
+  CAF_ADD_ATOM(claude_pool, claude_pool, approve_atom, "approve")
+  CAF_ADD_ATOM(claude_pool, claude_pool, reject_atom, "reject")
   // Between the pool and its slots, and timers.
   CAF_ADD_ATOM(claude_pool, claude_pool, execute_atom, "execute")
   CAF_ADD_ATOM(claude_pool, claude_pool, task_done_atom, "task_done")

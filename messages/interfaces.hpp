@@ -41,6 +41,11 @@ using pool_actor = caf::typed_actor<
   /// Cancel: a pending task never runs; a running task's process group is killed. Replies
   /// with the cancelled record once no process of the task is left.
   caf::replies_to<cancel_atom, task_id>::with<task_record>,
+  /// Review gate: a `pending_review` task becomes `completed`…
+  caf::replies_to<approve_atom, task_id>::with<task_record>,
+  /// …or runs again with its original prompt plus the feedback, until `max_rejections`
+  /// rejections, when it fails with the last feedback. Other states: `not_pending_review`.
+  caf::replies_to<reject_atom, task_id, std::string>::with<task_record>,
   /// Refuse new work, let accepted tasks finish until the deadline (milliseconds), cancel
   /// what is left, reply with a summary.
   caf::replies_to<drain_atom, std::uint64_t>::with<drain_summary>,

@@ -22,7 +22,11 @@ void from_json(const json& j, pool_event& x) {
 }
 
 void to_json(json& j, const task_submission& x) {
-  j = json{{"prompt", x.prompt}, {"tags", x.tags}, {"max_attempts", x.max_attempts}};
+  j = json{{"prompt", x.prompt},
+           {"tags", x.tags},
+           {"max_attempts", x.max_attempts},
+           {"review_required", x.review_required},
+           {"max_rejections", x.max_rejections}};
   j["config"] = x.config ? json(*x.config) : json(nullptr);
 }
 
@@ -32,6 +36,8 @@ void from_json(const json& j, task_submission& x) {
   r.defaulted("tags", x.tags);
   r.optional("config", x.config);
   r.defaulted("max_attempts", x.max_attempts);
+  r.defaulted("review_required", x.review_required);
+  r.defaulted("max_rejections", x.max_rejections);
 }
 
 void to_json(json& j, const budget_status& x) {

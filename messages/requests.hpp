@@ -17,6 +17,10 @@ struct task_submission {
   std::optional<task_overrides> config;
   /// Executions allowed for retryable failures (see `task_record::max_attempts`).
   std::uint32_t max_attempts = 1;
+  /// Review gate: a successful run ends `pending_review` until approved or rejected.
+  bool review_required = false;
+  /// Rejections after which the task fails instead of running again.
+  std::uint32_t max_rejections = 3;
 };
 
 /// Something the supervisor or the pool did that an operator should see.

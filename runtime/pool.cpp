@@ -109,6 +109,55 @@ task_record pool::cancel(const task_id& id) {
   return impl_->ask<task_record>(cancel_atom_v, id);
 }
 
+task_record pool::approve(const task_id& id) {
+  return impl_->ask<task_record>(approve_atom_v, id);
+}
+
+task_record pool::reject(const task_id& id, const std::string& feedback) {
+  return impl_->ask<task_record>(reject_atom_v, id, feedback);
+}
+
+task_record refused_record(const task_submission& sub, const pool_error& why) {
+  auto rec = task_record::new_pending(make_task_id(), sub.prompt);
+  rec.tags = sub.tags;
+  rec.config = sub.config;
+  rec.max_attempts = sub.max_attempts;
+  rec.review_required = sub.review_required;
+  rec.max_rejections = sub.max_rejections;
+  if (why.code == pool_errc::draining) {
+    rec.result = task_result::failure(std::string("not started: ") + why.what(), "cancelled");
+    rec.transition_to(task_state::cancelled);
+  } else {
+    rec.result = task_result::failure(std::string("not started: ") + why.what(),
+                                      to_string(why.code));
+    rec.transition_to(task_state::failed);
+  }
+  return rec;
+}
+
+std::vector<task_record> pool::fan_out(std::vector<task_submission> subs) {
+  std::vector<std::optional<task_id>> ids;
+  std::vector<task_record> out;
+  ids.reserve(subs.size());
+  out.reserve(subs.size());
+  for (auto& sub : subs) {
+    try {
+      ids.push_back(submit(sub));
+    } catch (const pool_error& e) {
+      if (e.code == pool_errc::invalid_request)
+        throw; // a malformed submission is the caller's bug, not an outcome
+      ids.push_back(std::nullopt);
+      out.push_back(refused_record(sub, e));
+      continue;
+    }
+    out.emplace_back();
+  }
+  for (std::size_t i = 0; i < ids.size(); ++i)
+    if (ids[i])
+      out[i] = wait(*ids[i]);
+  return out;
+}
+
 std::vector<task_record> pool::list(const task_filter& filter) {
   return impl_->ask<std::vector<task_record>>(list_atom_v, filter);
 }

@@ -39,6 +39,10 @@ struct pool_options {
   std::function<void(const pool_event&)> on_event;
 };
 
+/// The record of a submission the pool refused (never accepted): `cancelled` when it was
+/// draining, else `failed`, with the refusal as its output and its code as subtype.
+task_record refused_record(const task_submission& sub, const pool_error& why);
+
 /// Registers claude-pool's message types with an actor system config (needed before a pool
 /// is used across nodes; harmless otherwise).
 void add_message_types(caf::actor_system_config& cfg);
@@ -73,6 +77,17 @@ public:
 
   /// Cancels a pending or running task; returns once no process of it is left.
   task_record cancel(const task_id& id);
+
+  /// Review gate (tasks submitted with `review_required`): approve a `pending_review` task,
+  /// or reject it with feedback (it runs again with the feedback, or fails at
+  /// `max_rejections`). Throws `pool_error(not_pending_review)` in any other state.
+  task_record approve(const task_id& id);
+  task_record reject(const task_id& id, const std::string& feedback);
+
+  /// Submits every prompt at once and waits for all: one record per submission, in order,
+  /// whatever happened to the others (a submission the pool refused — draining, budget —
+  /// gets a record in state `failed` or `cancelled` that says why; costs are kept).
+  std::vector<task_record> fan_out(std::vector<task_submission> subs);
 
   std::vector<task_record> list(const task_filter& filter = {});
   pool_status status();

@@ -50,25 +50,6 @@ std::vector<task_submission> read_batch(std::istream& in, const std::string& nam
   return out;
 }
 
-/// The record of an input the pool refused: draining after a signal (cancelled) or the
-/// budget could not hold it (failed, the refusal as its reason).
-task_record never_submitted(const task_submission& sub, const pool_error& why) {
-  auto rec = task_record::new_pending(make_task_id(), sub.prompt);
-  rec.tags = sub.tags;
-  rec.config = sub.config;
-  rec.max_attempts = sub.max_attempts;
-  if (why.code == pool_errc::draining) {
-    rec.result = task_result::failure("not started: the pool was draining after a stop signal",
-                                      "cancelled");
-    rec.transition_to(task_state::cancelled);
-  } else {
-    rec.result = task_result::failure(std::string("not started: ") + why.what(),
-                                      to_string(why.code));
-    rec.transition_to(task_state::failed);
-  }
-  return rec;
-}
-
 bool refused_for_good(pool_errc code) {
   return code == pool_errc::draining || code == pool_errc::budget_exhausted
          || code == pool_errc::task_budget_exceeds_remaining;
@@ -123,7 +104,7 @@ int batch_command(const batch_options& opts) {
   bool progress = opts.progress && ::isatty(STDERR_FILENO);
   std::size_t failed = 0;
   for (std::size_t i = 0; i < ids.size(); ++i) {
-    auto rec = ids[i] ? p.wait(*ids[i]) : never_submitted(subs[i], *refusals[i]);
+    auto rec = ids[i] ? p.wait(*ids[i]) : refused_record(subs[i], *refusals[i]);
     if (rec.state != task_state::completed)
       ++failed;
     std::cout << to_json_text(nlohmann::json(rec)) << '\n' << std::flush;
