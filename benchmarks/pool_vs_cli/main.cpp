@@ -7,7 +7,6 @@
 // Prints a table and writes a JSON report. Never asserts anything about time.
 #include <algorithm>
 #include <chrono>
-#include <filesystem>
 #include <fstream>
 #include <future>
 #include <iostream>
@@ -16,13 +15,15 @@
 #include <CLI/CLI.hpp>
 #include <unistd.h>
 
+#include "benchmarks/common/cli_invocation.hpp"
+#include "benchmarks/common/mock_cli_env.hpp"
+#include "benchmarks/common/stats.hpp"
 #include "messages/json.hpp"
-#include "runtime/cli_command.hpp"
-#include "runtime/mock_api/mock_api_server.hpp"
 #include "runtime/pool.hpp"
 #include "runtime/process_runner.hpp"
 
 using namespace claude_pool;
+using claude_pool::bench::median;
 using clock_type = std::chrono::steady_clock;
 
 namespace {
@@ -31,23 +32,10 @@ double ms_since(clock_type::time_point t) {
   return std::chrono::duration<double, std::milli>(clock_type::now() - t).count();
 }
 
-double median(std::vector<double> xs) {
-  std::sort(xs.begin(), xs.end());
-  auto n = xs.size();
-  return n == 0 ? 0 : (n % 2 ? xs[n / 2] : (xs[n / 2 - 1] + xs[n / 2]) / 2);
-}
-
 /// One task through the bare CLI, spawned directly with the argv the pool would use.
 double bare_cli_once(runtime::process_runner& runner, const pool_config& cfg,
                      const std::string& prompt) {
-  runtime::process_request req;
-  req.executable = *cfg.claude_bin;
-  req.args = build_cli_args(resolve_config(cfg, slot_config{}, nullptr), std::nullopt);
-  req.stdin_data = prompt;
-  for (auto& [k, v] : cfg.cli_env)
-    req.env_set.emplace_back(k, v);
-  req.env_set.emplace_back("CLAUDE_CODE_MAX_RETRIES", std::to_string(cfg.cli_max_retries));
-  req.working_dir = cfg.working_dir.value_or("");
+  auto req = bench::invocation_for(cfg, *cfg.claude_bin).process_request(prompt);
   std::promise<runtime::process_outcome> done;
   auto t0 = clock_type::now();
   runner.start(req, [&](runtime::process_outcome o) { done.set_value(std::move(o)); });
@@ -76,18 +64,8 @@ int main(int argc, char** argv) {
   app.add_option("--report", report, "JSON report path");
   CLI11_PARSE(app, argc, argv);
 
-  mock_api::server mock;
-  mock.start();
-  char pattern[] = "/tmp/claude-pool-bench-XXXXXX";
-  std::string home = ::mkdtemp(pattern);
-  pool_config cfg;
-  cfg.claude_bin = claude_bin;
-  cfg.working_dir = home;
-  cfg.slot_mode = slot_mode::ephemeral; // every run starts fresh, as the bare CLI does
-  cfg.cli_env = {{"ANTHROPIC_BASE_URL", mock.base_url()},
-                 {"ANTHROPIC_API_KEY", "bench"},
-                 {"HOME", home},
-                 {"CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1"}};
+  bench::mock_cli_env env(claude_bin);
+  auto cfg = env.config();
   std::string prompt = "benchmark task";
   if (delay_ms > 0)
     prompt += " [[mock:delay_ms=" + std::to_string(delay_ms) + "]]";
@@ -162,7 +140,5 @@ int main(int argc, char** argv) {
                                    {"serial_wall_ms", serial_ms}}}};
   std::ofstream(report) << j.dump(2) << "\n";
   std::cout << "report: " << report << "\n";
-  mock.stop();
-  std::filesystem::remove_all(home);
   return 0;
 }

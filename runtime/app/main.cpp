@@ -7,6 +7,9 @@
 #include "runtime/app/commands.hpp"
 #include "runtime/app/signal_drain.hpp"
 #include "runtime/pool.hpp"
+#ifdef CLAUDE_POOL_WITH_BENCH
+#include "benchmarks/harness/bench_command.hpp"
+#endif
 
 using namespace claude_pool::app;
 
@@ -40,7 +43,8 @@ void add_pool_options(CLI::App* cmd, pool_options_cli& o) {
 int main(int argc, char** argv) {
   // A CLI child that dies while we write its stdin must not kill the pool.
   std::signal(SIGPIPE, SIG_IGN);
-  // Before any thread exists: SIGINT/SIGTERM are taken by signal_drain's thread only.
+  // Before any thread exists: SIGINT/SIGTERM are taken by signal_drain's thread only
+  // (`bench` handles its own signals and unblocks them).
   signal_drain::block_signals();
 
   CLI::App app{"claude-pool: run work on many Claude Code CLI processes at once"};
@@ -73,6 +77,14 @@ int main(int argc, char** argv) {
   batch_cmd->add_option("--status-json", batch.status_json,
                         "write the pool status as JSON to this file at the end");
 
+#ifdef CLAUDE_POOL_WITH_BENCH
+  claude_pool::bench::bench_options bench;
+  auto bench_cmd = app.add_subcommand(
+    "bench", "measure the pool against a raw spawn loop, xargs -P, GNU parallel and Python, "
+             "one-shot and warm; write a JSON report and an SVG chart (see the README)");
+  claude_pool::bench::add_bench_options(*bench_cmd, bench);
+#endif
+
   mock_options mock;
   auto mock_cmd = app.add_subcommand(
     "mock-api", "serve a loopback mock of the Anthropic Messages API until SIGINT/SIGTERM");
@@ -95,6 +107,10 @@ int main(int argc, char** argv) {
     }
     if (*mock_cmd)
       return mock_api_command(mock);
+#ifdef CLAUDE_POOL_WITH_BENCH
+    if (*bench_cmd)
+      return claude_pool::bench::run_bench(bench);
+#endif
   } catch (const usage_error& e) {
     std::cerr << "claude-pool: " << e.what() << '\n';
     return 2;
