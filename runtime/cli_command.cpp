@@ -69,7 +69,10 @@ std::vector<std::string> build_cli_args(const resolved_config& cfg,
     nlohmann::json servers = nlohmann::json::object();
     for (auto& [name, server] : cfg.mcp_servers)
       servers[name] = server;
-    args.push_back("--mcp-config=" + nlohmann::json{{"mcpServers", servers}}.dump());
+    if (cfg.mcp_config_path)
+      args.push_back("--mcp-config=" + *cfg.mcp_config_path);
+    else
+      args.push_back("--mcp-config=" + nlohmann::json{{"mcpServers", servers}}.dump());
     if (cfg.strict_mcp_config)
       args.emplace_back("--strict-mcp-config");
   }

@@ -60,7 +60,18 @@ cli_run_context run_context(const pool_config& cfg, const resolved_config& task,
 
 } // namespace
 
+void cli_executor::use_mcp_file(execution_request& req) {
+  if (!req.config.mcp_servers.empty())
+    req.config.mcp_config_path = mcp_files_.path_for(req.slot, req.config.mcp_servers);
+}
+
 std::uint64_t cli_executor::start(execution_request req, completion done) {
+  try {
+    use_mcp_file(req);
+  } catch (const std::exception& e) {
+    done(task_result::failure(e.what(), "spawn_failed"));
+    return 0;
+  }
   if (req.config.execution == execution_mode::warm)
     return start_warm(std::move(req), std::move(done));
   auto proc = base_request();
@@ -182,15 +193,16 @@ void cli_executor::cancel(std::uint64_t execution) {
 }
 
 void cli_executor::release_slot(const slot_id& slot) {
+  mcp_files_.remove(slot);
   std::shared_ptr<warm_process> proc;
   {
     std::lock_guard<std::mutex> lock(warm_mutex_);
+    resume_points_.erase(slot); // a restarted slot starts without a session anyway
     auto it = warm_.find(slot);
     if (it == warm_.end())
       return;
     proc = std::move(it->second);
     warm_.erase(it);
-    resume_points_.erase(slot); // a restarted slot starts without a session anyway
   }
   proc->stop();
 }

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "messages/config.hpp"
+#include "runtime/mcp_config_files.hpp"
 #include "runtime/task_executor.hpp"
 
 namespace claude_pool {
@@ -43,8 +44,12 @@ private:
   std::uint64_t start_warm(execution_request req, completion done);
   runtime::process_request base_request() const;
 
+  /// Puts the task's MCP servers in the slot's 0600 file (not on the command line).
+  void use_mcp_file(execution_request& req);
+
   std::string claude_bin_;
   pool_config cfg_;
+  mcp_config_files mcp_files_;
   std::unique_ptr<runtime::timer_thread> timers_;
   std::unique_ptr<runtime::process_runner> runner_;
 

@@ -31,6 +31,8 @@ struct resolved_config {
   std::optional<std::string> slot_role;
   std::optional<std::string> slot_description;
   bool bare = false;
+  /// When set, `--mcp-config` names this file (0600) instead of carrying the JSON inline.
+  std::optional<std::string> mcp_config_path;
   /// The slot's execution mode (slot, else pool).
   execution_mode execution = execution_mode::one_shot;
 };

@@ -90,7 +90,9 @@ std::vector<bench_step> plan_steps(const bench_options& opts, const bench_tools&
              {"tasks", std::max(m.real_tasks, 2 * c)},
              {"rounds", rounds(m.real_rounds)},
              {"claude_bin", tools.claude_bin},
-             {"variants", {"xargs", "pool", "pool_warm", "raw_spawn", "process_runner"}}});
+             {"variants", {"xargs", "pool", "pool_warm", "raw_spawn", "process_runner"}},
+             // Warm vs one-shot over a longer batch, where a warm start is paid once.
+             {"steady_tasks", opts.quick ? 4 * c : std::max<std::size_t>(40, 10 * c)}});
   }
 
   if (wanted(opts, "scale")) {

@@ -95,6 +95,28 @@ json real_cli_target(const json& steps) {
   return target("real CLI: within 3% of xargs -P at the same concurrency", met, text);
 }
 
+json warm_targets(const json& steps) {
+  json met, lighter;
+  std::string text, mem_text;
+  for (auto& s : steps) {
+    if (!s.contains("variants") || !s["variants"].contains("warm_steady_state"))
+      continue;
+    auto& w = s["variants"]["warm_steady_state"];
+    auto ratio = w.value("warm_to_one_shot", 0.0);
+    auto c = std::to_string(s.value("concurrency", 0));
+    all_of(met, ratio >= 10);
+    text += (text.empty() ? "" : ", ") + ("c=" + c + ": " + fixed(ratio, 1) + "x");
+    auto a = number(w, "/one_shot/rss_mib_seconds_per_task"_json_pointer);
+    auto b = number(w, "/warm/rss_mib_seconds_per_task"_json_pointer);
+    all_of(lighter, b < a);
+    mem_text += (mem_text.empty() ? "" : ", ")
+                + ("c=" + c + ": " + fixed(b, 1) + " vs " + fixed(a, 1) + " MiB*s per task");
+  }
+  return json::array(
+    {target("warm: >= 10x the one-shot tasks/s at the same slot count (steady state)", met, text),
+     target("warm: less memory per completed task than one-shot", lighter, mem_text)});
+}
+
 json scale_targets(const json& scale) {
   json slot_met, record_met;
   std::string slot_text, record_text;
@@ -124,6 +146,8 @@ json evaluate_targets(const json& scenarios) {
   for (auto& t : routing_targets(steps("routing")))
     out.push_back(t);
   out.push_back(real_cli_target(steps("real_cli")));
+  for (auto& t : warm_targets(steps("real_cli")))
+    out.push_back(t);
   for (auto& t : scale_targets(scenarios.value("scale", json::object())))
     out.push_back(t);
   out.push_back(target("durability: in-memory vs SQLite store", nullptr, "skipped: no store yet"));

@@ -17,7 +17,10 @@
 #include "benchmarks/common/mock_cli_env.hpp"
 #include "benchmarks/common/temp_dir.hpp"
 #include "benchmarks/harness/comparison_variants.hpp"
+#include "benchmarks/harness/pool_driver.hpp"
 #include "benchmarks/harness/scenarios.hpp"
+#include "benchmarks/harness/tree_rss_sampler.hpp"
+#include "runtime/cli_executor.hpp"
 
 namespace claude_pool::bench {
 
@@ -34,6 +37,41 @@ std::string prompt_list(const std::string& dir, const std::string& prompt, std::
     paths << path << "\n";
   }
   return list;
+}
+
+/// One batch of `n` tasks through a fresh pool, with the RSS of every process it starts
+/// sampled: tasks/s and memory per completed task.
+nlohmann::json sampled_batch(const pool_config& cfg, const std::string& claude_bin,
+                             const std::string& prompt, std::size_t n) {
+  drive_plan plan;
+  plan.tasks = n;
+  plan.prompt = prompt;
+  tree_rss_sampler sampler;
+  auto r = run_through_pool(cfg, std::make_shared<cli_executor>(cfg, claude_bin), plan);
+  sampler.stop();
+  double mib = 1024.0 * 1024.0;
+  return {{"tasks", n},
+          {"failed", r.failed},
+          {"wall_s", r.wall_s},
+          {"tasks_per_s", r.wall_s > 0 ? static_cast<double>(n) / r.wall_s : 0.0},
+          {"peak_tree_rss_mib", static_cast<double>(sampler.peak_bytes()) / mib},
+          {"peak_tree_rss_mib_per_task", static_cast<double>(sampler.peak_bytes()) / mib / n},
+          {"rss_mib_seconds_per_task", sampler.byte_seconds() / mib / n}};
+}
+
+/// Warm against one-shot over a longer batch, where the warm processes' start (about a
+/// second each) is paid once: the steady state a long batch sees.
+nlohmann::json warm_steady_state(const pool_config& one_shot, const pool_config& warm,
+                                 const std::string& claude_bin, const std::string& prompt,
+                                 std::size_t n, const nlohmann::json& spec) {
+  step_progress(spec, "steady state: one-shot, " + std::to_string(n) + " tasks");
+  auto a = sampled_batch(one_shot, claude_bin, prompt, n);
+  step_progress(spec, "steady state: warm, " + std::to_string(n) + " tasks");
+  auto b = sampled_batch(warm, claude_bin, prompt, n);
+  double ratio = a.value("tasks_per_s", 0.0) > 0
+                   ? b.value("tasks_per_s", 0.0) / a.value("tasks_per_s", 1.0)
+                   : 0.0;
+  return {{"one_shot", a}, {"warm", b}, {"warm_to_one_shot", ratio}};
 }
 
 } // namespace
@@ -90,6 +128,10 @@ nlohmann::json run_real_cli_step(const nlohmann::json& spec) {
     results["pool"]["latency_ms"] = latencies.to_json();
   if (results.contains("pool_warm"))
     results["pool_warm"]["latency_ms"] = warm_latencies.to_json();
+  if (std::find(wanted.begin(), wanted.end(), "pool_warm") != wanted.end()
+      && spec.value("steady_tasks", 0) > 0)
+    results["warm_steady_state"] = warm_steady_state(
+      cfg, warm_cfg, claude_bin, prompt, spec.value("steady_tasks", std::size_t{0}), spec);
   auto command = inv.args;
   command.insert(command.begin(), inv.executable);
   return {{"concurrency", c},
