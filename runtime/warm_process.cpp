@@ -83,9 +83,10 @@ void warm_process::run(const std::string& prompt, const std::optional<std::strin
     model_ = model;
   }
   if (fresh) {
+    // Both lines at once: the CLI takes stdin in order, so the task starts in the fresh
+    // conversation without waiting a round trip for /clear's own result.
     phase_ = phase::clearing;
-    queued_prompt_ = stream_json::user_line(prompt);
-    write(stream_json::user_line("/clear"));
+    write(stream_json::user_line("/clear") + stream_json::user_line(prompt));
   } else {
     phase_ = phase::running;
     write(stream_json::user_line(prompt));
@@ -197,9 +198,7 @@ void warm_process::on_line(const std::string& line) {
     std::lock_guard<std::mutex> lock(mutex_);
     auto mine = stream_json::per_task_result(event, cost_);
     if (phase_ == phase::clearing) {
-      phase_ = phase::running; // the fresh conversation is ready: now the task itself
-      write(std::move(queued_prompt_));
-      queued_prompt_.clear();
+      phase_ = phase::running; // /clear's own result; the task's comes next
       return;
     }
     if (phase_ == phase::idle)

@@ -90,7 +90,6 @@ private:
   std::optional<std::string> model_;
   stream_json::line_splitter lines_;
   stream_json::cumulative_cost cost_;
-  std::string queued_prompt_;  ///< sent once the /clear answered
   cli_run_context ctx_;
   completion done_;
   std::optional<runtime::process_end> kill_reason_;

@@ -92,7 +92,7 @@ std::vector<bench_step> plan_steps(const bench_options& opts, const bench_tools&
              {"claude_bin", tools.claude_bin},
              {"variants", {"xargs", "pool", "pool_warm", "raw_spawn", "process_runner"}},
              // Warm vs one-shot over a longer batch, where a warm start is paid once.
-             {"steady_tasks", opts.quick ? 4 * c : std::max<std::size_t>(40, 10 * c)}});
+             {"steady_tasks", opts.quick ? 4 * c : std::max<std::size_t>(80, 20 * c)}});
   }
 
   if (wanted(opts, "scale")) {

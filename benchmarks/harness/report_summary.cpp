@@ -99,9 +99,9 @@ json warm_targets(const json& steps) {
   json met, lighter;
   std::string text, mem_text;
   for (auto& s : steps) {
-    if (!s.contains("variants") || !s["variants"].contains("warm_steady_state"))
+    if (!s.contains("warm_steady_state") || !s["warm_steady_state"].is_object())
       continue;
-    auto& w = s["variants"]["warm_steady_state"];
+    auto& w = s["warm_steady_state"];
     auto ratio = w.value("warm_to_one_shot", 0.0);
     auto c = std::to_string(s.value("concurrency", 0));
     all_of(met, ratio >= 10);

@@ -128,10 +128,11 @@ nlohmann::json run_real_cli_step(const nlohmann::json& spec) {
     results["pool"]["latency_ms"] = latencies.to_json();
   if (results.contains("pool_warm"))
     results["pool_warm"]["latency_ms"] = warm_latencies.to_json();
+  nlohmann::json steady;
   if (std::find(wanted.begin(), wanted.end(), "pool_warm") != wanted.end()
       && spec.value("steady_tasks", 0) > 0)
-    results["warm_steady_state"] = warm_steady_state(
-      cfg, warm_cfg, claude_bin, prompt, spec.value("steady_tasks", std::size_t{0}), spec);
+    steady = warm_steady_state(cfg, warm_cfg, claude_bin, prompt,
+                               spec.value("steady_tasks", std::size_t{0}), spec);
   auto command = inv.args;
   command.insert(command.begin(), inv.executable);
   return {{"concurrency", c},
@@ -139,7 +140,8 @@ nlohmann::json run_real_cli_step(const nlohmann::json& spec) {
           {"rounds", rounds},
           {"command", command},
           {"environment", inv.env_set},
-          {"variants", results}};
+          {"variants", results},
+          {"warm_steady_state", steady}};
 }
 
 } // namespace claude_pool::bench
