@@ -51,6 +51,7 @@ struct pool_actor_state {
   std::function<void(const pool_event&)> on_event;      ///< the embedder's log, if any
   std::set<slot_id> retiring;          ///< busy slots that stop once their task ends
   std::map<slot_id, std::uint64_t> idle_since;          ///< for autoscaling
+  std::map<slot_id, std::uint64_t> last_used;           ///< when it last finished a task
 
   void record_event(pool_event ev);
 

@@ -143,6 +143,7 @@ bool pool_actor_state::still_assigned(const assignment& a) const {
 void pool_actor_state::remove_slot(const slot_id& slot) {
   idle.erase(std::remove(idle.begin(), idle.end(), slot), idle.end());
   idle_since.erase(slot);
+  last_used.erase(slot);
   retiring.erase(slot);
   slots.erase(slot);
 }
@@ -157,8 +158,16 @@ std::vector<slot_id> pool_actor_state::retirees(std::uint64_t n) const {
   for (auto& [id, entry] : slots)
     if (entry.record.state == slot_state::errored || entry.record.state == slot_state::stopped)
       take(id);
-  for (auto& id : idle) // front = least recently used
-    take(id);
+  // Idle slots, least recently used first; a slot that never ran a task comes first of all.
+  std::vector<std::pair<std::uint64_t, slot_id>> unused;
+  for (auto& id : idle) {
+    auto it = last_used.find(id);
+    unused.emplace_back(it == last_used.end() ? 0 : it->second, id);
+  }
+  std::stable_sort(unused.begin(), unused.end(),
+                   [](auto& a, auto& b) { return a.first < b.first; });
+  for (auto& u : unused)
+    take(u.second);
   std::vector<std::pair<std::uint64_t, slot_id>> busy;
   for (auto& [id, entry] : slots)
     if (entry.record.state == slot_state::busy && entry.record.current_task) {
@@ -266,6 +275,7 @@ pool_actor_state::outcome pool_actor_state::complete(const slot_record& slot, co
                                                      task_result result, std::uint64_t now) {
   if (auto s = slots.find(slot.id); s != slots.end()) {
     s->second.record = slot;
+    last_used[slot.id] = now;
     if (slot.state == slot_state::idle && !retiring.count(slot.id)) {
       idle.push_back(slot.id);
       idle_since[slot.id] = now;
