@@ -23,7 +23,8 @@ constexpr double row_gap = 4;
 const std::map<std::string, std::string> colours = {
   {"raw_spawn", "#7f7f7f"}, {"process_runner", "#aec7e8"}, {"pool", "#1f77b4"},  {"xargs", "#ff7f0e"},
   {"parallel", "#2ca02c"},  {"python", "#9467bd"}, {"routing", "#1f77b4"},
-  {"memory", "#1f77b4"}};
+  {"memory", "#1f77b4"}, {"pool_warm", "#d62728"}, {"one_shot", "#1f77b4"},
+  {"warm", "#d62728"}};
 
 std::string escape(const std::string& s) {
   std::string out;
@@ -170,6 +171,38 @@ void comparison_panel(canvas& c, const json& steps, const std::string& title,
   }
 }
 
+/// Warm against one-shot over a long batch (the real-CLI steps' `warm_steady_state`).
+void warm_panel(canvas& c, const json& steps) {
+  bool any = false;
+  for (auto& s : steps)
+    any = any || (s.contains("warm_steady_state") && s["warm_steady_state"].is_object());
+  if (!any)
+    return;
+  c.heading("3b. Warm slots vs one-shot, long batch: tasks/s",
+            "label: warm / one-shot ratio (target 10x) and RSS of all CLI processes per task");
+  for (auto& s : steps) {
+    if (!s.contains("warm_steady_state") || !s["warm_steady_state"].is_object())
+      continue;
+    auto& w = s["warm_steady_state"];
+    double top = 1.1 * std::max(w["one_shot"].value("tasks_per_s", 0.0),
+                                w["warm"].value("tasks_per_s", 0.0));
+    c.text(label_x, c.y + 12,
+           "c=" + std::to_string(s.value("concurrency", 0)) + ", "
+             + std::to_string(w["warm"].value("tasks", 0)) + " tasks",
+           13, "bold");
+    c.y += 18;
+    for (const char* name : {"one_shot", "warm"}) {
+      auto& x = w[name];
+      std::string note = rate(x.value("tasks_per_s", 0.0)) + "   "
+                         + fixed(x.value("rss_mib_seconds_per_task", 0.0), 1) + " MiB*s per task";
+      if (std::string(name) == "warm")
+        note += "   " + fixed(w.value("warm_to_one_shot", 0.0), 1) + "x one-shot";
+      c.bar(name, x.value("tasks_per_s", 0.0), top, colour_of(name), note);
+    }
+    c.y += 6;
+  }
+}
+
 void scale_panel(canvas& c, const json& scale) {
   if (scale.empty())
     return;
@@ -227,7 +260,8 @@ std::string render_chart(const json& report) {
                    "3. Real claude CLI against the mock API: tasks/s",
                    "label: ratio to xargs -P running the same command lines; dashed: 97% of xargs "
                    "(the pool's target)",
-                   "xargs", {"xargs", "pool", "raw_spawn", "process_runner"}, 0.97);
+                   "xargs", {"xargs", "pool", "pool_warm", "raw_spawn", "process_runner"}, 0.97);
+  warm_panel(c, sc.value("real_cli", json::array()));
   scale_panel(c, sc.value("scale", json::object()));
   c.heading("5. Durability: skipped (no store yet)", "");
   c.y += 8;
