@@ -388,7 +388,10 @@ pool_actor::behavior_type pool_behavior(self_ptr self, pool_config config,
         return caf::make_error(pool_errc::already_finished,
                                "task " + id.value + " already ended as "
                                  + std::string(to_string(task->state)));
-      bool running = task->state == task_state::running;
+      // A task routed but still waiting for the budget's answer has no process to stop.
+      auto& grant = self->state.awaiting_grant;
+      bool running = task->state == task_state::running
+                     && !(grant && grant->task.id == id);
       cancel_task(self, *task, "the task was cancelled by a client request");
       if (!running)
         return *task;
