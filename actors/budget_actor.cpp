@@ -23,7 +23,7 @@ pool_event budget_warning(int threshold, const budget_ledger& ledger) {
   auto cap = ledger.cap().value_or(0);
   return pool_event{now_ms(), "budget_warning", std::nullopt,
                     std::to_string(threshold) + " % of the budget is spent: "
-                      + format_usd(ledger.spent()) + " of " + format_usd(cap)};
+                      + format_microdollars(ledger.spent()) + " of " + format_microdollars(cap)};
 }
 
 budget_actor::behavior_type budget_behavior(budget_actor::stateful_pointer<budget_actor_state> self,

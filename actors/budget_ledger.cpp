@@ -5,22 +5,16 @@
 
 namespace claude_pool {
 
-std::string format_usd(std::uint64_t micro) {
-  auto whole = micro / 1000000, frac = micro % 1000000;
-  auto digits = std::to_string(frac);
-  return "$" + std::to_string(whole) + "." + std::string(6 - digits.size(), '0') + digits;
-}
-
 std::string budget_refusal::message() const {
   auto left = cap > spent + reserved ? cap - spent - reserved : 0;
   if (code == "budget_exhausted")
-    return "budget exhausted: " + format_usd(spent) + " spent and " + format_usd(reserved)
-           + " reserved of a " + format_usd(cap) + " cap leave " + format_usd(left)
-           + ", less than the " + format_usd(requested)
+    return "budget exhausted: " + format_microdollars(spent) + " spent and " + format_microdollars(reserved)
+           + " reserved of a " + format_microdollars(cap) + " cap leave " + format_microdollars(left)
+           + ", less than the " + format_microdollars(requested)
            + " a task reserves (budget_default_reservation_microdollars, or 125 % of the "
              "costliest task so far)";
-  return "the task's budget of " + format_usd(requested) + " exceeds what remains ("
-         + format_usd(left) + " of a " + format_usd(cap) + " cap, " + format_usd(spent)
+  return "the task's budget of " + format_microdollars(requested) + " exceeds what remains ("
+         + format_microdollars(left) + " of a " + format_microdollars(cap) + " cap, " + format_microdollars(spent)
          + " spent)";
 }
 

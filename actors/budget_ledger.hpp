@@ -38,9 +38,6 @@ struct budget_grant {
   std::optional<budget_refusal> refusal; ///< when refused
 };
 
-/// Formats microdollars as dollars with six decimals ("$0.012345").
-std::string format_usd(std::uint64_t microdollars);
-
 class budget_ledger {
 public:
   budget_ledger(std::optional<std::uint64_t> cap_microdollars,

@@ -45,9 +45,7 @@ void arm_expiry(self_ptr self) {
 }
 
 std::string error_text(const caf::error& err) {
-  if (!err.context().empty() && err.context().match_element<std::string>(0))
-    return err.context().get_as<std::string>(0);
-  return to_string(err);
+  return error_context(err).value_or(to_string(err));
 }
 
 bool is(const caf::error& err, pool_errc code) {
@@ -224,10 +222,17 @@ void fail_unroutable(self_ptr self) {
     task_settled(self, id);
 }
 
+/// Routed, but its execution waits for the budget's answer: no process exists yet.
+bool awaiting_budget(self_ptr self, const task_id& id) {
+  auto& grant = self->state.awaiting_grant;
+  return grant && grant->task.id == id;
+}
+
 void cancel_task(self_ptr self, task_record& task, const std::string& why) {
   auto& st = self->state;
+  bool no_process = awaiting_budget(self, task.id);
   auto slot = st.cancel(task, why);
-  if (slot && st.awaiting_grant && st.awaiting_grant->task.id == task.id) {
+  if (slot && no_process) {
     // Never started: the budget's answer finds it cancelled and gives the reservation back.
     st.free_slot(*slot, now_ms());
     maybe_stop_retiring(self, *slot);
@@ -388,10 +393,7 @@ pool_actor::behavior_type pool_behavior(self_ptr self, pool_config config,
         return caf::make_error(pool_errc::already_finished,
                                "task " + id.value + " already ended as "
                                  + std::string(to_string(task->state)));
-      // A task routed but still waiting for the budget's answer has no process to stop.
-      auto& grant = self->state.awaiting_grant;
-      bool running = task->state == task_state::running
-                     && !(grant && grant->task.id == id);
+      bool running = task->state == task_state::running && !awaiting_budget(self, id);
       cancel_task(self, *task, "the task was cancelled by a client request");
       if (!running)
         return *task;

@@ -20,4 +20,10 @@ std::string to_string(pool_errc x) {
   return "unknown_pool_error";
 }
 
+std::optional<std::string> error_context(const caf::error& err) {
+  if (!err.context().empty() && err.context().match_element<std::string>(0))
+    return err.context().get_as<std::string>(0);
+  return std::nullopt;
+}
+
 } // namespace claude_pool

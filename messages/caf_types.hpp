@@ -8,6 +8,7 @@
 /// types. Local messages are never serialised, so this costs nothing inside one process.
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -40,6 +41,10 @@ enum class pool_errc : std::uint8_t {
 };
 
 std::string to_string(pool_errc x);
+
+/// The sentence an error carries in its context (how every claude-pool error explains
+/// itself), if it has one.
+std::optional<std::string> error_context(const caf::error& err);
 
 } // namespace claude_pool
 

@@ -54,4 +54,10 @@ bool task_filter::matches(const task_record& t) const {
   return true;
 }
 
+std::string format_microdollars(std::uint64_t micro) {
+  auto whole = micro / 1000000, frac = micro % 1000000;
+  auto digits = std::to_string(frac);
+  return "$" + std::to_string(whole) + "." + std::string(6 - digits.size(), '0') + digits;
+}
+
 } // namespace claude_pool

@@ -97,6 +97,9 @@ struct task_record {
   void transition_to(task_state next);
 };
 
+/// Microdollars as dollars with six decimals ("$0.012345"), for messages and tables.
+std::string format_microdollars(std::uint64_t microdollars);
+
 /// Criteria for listing tasks (reference `TaskFilter`); unset criteria match everything,
 /// `tags` matches a task carrying any of them.
 struct task_filter {

@@ -15,7 +15,6 @@ const char* const stripped_cli_env[2] = {"CLAUDECODE", "CLAUDE_CODE_ENTRYPOINT"}
 cli_executor::cli_executor(const pool_config& cfg, std::string default_claude_bin)
   : claude_bin_(cfg.claude_bin ? *cfg.claude_bin : std::move(default_claude_bin)),
     cfg_(cfg),
-    timers_(std::make_unique<runtime::timer_thread>()),
     runner_(std::make_unique<runtime::process_runner>()) {
 }
 
@@ -114,6 +113,8 @@ std::uint64_t cli_executor::start_warm(execution_request req, completion done) {
   {
     std::lock_guard<std::mutex> lock(warm_mutex_);
     id = warm_execution_bit | ++warm_next_; // never equal to a one-shot (runner) id
+    if (!timers_) // a thread only for pools that have warm slots
+      timers_ = std::make_unique<runtime::timer_thread>();
     auto& slot_proc = warm_[req.slot];
     // set_model can name a model but not "the CLI's default": that takes a new process.
     bool reuse = slot_proc && !budgeted && slot_proc->usable() && slot_proc->key() == key

@@ -50,12 +50,7 @@ struct pool::impl {
     auto code = err.category() == caf::atom("claudepool")
                   ? static_cast<pool_errc>(err.code())
                   : pool_errc::invalid_message;
-    std::string text;
-    if (!err.context().empty() && err.context().match_element<std::string>(0))
-      text = err.context().get_as<std::string>(0);
-    else
-      text = sys->render(err);
-    return pool_error(code, text);
+    return pool_error(code, error_context(err).value_or(sys->render(err)));
   }
 };
 
@@ -121,6 +116,11 @@ task_record pool::reject(const task_id& id, const std::string& feedback) {
   return impl_->ask<task_record>(reject_atom_v, id, feedback);
 }
 
+bool is_refusal(pool_errc code) {
+  return code == pool_errc::draining || code == pool_errc::budget_exhausted
+         || code == pool_errc::task_budget_exceeds_remaining;
+}
+
 task_record refused_record(const task_submission& sub, const pool_error& why) {
   auto rec = task_record::new_pending(make_task_id(), sub.prompt);
   rec.tags = sub.tags;
@@ -148,7 +148,7 @@ std::vector<task_record> pool::fan_out(std::vector<task_submission> subs) {
     try {
       ids.push_back(submit(sub));
     } catch (const pool_error& e) {
-      if (e.code == pool_errc::invalid_request)
+      if (!is_refusal(e.code))
         throw; // a malformed submission is the caller's bug, not an outcome
       ids.push_back(std::nullopt);
       out.push_back(refused_record(sub, e));

@@ -39,6 +39,10 @@ struct pool_options {
   std::function<void(const pool_event&)> on_event;
 };
 
+/// True for the refusals a submission can meet however well-formed it is (draining, the
+/// budget): the submission gets a record saying why. Anything else is the caller's bug.
+bool is_refusal(pool_errc code);
+
 /// The record of a submission the pool refused (never accepted): `cancelled` when it was
 /// draining, else `failed`, with the refusal as its output and its code as subtype.
 task_record refused_record(const task_submission& sub, const pool_error& why);

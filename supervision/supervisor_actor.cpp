@@ -10,9 +10,9 @@ namespace {
 using self_ptr = supervisor_actor::stateful_pointer<supervisor_state>;
 
 std::string describe(const caf::error& reason) {
-  if (reason.category() == caf::atom("claudepool") && !reason.context().empty()
-      && reason.context().match_element<std::string>(0))
-    return reason.context().get_as<std::string>(0);
+  if (reason.category() == caf::atom("claudepool"))
+    if (auto text = error_context(reason))
+      return *text;
   return to_string(reason);
 }
 

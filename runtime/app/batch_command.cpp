@@ -50,11 +50,6 @@ std::vector<task_submission> read_batch(std::istream& in, const std::string& nam
   return out;
 }
 
-bool refused_for_good(pool_errc code) {
-  return code == pool_errc::draining || code == pool_errc::budget_exhausted
-         || code == pool_errc::task_budget_exceeds_remaining;
-}
-
 template <class T>
 void write_json_file(const std::string& path, const char* option, const T& value) {
   std::ofstream out(path);
@@ -94,7 +89,7 @@ int batch_command(const batch_options& opts) {
     try {
       ids.push_back(p.submit(subs[i]));
     } catch (const pool_error& e) {
-      if (!refused_for_good(e.code))
+      if (!is_refusal(e.code))
         throw;
       ids.push_back(std::nullopt);
       refusals[i] = e;

@@ -1,25 +1,14 @@
 #include "runtime/app/metrics_table.hpp"
 
-#include <cstdio>
 #include <string>
 
 namespace claude_pool::app {
 
-namespace {
-
-std::string usd(std::uint64_t micro) {
-  char buf[32];
-  std::snprintf(buf, sizeof(buf), "$%.6f", static_cast<double>(micro) / 1e6);
-  return buf;
-}
-
-} // namespace
-
 void print_metrics_table(std::ostream& out, const session_metrics& m) {
   out << "tasks      " << m.total_tasks << " (" << m.completed_tasks << " completed, "
       << m.failed_tasks << " failed, " << m.cancelled_tasks << " cancelled)\n"
-      << "spend      " << usd(m.total_spend_microdollars) << " total, "
-      << usd(m.avg_cost_microdollars) << " per completed task, " << usd(m.max_cost_microdollars)
+      << "spend      " << format_microdollars(m.total_spend_microdollars) << " total, "
+      << format_microdollars(m.avg_cost_microdollars) << " per completed task, " << format_microdollars(m.max_cost_microdollars)
       << " max\n"
       << "time (ms)  median " << m.median_elapsed_ms << ", average " << m.avg_elapsed_ms
       << ", min " << m.min_elapsed_ms << ", max " << m.max_elapsed_ms << "\n"
@@ -27,7 +16,7 @@ void print_metrics_table(std::ostream& out, const session_metrics& m) {
       << "session    " << m.session_duration_ms << " ms\n";
   for (auto& mm : m.model_breakdown)
     out << "model      " << mm.model << ": " << mm.task_count << " tasks, "
-        << usd(mm.total_cost_microdollars) << ", " << mm.avg_elapsed_ms << " ms average, "
+        << format_microdollars(mm.total_cost_microdollars) << ", " << mm.avg_elapsed_ms << " ms average, "
         << mm.total_turns << " turns\n";
 }
 
@@ -38,17 +27,17 @@ void print_status_table(std::ostream& out, const pool_status& st) {
       << "slots      " << st.slots.size() << " (target " << st.target_slots << ")\n";
   for (auto& s : st.slots) {
     out << "  " << s.id.value << "  " << to_string(s.state) << ", " << s.tasks_completed
-        << " tasks, " << usd(s.cost_microdollars) << ", " << s.restart_count << " restarts";
+        << " tasks, " << format_microdollars(s.cost_microdollars) << ", " << s.restart_count << " restarts";
     if (s.last_error)
       out << " (last error: " << *s.last_error << ")";
     out << "\n";
   }
   if (st.budget) {
     auto& b = *st.budget;
-    out << "budget     " << usd(b.spent_microdollars) << " spent, "
-        << usd(b.reserved_microdollars) << " reserved";
+    out << "budget     " << format_microdollars(b.spent_microdollars) << " spent, "
+        << format_microdollars(b.reserved_microdollars) << " reserved";
     if (b.cap_microdollars)
-      out << " of " << usd(*b.cap_microdollars) << " (" << b.grants << " granted, "
+      out << " of " << format_microdollars(*b.cap_microdollars) << " (" << b.grants << " granted, "
           << b.refusals << " refused)";
     out << "\n";
   }
