@@ -312,13 +312,15 @@ caf::result<std::uint64_t> ask_scaler(self_ptr self, Ts... xs) {
 
 pool_actor::behavior_type pool_behavior(self_ptr self, pool_config config,
                                         std::shared_ptr<task_executor> executor,
+                                        std::shared_ptr<worktree_manager> worktrees,
                                         std::vector<slot_config> slot_configs,
                                         std::function<void(const pool_event&)> on_event) {
   auto cfg = std::make_shared<const pool_config>(std::move(config));
   auto& st = self->state;
   st.config = cfg;
   st.on_event = std::move(on_event);
-  st.supervisor = self->spawn(supervisor_behavior, cfg, std::move(executor), pool_actor{self},
+  st.supervisor = self->spawn(supervisor_behavior, cfg, std::move(executor),
+                              std::move(worktrees), pool_actor{self},
                               std::move(slot_configs));
   st.target_slots = cfg->initial_slots.value_or(cfg->scaling.min_slots);
   st.scaler = self->spawn(scaler_behavior, cfg, pool_actor{self}, st.supervisor);
@@ -468,6 +470,9 @@ pool_actor::behavior_type pool_behavior(self_ptr self, pool_config config,
       dispatch(self);
       arm_expiry(self);
       maybe_finish_drain(self);
+    },
+    [self](progress_atom, const task_id& id, const slot_id& from, task_progress& report) {
+      self->state.progress(id, from, std::move(report));
     },
     [self](expire_atom) {
       auto& st = self->state;

@@ -110,6 +110,10 @@ struct pool_actor_state {
   outcome complete(const slot_record& slot, const task_id& task, task_result result,
                    std::uint64_t now);
 
+  /// A running task's progress report (live_progress tasks); stale reports (the task ended
+  /// or runs again elsewhere) are dropped.
+  void progress(const task_id& task, const slot_id& from, task_progress report);
+
   /// Review gate: approve a `pending_review` task (completed), or reject it (re-queued with
   /// the feedback, or failed at `max_rejections`). Empty when done, else why not.
   std::string approve(task_record& task);
@@ -182,6 +186,7 @@ struct pool_actor_state {
 pool_actor::behavior_type pool_behavior(pool_actor::stateful_pointer<pool_actor_state> self,
                                         pool_config config,
                                         std::shared_ptr<task_executor> executor,
+                                        std::shared_ptr<worktree_manager> worktrees,
                                         std::vector<slot_config> slot_configs,
                                         std::function<void(const pool_event&)> on_event);
 

@@ -47,6 +47,8 @@ task_id pool_actor_state::accept(task_submission sub) {
   rec.max_attempts = sub.max_attempts;
   rec.review_required = sub.review_required;
   rec.max_rejections = sub.max_rejections;
+  rec.live_progress = sub.live_progress;
+  rec.working_dir = std::move(sub.working_dir);
   auto id = rec.id;
   queued_at[id] = rec.created_at_ms.value_or(now_ms());
   tasks.emplace(id, std::move(rec));
@@ -106,7 +108,10 @@ std::vector<assignment> pool_actor_state::route(std::uint64_t now, std::size_t l
     auto& entry = slots[slot];
     entry.record.state = slot_state::busy;
     entry.record.current_task = id;
-    out.push_back(assignment{slot, task_assignment{id, task.prompt, task.config}});
+    if (task.live_progress)
+      task.progress = task_progress{}; // a fresh execution starts from nothing
+    out.push_back(assignment{slot, task_assignment{id, task.prompt, task.config,
+                                                   task.live_progress, task.working_dir}});
   }
   return out;
 }
@@ -227,6 +232,14 @@ void pool_actor_state::refuse(const assignment& a, const std::string& code,
   fail_task(*this, tasks.at(a.task.id), task_result::failure(why, code));
 }
 
+void pool_actor_state::progress(const task_id& id, const slot_id& from, task_progress report) {
+  auto it = tasks.find(id);
+  if (it == tasks.end() || it->second.state != task_state::running || it->second.slot_id != from
+      || !it->second.progress)
+    return;
+  it->second.progress = std::move(report);
+}
+
 namespace {
 
 /// Settles a failed execution: another attempt, a rate-limit wait, or the end.
@@ -285,6 +298,14 @@ pool_actor_state::outcome pool_actor_state::complete(const slot_record& slot, co
   if (it == tasks.end())
     return outcome::ignored;
   auto& task = it->second;
+  if (task.progress) {
+    // The last progress report may arrive after this (it takes another path): the result's
+    // figures are the final ones.
+    task.progress->cost_microdollars = result.cost_microdollars;
+    task.progress->cost_is_final = true;
+    task.progress->turns = std::max(task.progress->turns, result.turns_used);
+    task.progress->updated_at_ms = now;
+  }
   if (task.state == task_state::cancelled) {
     // The cancel already decided this task's state and why; add what the run cost.
     if (!task.result)

@@ -2,6 +2,7 @@
 
 #include <caf/send.hpp>
 
+#include "runtime/worktree_manager.hpp"
 #include "supervision/failure_class.hpp"
 #include <caf/typed_event_based_actor.hpp>
 
@@ -18,8 +19,26 @@ execution_request slot_actor_state::begin(const task_assignment& task) {
   req.prompt = task.prompt;
   auto overrides = task.overrides ? &*task.overrides : nullptr;
   req.config = resolve_config(*deps.config, record.config, overrides);
-  if (deps.config->slot_mode == slot_mode::persistent)
+  setup_error.reset();
+  if (deps.worktrees && !task.working_dir && !record.worktree_path) {
+    try {
+      record.worktree_path = deps.worktrees->acquire(record.id.value).path;
+    } catch (const std::exception& e) {
+      setup_error = std::string("the slot's worktree could not be created: ") + e.what();
+    }
+  }
+  req.working_dir = task.working_dir ? task.working_dir : record.worktree_path;
+  // A session resumes only where it was created: the slot's own directory. A task that runs
+  // elsewhere (a chain's worktree) starts fresh and leaves the slot's session alone.
+  foreign_dir = task.working_dir.has_value();
+  if (deps.config->slot_mode == slot_mode::persistent && !foreign_dir)
     req.resume_session = record.session_id;
+  req.live_progress = task.live_progress;
+  if (task.live_progress) {
+    req.on_progress = [pool = deps.pool, id = task.id, slot = record.id](const task_progress& p) {
+      caf::anon_send(pool, progress_atom_v, id, slot, p);
+    };
+  }
   resumed = req.resume_session.has_value();
   return req;
 }
@@ -43,7 +62,7 @@ task_id slot_actor_state::finish(const task_result& result) {
     ++record.tasks_completed;
   // Only a successful task's session is worth continuing: a failed one may end in a
   // dangling prompt that would leak into the next task.
-  if (result.success && result.session_id)
+  if (result.success && result.session_id && !foreign_dir)
     record.session_id = result.session_id;
   record.state = slot_state::idle;
   record.current_task.reset();
@@ -51,6 +70,7 @@ task_id slot_actor_state::finish(const task_result& result) {
   execution.reset();
   current.reset();
   resumed = false;
+  foreign_dir = false;
   return done;
 }
 
@@ -88,7 +108,14 @@ slot_actor::behavior_type slot_behavior(slot_actor::stateful_pointer<slot_actor_
   });
   return {
     [self](execute_atom, const task_assignment& task) {
-      start_execution(self, self->state.begin(task));
+      auto& st = self->state;
+      auto req = st.begin(task);
+      if (st.setup_error) {
+        self->send(self, exec_done_atom_v, ++st.run_sequence,
+                   task_result::failure(*st.setup_error, "spawn_failed"));
+        return;
+      }
+      start_execution(self, std::move(req));
     },
     [self](cancel_atom, const task_id& task) {
       auto& st = self->state;

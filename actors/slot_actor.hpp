@@ -11,11 +11,15 @@
 
 namespace claude_pool {
 
+class worktree_manager;
+
 /// What a slot needs from its surroundings.
 struct slot_deps {
   std::shared_ptr<task_executor> executor;
   std::shared_ptr<const pool_config> config;
   pool_actor pool;
+  /// With `worktree_isolation`: the slot works in its own worktree, made at its first task.
+  std::shared_ptr<worktree_manager> worktrees;
 };
 
 /// The slot's state and logic; the behaviour only delegates here, so tests can drive it
@@ -30,6 +34,9 @@ struct slot_actor_state {
   std::optional<std::uint64_t> execution;  ///< the executor's handle, for cancel
   std::optional<task_assignment> current;  ///< the task being executed, for a fresh re-run
   bool resumed = false;                    ///< the current execution resumes a session
+  bool foreign_dir = false;                ///< the current task runs outside the slot's dir
+  /// Why the current task cannot start (its slot's worktree could not be made).
+  std::optional<std::string> setup_error;
 
   /// Marks the slot busy with `task` and builds the executor's request (resolved config,
   /// session to resume in persistent mode).

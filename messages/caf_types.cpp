@@ -16,6 +16,7 @@ std::string to_string(pool_errc x) {
     case pool_errc::task_budget_exceeds_remaining: return "task_budget_exceeds_remaining";
     case pool_errc::budget_wait: return "budget_wait";
     case pool_errc::out_of_bounds: return "out_of_bounds";
+    case pool_errc::unknown_chain: return "unknown_chain";
   }
   return "unknown_pool_error";
 }

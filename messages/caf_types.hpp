@@ -19,6 +19,7 @@
 #include <caf/meta/type_name.hpp>
 #include <caf/type_id.hpp>
 
+#include "messages/chain.hpp"
 #include "messages/json.hpp"
 #include "messages/requests.hpp"
 
@@ -38,6 +39,7 @@ enum class pool_errc : std::uint8_t {
   task_budget_exceeds_remaining, ///< the task's own max_budget_usd is more than remains
   budget_wait,        ///< budget → pool: no room now, retry after running tasks settle
   out_of_bounds,      ///< a scaling request outside scaling.min_slots..max_slots
+  unknown_chain,      ///< no chain with that id
 };
 
 std::string to_string(pool_errc x);
@@ -86,6 +88,10 @@ CLAUDE_POOL_INSPECT_AS_JSON(task_overrides)
 CLAUDE_POOL_INSPECT_AS_JSON(slot_record)
 CLAUDE_POOL_INSPECT_AS_JSON(task_result)
 CLAUDE_POOL_INSPECT_AS_JSON(task_record)
+CLAUDE_POOL_INSPECT_AS_JSON(task_progress)
+CLAUDE_POOL_INSPECT_AS_JSON(chain_id)
+CLAUDE_POOL_INSPECT_AS_JSON(chain_definition)
+CLAUDE_POOL_INSPECT_AS_JSON(chain_record)
 CLAUDE_POOL_INSPECT_AS_JSON(task_filter)
 CLAUDE_POOL_INSPECT_AS_JSON(session_metrics)
 CLAUDE_POOL_INSPECT_AS_JSON(metrics_filter)
@@ -122,6 +128,11 @@ CAF_BEGIN_TYPE_ID_BLOCK(claude_pool, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(claude_pool, (claude_pool::pool_event))
   CAF_ADD_TYPE_ID(claude_pool, (claude_pool::budget_status))
   CAF_ADD_TYPE_ID(claude_pool, (claude_pool::pool_load))
+  CAF_ADD_TYPE_ID(claude_pool, (claude_pool::task_progress))
+  CAF_ADD_TYPE_ID(claude_pool, (claude_pool::chain_id))
+  CAF_ADD_TYPE_ID(claude_pool, (claude_pool::chain_definition))
+  CAF_ADD_TYPE_ID(claude_pool, (claude_pool::chain_record))
+  CAF_ADD_TYPE_ID(claude_pool, (std::vector<claude_pool::chain_record>))
 
   // Requests to the pool.
   CAF_ADD_ATOM(claude_pool, claude_pool, submit_atom, "submit")
@@ -139,6 +150,7 @@ CAF_BEGIN_TYPE_ID_BLOCK(claude_pool, caf::first_custom_type_id)
   CAF_ADD_ATOM(claude_pool, claude_pool, execute_atom, "execute")
   CAF_ADD_ATOM(claude_pool, claude_pool, task_done_atom, "task_done")
   CAF_ADD_ATOM(claude_pool, claude_pool, exec_done_atom, "exec_done")
+  CAF_ADD_ATOM(claude_pool, claude_pool, progress_atom, "progress")
   CAF_ADD_ATOM(claude_pool, claude_pool, expire_atom, "expire")
   // Supervision.
   CAF_ADD_ATOM(claude_pool, claude_pool, slot_up_atom, "slot_up")
@@ -158,5 +170,7 @@ CAF_BEGIN_TYPE_ID_BLOCK(claude_pool, caf::first_custom_type_id)
   CAF_ADD_ATOM(claude_pool, claude_pool, add_slots_atom, "add_slots")
   CAF_ADD_ATOM(claude_pool, claude_pool, retire_atom, "retire")
   CAF_ADD_ATOM(claude_pool, claude_pool, autoscale_atom, "autoscale")
+  // Chains.
+  CAF_ADD_ATOM(claude_pool, claude_pool, start_chain_atom, "startchain")
 
 CAF_END_TYPE_ID_BLOCK(claude_pool)

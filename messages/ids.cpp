@@ -21,15 +21,24 @@ std::uint64_t process_prefix() {
 
 std::atomic<std::uint64_t> next_sequence{1};
 
+
+std::string make_id(const char* kind) {
+  auto seq = next_sequence.fetch_add(1, std::memory_order_relaxed);
+  char buf[56];
+  std::snprintf(buf, sizeof(buf), "%s-%016llx-%llu", kind,
+                static_cast<unsigned long long>(process_prefix()),
+                static_cast<unsigned long long>(seq));
+  return buf;
+}
+
 } // namespace
 
 task_id make_task_id() {
-  auto seq = next_sequence.fetch_add(1, std::memory_order_relaxed);
-  char buf[48];
-  std::snprintf(buf, sizeof(buf), "task-%016llx-%llu",
-                static_cast<unsigned long long>(process_prefix()),
-                static_cast<unsigned long long>(seq));
-  return task_id{buf};
+  return task_id{make_id("task")};
+}
+
+chain_id make_chain_id() {
+  return chain_id{make_id("chain")};
 }
 
 std::uint64_t now_ms() {

@@ -25,6 +25,17 @@ struct slot_id {
   friend bool operator<(const slot_id& a, const slot_id& b) { return a.value < b.value; }
 };
 
+/// Unique identifier of a chain (`chain-` + the same scheme as task ids).
+struct chain_id {
+  std::string value;
+  friend bool operator==(const chain_id& a, const chain_id& b) { return a.value == b.value; }
+  friend bool operator!=(const chain_id& a, const chain_id& b) { return !(a == b); }
+  friend bool operator<(const chain_id& a, const chain_id& b) { return a.value < b.value; }
+};
+
+/// A new chain id.
+chain_id make_chain_id();
+
 /// A new task id, unique within this process and, with overwhelming probability, across
 /// processes and hosts: `task-` + 64 random bits (seeded once from std::random_device) +
 /// a process-wide atomic sequence number. Safe to call from any number of threads at once.

@@ -49,6 +49,8 @@ using pool_actor = caf::typed_actor<
   /// Refuse new work, let accepted tasks finish until the deadline (milliseconds), cancel
   /// what is left, reply with a summary.
   caf::replies_to<drain_atom, std::uint64_t>::with<drain_summary>,
+  /// Executor (for a slot) → pool: a live_progress task's progress so far.
+  caf::reacts_to<progress_atom, task_id, slot_id, task_progress>,
   /// Slot → pool: the slot finished a task (its record as it is now, the task, the result).
   caf::reacts_to<task_done_atom, slot_record, task_id, task_result>,
   /// Timer: fail pending tasks older than slot_assignment_timeout / end a drain / end a
@@ -86,6 +88,26 @@ using budget_actor = caf::typed_actor<
   /// Book one execution's real cost and free its reservation.
   caf::reacts_to<settle_atom, task_id, std::uint64_t>,
   caf::replies_to<status_atom>::with<budget_status>>;
+
+/// One chain: runs its steps one after another as tasks of the pool.
+using chain_actor = caf::typed_actor<
+  /// The chain as it is now, with the running step's live progress.
+  caf::replies_to<status_atom>::with<chain_record>,
+  /// The chain once it has ended (at once if it has).
+  caf::replies_to<wait_atom>::with<chain_record>,
+  /// Stops the running step's process, skips the rest; replies once the chain has ended.
+  caf::replies_to<cancel_atom>::with<chain_record>>;
+
+/// The chains of a pool: starts them and answers for them by id (`unknown_chain` for an id
+/// it never gave out). Several chains run at once, their steps sharing the pool's slots.
+using chain_manager_actor = caf::typed_actor<
+  /// Checks the definition (`invalid_request` naming the field) and starts the chain.
+  caf::replies_to<start_chain_atom, chain_definition>::with<chain_id>,
+  caf::replies_to<status_atom, chain_id>::with<chain_record>,
+  caf::replies_to<wait_atom, chain_id>::with<chain_record>,
+  caf::replies_to<cancel_atom, chain_id>::with<chain_record>,
+  /// Every chain, oldest first.
+  caf::replies_to<list_atom>::with<std::vector<chain_record>>>;
 
 /// The scaler: owns the target slot count and, with `scaling.autoscale`, changes it itself.
 using scaler_actor = caf::typed_actor<

@@ -201,6 +201,22 @@ void to_json(json& j, const task_record& x) {
     j["attempts"] = x.attempts;
   if (x.rate_limit_waits != 0)
     j["rate_limit_waits"] = x.rate_limit_waits;
+  if (x.live_progress)
+    j["live_progress"] = true;
+  put_omitted(j, "progress", x.progress);
+  put_omitted(j, "working_dir", x.working_dir);
+}
+
+void to_json(json& j, const task_progress& x) {
+  j = json{{"turns", x.turns},
+           {"tool_uses", x.tool_uses},
+           {"partial_output", x.partial_output},
+           {"input_tokens", x.input_tokens},
+           {"output_tokens", x.output_tokens},
+           {"cost_microdollars", x.cost_microdollars},
+           {"cost_is_final", x.cost_is_final},
+           {"updated_at_ms", x.updated_at_ms}};
+  put_omitted(j, "last_tool", x.last_tool);
 }
 
 void to_json(json& j, const attempt_record& x) {
@@ -421,6 +437,23 @@ void read_object(const json& v, const std::string& path, task_record& x, bool st
   r.defaulted("max_attempts", x.max_attempts);
   r.defaulted("attempts", x.attempts);
   r.defaulted("rate_limit_waits", x.rate_limit_waits);
+  r.defaulted("live_progress", x.live_progress);
+  r.optional("progress", x.progress);
+  r.optional("working_dir", x.working_dir);
+  r.finish();
+}
+
+void read_object(const json& v, const std::string& path, task_progress& x, bool strict) {
+  object_reader r(v, path, strict);
+  r.defaulted("turns", x.turns);
+  r.defaulted("tool_uses", x.tool_uses);
+  r.optional("last_tool", x.last_tool);
+  r.defaulted("partial_output", x.partial_output);
+  r.defaulted("input_tokens", x.input_tokens);
+  r.defaulted("output_tokens", x.output_tokens);
+  r.defaulted("cost_microdollars", x.cost_microdollars);
+  r.defaulted("cost_is_final", x.cost_is_final);
+  r.defaulted("updated_at_ms", x.updated_at_ms);
   r.finish();
 }
 
@@ -499,6 +532,7 @@ CLAUDE_POOL_DEFINE_FROM_JSON(slot_record)
 CLAUDE_POOL_DEFINE_FROM_JSON(task_result)
 CLAUDE_POOL_DEFINE_FROM_JSON(attempt_record)
 CLAUDE_POOL_DEFINE_FROM_JSON(task_record)
+CLAUDE_POOL_DEFINE_FROM_JSON(task_progress)
 CLAUDE_POOL_DEFINE_FROM_JSON(task_filter)
 CLAUDE_POOL_DEFINE_FROM_JSON(model_metrics)
 CLAUDE_POOL_DEFINE_FROM_JSON(session_metrics)

@@ -64,6 +64,22 @@ struct attempt_record {
   std::uint64_t ended_at_ms = 0;
 };
 
+/// What a running task has done so far (extension): filled from the CLI's stream-json events
+/// for tasks submitted with `live_progress`, kept once the task ends.
+struct task_progress {
+  std::uint32_t turns = 0;      ///< assistant messages so far
+  std::uint32_t tool_uses = 0;  ///< tool calls so far
+  std::optional<std::string> last_tool; ///< the most recent tool's name
+  std::string partial_output;   ///< the text of the current answer so far (its last 4 KiB)
+  std::uint64_t input_tokens = 0;   ///< incl. cache reads and writes
+  std::uint64_t output_tokens = 0;
+  /// Estimated from the tokens and the model's list price while the task runs; the CLI's
+  /// `total_cost_usd` once the result arrives.
+  std::uint64_t cost_microdollars = 0;
+  bool cost_is_final = false;
+  std::uint64_t updated_at_ms = 0;
+};
+
 /// A task submitted to the pool (reference `TaskRecord`).
 struct task_record {
   task_id id;
@@ -88,6 +104,12 @@ struct task_record {
   std::vector<attempt_record> attempts;
   /// Times the task went back to the queue because the API was rate-limited / overloaded.
   std::uint32_t rate_limit_waits = 0;
+  /// The task runs with the CLI's event stream so its progress can be followed.
+  bool live_progress = false;
+  /// Its progress (tasks with `live_progress` once they started).
+  std::optional<task_progress> progress;
+  /// The directory the task runs in when it is not its slot's (see `task_submission`).
+  std::optional<std::string> working_dir;
 
   /// A pending task stamped with the current time (reference `new_pending`).
   static task_record new_pending(task_id id, std::string prompt);

@@ -28,6 +28,10 @@ void to_json(json& j, const task_submission& x) {
            {"review_required", x.review_required},
            {"max_rejections", x.max_rejections}};
   j["config"] = x.config ? json(*x.config) : json(nullptr);
+  if (x.live_progress)
+    j["live_progress"] = true;
+  if (x.working_dir)
+    j["working_dir"] = *x.working_dir;
 }
 
 void from_json(const json& j, task_submission& x) {
@@ -38,6 +42,8 @@ void from_json(const json& j, task_submission& x) {
   r.defaulted("max_attempts", x.max_attempts);
   r.defaulted("review_required", x.review_required);
   r.defaulted("max_rejections", x.max_rejections);
+  r.defaulted("live_progress", x.live_progress);
+  r.optional("working_dir", x.working_dir);
 }
 
 void to_json(json& j, const budget_status& x) {
@@ -132,6 +138,8 @@ void from_json(const json& j, drain_summary& x) {
 void to_json(json& j, const task_assignment& x) {
   j = json{{"id", x.id}, {"prompt", x.prompt}};
   j["overrides"] = x.overrides ? json(*x.overrides) : json(nullptr);
+  j["live_progress"] = x.live_progress;
+  j["working_dir"] = x.working_dir ? json(*x.working_dir) : json(nullptr);
 }
 
 void from_json(const json& j, task_assignment& x) {
@@ -139,6 +147,8 @@ void from_json(const json& j, task_assignment& x) {
   r.required("id", x.id);
   r.required("prompt", x.prompt);
   r.optional("overrides", x.overrides);
+  r.defaulted("live_progress", x.live_progress);
+  r.optional("working_dir", x.working_dir);
 }
 
 } // namespace claude_pool

@@ -21,6 +21,11 @@ struct task_submission {
   bool review_required = false;
   /// Rejections after which the task fails instead of running again.
   std::uint32_t max_rejections = 3;
+  /// Run with the CLI's event stream and keep `task_record::progress` up to date.
+  bool live_progress = false;
+  /// Run the CLI in this directory (a chain's worktree) instead of the slot's own. Such a
+  /// task never resumes or continues the slot's persistent session.
+  std::optional<std::string> working_dir = std::nullopt;
 };
 
 /// Something the supervisor or the pool did that an operator should see.
@@ -88,6 +93,9 @@ struct task_assignment {
   task_id id;
   std::string prompt;
   std::optional<task_overrides> overrides;
+  bool live_progress = false;
+  /// Where the CLI runs for this task (a chain's worktree). Unset: the slot's directory.
+  std::optional<std::string> working_dir;
 };
 
 void to_json(nlohmann::json& j, const pool_event& x);

@@ -47,8 +47,14 @@ std::optional<std::string> appended_system_prompt(const resolved_config& cfg) {
 }
 
 std::vector<std::string> build_cli_args(const resolved_config& cfg,
-                                        const std::optional<std::string>& resume_session) {
-  std::vector<std::string> args{"-p", "--output-format=json"};
+                                        const std::optional<std::string>& resume_session,
+                                        cli_output output) {
+  std::vector<std::string> args{"-p"};
+  if (output == cli_output::result_json)
+    args.emplace_back("--output-format=json");
+  else // stream-json needs --verbose; partial messages add the stream_event lines
+    args.insert(args.end(),
+                {"--output-format=stream-json", "--verbose", "--include-partial-messages"});
   if (cfg.bare)
     args.emplace_back("--bare");
   if (cfg.model)

@@ -12,9 +12,19 @@
 
 namespace claude_pool {
 
-/// Arguments after the executable: `-p --output-format json …`.
+/// How the CLI reports a run on stdout.
+enum class cli_output {
+  result_json,  ///< one JSON object at the end (`--output-format=json`)
+  /// One JSON event per line, text deltas included (`--output-format=stream-json --verbose
+  /// --include-partial-messages`), ending with a `result` event shaped like `result_json`'s
+  /// object: for tasks whose progress is followed, and for warm processes.
+  event_stream,
+};
+
+/// Arguments after the executable: `-p --output-format=json …` (or the event stream's flags).
 std::vector<std::string> build_cli_args(const resolved_config& cfg,
-                                        const std::optional<std::string>& resume_session);
+                                        const std::optional<std::string>& resume_session,
+                                        cli_output output = cli_output::result_json);
 
 /// The text for `--append-system-prompt`: the configured system prompt plus the slot's
 /// identity (name, role, description); std::nullopt when there is neither.

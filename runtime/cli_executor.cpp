@@ -5,6 +5,8 @@
 #include "runtime/cli_command.hpp"
 #include "runtime/cli_result.hpp"
 #include "runtime/process_runner.hpp"
+#include "runtime/progress_tracker.hpp"
+#include "runtime/stream_json.hpp"
 #include "runtime/timer_thread.hpp"
 #include "runtime/warm_process.hpp"
 
@@ -28,7 +30,8 @@ cli_executor::~cli_executor() {
   timers_.reset();
 }
 
-runtime::process_request cli_executor::base_request() const {
+runtime::process_request
+cli_executor::base_request(const std::optional<std::string>& working_dir) const {
   runtime::process_request proc;
   proc.executable = claude_bin_;
   for (auto& [name, value] : cfg_.cli_env)
@@ -36,7 +39,9 @@ runtime::process_request cli_executor::base_request() const {
   proc.env_set.emplace_back("CLAUDE_CODE_MAX_RETRIES", std::to_string(cfg_.cli_max_retries));
   for (auto name : stripped_cli_env)
     proc.env_unset.emplace_back(name);
-  if (cfg_.working_dir)
+  if (working_dir)
+    proc.working_dir = *working_dir;
+  else if (cfg_.working_dir)
     proc.working_dir = *cfg_.working_dir;
   proc.stdout_limit = cfg_.max_output_bytes;
   return proc;
@@ -57,6 +62,64 @@ cli_run_context run_context(const pool_config& cfg, const resolved_config& task,
   return ctx;
 }
 
+/// The stdout of a one-shot event-stream run. A runner with `on_stdout` collects nothing, so
+/// this splits the chunks into lines, hands every line to the progress reporter and keeps
+/// what the result parser needs within max_output_bytes: all lines but the partial-message
+/// events (each repeats a piece of an `assistant` event), and the `result` event always.
+class event_stream_stdout {
+public:
+  event_stream_stdout(std::shared_ptr<progress_reporter> reporter, std::size_t limit)
+    : reporter_(std::move(reporter)), limit_(limit) {}
+
+  void feed(std::string_view chunk) {
+    if (overflow_)
+      return;
+    for (auto& line : lines_.feed(chunk))
+      take(line);
+    if (lines_.pending() > limit_)
+      overflow_ = true; // one line longer than everything we may keep: give up, as JSON mode
+  }
+
+  /// Ends the stream (a last line without a newline counts) and hands over what was kept.
+  void finish_into(runtime::process_outcome& out) {
+    feed("\n");
+    out.stdout_data = std::move(kept_);
+    out.stdout_truncated = out.stdout_truncated || overflow_;
+  }
+
+private:
+  void take(const std::string& line) {
+    reporter_->feed_line(line);
+    if (line.rfind(R"({"type":"stream_event")", 0) == 0)
+      return;
+    bool result = line.rfind(R"({"type":"result")", 0) == 0;
+    if (kept_.size() + line.size() + 1 > limit_) {
+      if (!result)
+        return; // context for a failure message only; the result is what counts
+      kept_.clear();
+      if (line.size() + 1 > limit_) {
+        overflow_ = true;
+        return;
+      }
+    }
+    kept_ += line;
+    kept_ += '\n';
+  }
+
+  std::shared_ptr<progress_reporter> reporter_;
+  std::size_t limit_;
+  stream_json::line_splitter lines_;
+  std::string kept_;
+  bool overflow_ = false;
+};
+
+/// The effective working directory of a request, as the child gets it.
+std::string working_dir_of(const execution_request& req, const pool_config& cfg) {
+  if (req.working_dir)
+    return *req.working_dir;
+  return cfg.working_dir.value_or(std::string());
+}
+
 } // namespace
 
 void cli_executor::use_mcp_file(execution_request& req) {
@@ -73,32 +136,52 @@ std::uint64_t cli_executor::start(execution_request req, completion done) {
   }
   if (req.config.execution == execution_mode::warm)
     return start_warm(std::move(req), std::move(done));
-  auto proc = base_request();
-  proc.args = build_cli_args(req.config, req.resume_session);
+  auto proc = base_request(req.working_dir);
+  bool live = req.live_progress;
+  proc.args = build_cli_args(req.config, req.resume_session,
+                             live ? cli_output::event_stream : cli_output::result_json);
   proc.stdin_data = std::move(req.prompt);
   if (cfg_.task_timeout_secs)
     proc.timeout = std::chrono::seconds(*cfg_.task_timeout_secs);
   auto ctx = run_context(cfg_, req.config, describe_command(claude_bin_, proc.args));
-  return runner_->start(std::move(proc),
-                        [ctx = std::move(ctx), done = std::move(done)](
-                          runtime::process_outcome out) { done(interpret_cli_run(out, ctx)); });
+  ctx.event_stream = live;
+  std::shared_ptr<progress_reporter> reporter;
+  std::shared_ptr<event_stream_stdout> out_lines;
+  if (live) {
+    // Both run on the runner's thread: on_stdout for each chunk, then the completion.
+    reporter = std::make_shared<progress_reporter>(std::move(req.on_progress));
+    out_lines = std::make_shared<event_stream_stdout>(reporter, proc.stdout_limit);
+    proc.on_stdout = [out_lines](std::string_view chunk) { out_lines->feed(chunk); };
+  }
+  return runner_->start(std::move(proc), [ctx = std::move(ctx), done = std::move(done), reporter,
+                                          out_lines](runtime::process_outcome out) {
+    if (out_lines) {
+      out_lines->finish_into(out);
+      reporter->finish(); // the last progress, final cost included, comes before done
+    }
+    done(interpret_cli_run(out, ctx));
+  });
 }
 
 std::vector<std::string> warm_cli_args(std::vector<std::string> args) {
   auto it = std::find(args.begin(), args.end(), "--output-format=json");
   if (it != args.end())
     *it = "--output-format=stream-json";
-  args.insert(args.begin() + 1, {"--input-format=stream-json", "--verbose"});
+  bool verbose = std::find(args.begin(), args.end(), "--verbose") != args.end();
+  args.insert(args.begin() + 1, "--input-format=stream-json");
+  if (!verbose) // stream-json output needs it; the event-stream argv has it already
+    args.insert(args.begin() + 2, "--verbose");
   return args;
 }
 
-std::string warm_process_key(const resolved_config& cfg) {
+std::string warm_process_key(const resolved_config& cfg, const std::string& working_dir) {
   auto fixed = cfg;
   fixed.model.reset();
   std::string key;
   for (auto& a : build_cli_args(fixed, std::nullopt))
     key += a + '\n';
-  return key;
+  // Sessions live per directory and tools run there: another directory, another process.
+  return key + "cwd=" + working_dir + '\n';
 }
 
 /// Warm mode. Budget: the CLI's `--max-budget-usd` counts from the start of its process, so
@@ -106,7 +189,7 @@ std::string warm_process_key(const resolved_config& cfg) {
 /// allowance holds exactly as in one-shot mode. Unbudgeted tasks reuse the slot's process.
 std::uint64_t cli_executor::start_warm(execution_request req, completion done) {
   bool budgeted = req.config.max_budget_usd.has_value();
-  auto key = warm_process_key(req.config);
+  auto key = warm_process_key(req.config, working_dir_of(req, cfg_));
   std::shared_ptr<warm_process> proc;
   bool fresh_conversation = false;
   std::uint64_t id;
@@ -128,9 +211,10 @@ std::uint64_t cli_executor::start_warm(execution_request req, completion done) {
       if (slot_proc)
         slot_proc->stop();
       warm_launch how;
-      how.proc = base_request();
+      how.proc = base_request(req.working_dir);
       // A new process of a persistent slot continues the slot's last good session.
-      how.proc.args = warm_cli_args(build_cli_args(req.config, req.resume_session));
+      how.proc.args = warm_cli_args(
+        build_cli_args(req.config, req.resume_session, cli_output::event_stream));
       auto point = resume_points_.find(req.slot);
       if (req.resume_session && point != resume_points_.end()
           && point->second.first == *req.resume_session)
@@ -153,8 +237,14 @@ std::uint64_t cli_executor::start_warm(execution_request req, completion done) {
     });
   }
   auto max_rss = cfg_.warm_max_rss_mb;
+  std::shared_ptr<progress_reporter> reporter;
+  warm_process::event_sink on_event;
+  if (req.live_progress) {
+    reporter = std::make_shared<progress_reporter>(std::move(req.on_progress));
+    on_event = [reporter](std::string_view line) { reporter->feed_line(line); };
+  }
   proc->run(req.prompt, req.config.model, fresh_conversation, std::move(ctx),
-            [this, id, slot = req.slot, deadline, budgeted, max_rss,
+            [this, id, slot = req.slot, deadline, budgeted, max_rss, reporter,
              done = std::move(done)](task_result r) {
               std::shared_ptr<warm_process> p;
               {
@@ -173,8 +263,11 @@ std::uint64_t cli_executor::start_warm(execution_request req, completion done) {
               // Recycle: a budgeted task's process, or one grown past the RSS ceiling.
               if (p && (budgeted || (max_rss && p->rss_bytes() > *max_rss * 1024 * 1024)))
                 p->stop();
+              if (reporter)
+                reporter->finish(); // the last progress comes before done
               done(std::move(r));
-            });
+            },
+            std::move(on_event));
   return id;
 }
 

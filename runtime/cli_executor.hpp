@@ -42,7 +42,8 @@ public:
 
 private:
   std::uint64_t start_warm(execution_request req, completion done);
-  runtime::process_request base_request() const;
+  /// Executable, environment, limits; the task's working dir, else the pool's.
+  runtime::process_request base_request(const std::optional<std::string>& working_dir) const;
 
   /// Puts the task's MCP servers in the slot's 0600 file (not on the command line).
   void use_mcp_file(execution_request& req);
@@ -67,12 +68,15 @@ private:
 /// Code session, they would make the child believe it is nested inside one.
 extern const char* const stripped_cli_env[2];
 
-/// The argv of a warm process: the one-shot argv with stream-json input and output.
+/// The argv of a warm process: a one-shot argv (either output) with stream-json input and
+/// output. The executor passes the event-stream argv, so warm processes print partial
+/// messages too: live progress needs them, and the lines cost the others next to nothing.
 std::vector<std::string> warm_cli_args(std::vector<std::string> one_shot_args);
 
-/// Everything in a resolved config that a CLI process fixes for its whole life (all but the
-/// model, which `set_model` changes): two tasks with different keys need different processes.
-/// (Going back from a named model to the CLI's default also takes a new process.)
-std::string warm_process_key(const resolved_config& cfg);
+/// Everything that a CLI process fixes for its whole life — the resolved config but the
+/// model, which `set_model` changes, and the working directory (`working_dir`, as the child
+/// gets it; empty: the executor's own): two tasks with different keys need different
+/// processes. (Going back from a named model to the CLI's default also takes a new process.)
+std::string warm_process_key(const resolved_config& cfg, const std::string& working_dir = {});
 
 } // namespace claude_pool

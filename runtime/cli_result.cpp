@@ -22,7 +22,8 @@ std::string cap(std::string_view s, std::size_t limit) {
 }
 
 /// The CLI prints one JSON object; tolerate log lines before it by taking the last line
-/// that parses as an object with `"type": "result"`.
+/// that parses as an object with `"type": "result"`. The same finds the `result` event that
+/// ends a stream-json event stream.
 std::optional<json> find_result_object(std::string_view out) {
   auto try_parse = [](std::string_view text) -> std::optional<json> {
     auto j = json::parse(text.begin(), text.end(), nullptr, false);
@@ -45,6 +46,14 @@ std::optional<json> find_result_object(std::string_view out) {
     end = start;
   }
   return std::nullopt;
+}
+
+/// The last non-empty line (an event stream's first lines are the long `system/init`).
+std::string_view last_line(std::string_view out) {
+  while (!out.empty() && (out.back() == '\n' || out.back() == '\r'))
+    out.remove_suffix(1);
+  auto nl = out.rfind('\n');
+  return nl == std::string_view::npos ? out : out.substr(nl + 1);
 }
 
 /// The model that did the work: the `modelUsage` entry with the highest cost (the CLI
@@ -214,8 +223,10 @@ task_result interpret_cli_run(const runtime::process_outcome& run, const cli_run
         add_failure_details(r, run, ctx);
       } else {
         r = task_result::failure(
-          run.stdout_data.empty()
-            ? "the claude CLI printed nothing on stdout"
+          run.stdout_data.empty() ? "the claude CLI printed nothing on stdout"
+          : ctx.event_stream
+            ? "the claude CLI's event stream ended without a result event; its last line: "
+                + cap(last_line(run.stdout_data), 300)
             : "the claude CLI's output is not a result JSON: " + cap(run.stdout_data, 300),
           run.stdout_data.empty() ? "empty_output" : "unparsable_output");
         add_failure_details(r, run, ctx);

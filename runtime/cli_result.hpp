@@ -21,6 +21,10 @@ struct cli_run_context {
   bool wants_structured_output = false;
   std::optional<double> max_budget_usd;
   std::uint64_t timeout_secs = 0;    ///< for the timeout message
+  /// stdout is a stream-json event stream (cli_output::event_stream): its last `result`
+  /// event is read like the one JSON object of `--output-format=json`; without one, the run
+  /// fails just as a JSON run without its object, described by the stream's last line.
+  bool event_stream = false;
 };
 
 /// Bytes of stderr kept in a failed result.

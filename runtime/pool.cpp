@@ -5,8 +5,14 @@
 #include <caf/scoped_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
+#include <mutex>
+#include <random>
+#include <unistd.h>
+
+#include "actors/chain_manager.hpp"
 #include "actors/pool_actor.hpp"
 #include "runtime/cli_executor.hpp"
+#include "runtime/worktree_manager.hpp"
 
 namespace claude_pool {
 
@@ -20,25 +26,95 @@ struct pool::impl {
   caf::actor_system* sys = nullptr;
   std::shared_ptr<task_executor> executor;
   pool_actor actor;
+  chain_manager_actor chains;
+
+  // The worktree manager: made at start with worktree_isolation (a pool outside a git
+  // repository is refused then), else at the first chain that asks for a worktree.
+  std::mutex worktree_mutex;
+  std::shared_ptr<worktree_manager> worktrees;
+  std::string project_dir;
+  std::optional<std::string> worktree_base_dir;
+  std::string owner;
+  std::vector<std::string> worktree_notes;
+  std::function<void(const pool_event&)> on_event;
+
+  std::shared_ptr<worktree_manager> get_worktrees() {
+    std::lock_guard<std::mutex> lock(worktree_mutex);
+    if (!worktrees)
+      worktrees = std::make_shared<worktree_manager>(project_dir, worktree_base_dir, owner);
+    return worktrees;
+  }
 
   void start(pool_config cfg, pool_options opts) {
     if (auto problem = validate(cfg); !problem.empty())
       throw pool_error(pool_errc::invalid_request, problem);
+    project_dir = cfg.working_dir.value_or(".");
+    worktree_base_dir = cfg.worktree_base_dir;
+    // Unique per pool instance: a pool only ever removes the worktrees it made.
+    owner = "pool-" + std::to_string(::getpid()) + "-"
+            + std::to_string(std::random_device{}() % 1000000);
+    if (cfg.worktree_isolation) {
+      try {
+        get_worktrees();
+      } catch (const std::exception& e) {
+        throw pool_error(pool_errc::invalid_request,
+                         std::string("pool_config.worktree_isolation: ") + e.what());
+      }
+    }
     executor = opts.executor ? opts.executor
                              : std::make_shared<cli_executor>(cfg, opts.default_claude_bin);
-    actor = sys->spawn(pool_behavior, std::move(cfg), executor, std::move(opts.slots),
+    on_event = opts.on_event;
+    bool by_default = cfg.worktree_isolation;
+    actor = sys->spawn(pool_behavior, std::move(cfg), executor, worktrees, std::move(opts.slots),
                        std::move(opts.on_event));
+    chains = sys->spawn(chain_manager_behavior,
+                        chain_manager_deps{actor, by_default, [this] { return get_worktrees(); }});
+  }
+
+  /// Gives back the slots' worktrees (chains give back their own): removed when clean,
+  /// kept and reported when they hold uncommitted changes or commits.
+  void release_slot_worktrees() {
+    std::shared_ptr<worktree_manager> wt;
+    {
+      std::lock_guard<std::mutex> lock(worktree_mutex);
+      wt = worktrees;
+    }
+    if (!wt)
+      return;
+    for (auto& w : wt->list()) {
+      if (w.name.rfind("slot-", 0) != 0)
+        continue;
+      std::string note;
+      try {
+        note = wt->release(w.name).note;
+      } catch (const std::exception& e) {
+        note = "worktree " + w.path + " could not be removed (kept): " + e.what();
+      }
+      if (note.empty())
+        continue;
+      {
+        std::lock_guard<std::mutex> lock(worktree_mutex);
+        worktree_notes.push_back(note);
+      }
+      if (on_event)
+        on_event(pool_event{now_ms(), "worktree_kept", slot_id{w.name}, note});
+    }
   }
 
   /// Sends one request and blocks for its answer; errors become `pool_error`.
   template <class Result, class... Ts>
   Result ask(Ts&&... xs) {
+    return ask_to<Result>(actor, std::forward<Ts>(xs)...);
+  }
+
+  template <class Result, class Handle, class... Ts>
+  Result ask_to(const Handle& dest, Ts&&... xs) {
     caf::scoped_actor self{*sys};
     std::optional<Result> out;
     caf::error failure;
     // No request timeout: tasks may legitimately run for hours. The pool answers every
     // request, and the facade owns the pool's lifetime, so the answer cannot be lost.
-    self->request(actor, caf::infinite, std::forward<Ts>(xs)...)
+    self->request(dest, caf::infinite, std::forward<Ts>(xs)...)
       .receive([&](Result& r) { out = std::move(r); },
                [&](caf::error& err) { failure = std::move(err); });
     if (!out)
@@ -83,11 +159,13 @@ pool::~pool() {
     self->receive([](const caf::down_msg&) {});
   }
   impl_->actor = nullptr;
+  impl_->chains = nullptr;
   if (impl_->own_sys) {
     impl_->own_sys.reset(); // waits for every actor, slots included
     impl_->own_cfg.reset();
   }
   impl_->executor.reset(); // last owner: stops any child still running
+  impl_->release_slot_worktrees(); // no CLI runs in them any more
 }
 
 task_id pool::submit(task_submission sub) {
@@ -185,10 +263,40 @@ std::uint64_t pool::set_target(std::uint64_t n, bool force) {
 }
 
 drain_summary pool::drain(std::chrono::milliseconds deadline) {
-  return impl_->ask<drain_summary>(drain_atom_v, static_cast<std::uint64_t>(deadline.count()));
+  auto summary =
+    impl_->ask<drain_summary>(drain_atom_v, static_cast<std::uint64_t>(deadline.count()));
+  impl_->release_slot_worktrees(); // every task has ended: no CLI runs in them any more
+  return summary;
+}
+
+chain_id pool::start_chain(chain_definition def) {
+  return impl_->ask_to<chain_id>(impl_->chains, start_chain_atom_v, std::move(def));
+}
+
+chain_record pool::chain_status(const chain_id& id) {
+  return impl_->ask_to<chain_record>(impl_->chains, status_atom_v, id);
+}
+
+chain_record pool::wait_chain(const chain_id& id) {
+  return impl_->ask_to<chain_record>(impl_->chains, wait_atom_v, id);
+}
+
+chain_record pool::cancel_chain(const chain_id& id) {
+  return impl_->ask_to<chain_record>(impl_->chains, cancel_atom_v, id);
+}
+
+std::vector<chain_record> pool::list_chains() {
+  return impl_->ask_to<std::vector<chain_record>>(impl_->chains, list_atom_v);
+}
+
+std::vector<std::string> pool::worktree_notes() {
+  std::lock_guard<std::mutex> lock(impl_->worktree_mutex);
+  return impl_->worktree_notes;
 }
 
 pool_actor pool::handle() const { return impl_->actor; }
+
+chain_manager_actor pool::chains() const { return impl_->chains; }
 
 caf::actor_system& pool::system() { return *impl_->sys; }
 

@@ -111,11 +111,33 @@ public:
   /// Scales up or down to `n` slots.
   std::uint64_t set_target(std::uint64_t n, bool force = false);
 
-  /// Refuses new work, lets accepted tasks finish until `deadline`, cancels the rest.
+  /// Refuses new work, lets accepted tasks finish until `deadline`, cancels the rest. With
+  /// worktree isolation, the slots' worktrees are then removed (kept when they hold work:
+  /// see `worktree_notes`).
   drain_summary drain(std::chrono::milliseconds deadline);
+
+  /// Chains (messages/chain.hpp). `start_chain` checks the definition (throws
+  /// `pool_error(invalid_request)` naming the field, or when a worktree is wanted outside a
+  /// git repository) and starts it; the others throw `pool_error(unknown_chain)` for an id
+  /// this pool never gave out.
+  chain_id start_chain(chain_definition def);
+  chain_record run_chain(chain_definition def) { return wait_chain(start_chain(std::move(def))); }
+  /// The chain now, with the running step's live progress.
+  chain_record chain_status(const chain_id& id);
+  chain_record wait_chain(const chain_id& id);
+  /// Stops the running step's process and skips the rest; returns once the chain ended.
+  chain_record cancel_chain(const chain_id& id);
+  std::vector<chain_record> list_chains();
+
+  /// What happened to the slots' worktrees at the last drain (or so far): one sentence per
+  /// worktree that was kept (uncommitted changes, or a branch with commits).
+  std::vector<std::string> worktree_notes();
 
   /// The pool actor, for CAF callers.
   pool_actor handle() const;
+
+  /// The pool's chains, for CAF callers.
+  chain_manager_actor chains() const;
 
   caf::actor_system& system();
 

@@ -20,6 +20,12 @@ struct execution_request {
   std::string prompt;
   resolved_config config;
   std::optional<std::string> resume_session; ///< persistent slots continue their session
+  /// Where the CLI runs (a slot's or a chain's worktree). Unset: the executor's default.
+  std::optional<std::string> working_dir;
+  /// Run with the CLI's event stream and report progress through `on_progress` (called
+  /// from any thread, any number of times before `done`, never after; must not block).
+  bool live_progress = false;
+  std::function<void(const task_progress&)> on_progress;
 };
 
 class task_executor {

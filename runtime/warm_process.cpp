@@ -65,7 +65,8 @@ void warm_process::write(std::string line) {
 }
 
 void warm_process::run(const std::string& prompt, const std::optional<std::string>& model,
-                       bool fresh, cli_run_context ctx, completion done) {
+                       bool fresh, cli_run_context ctx, completion done,
+                       event_sink on_event) {
   std::unique_lock<std::mutex> lock(mutex_);
   if (!alive_ || phase_ != phase::idle) {
     lock.unlock();
@@ -75,6 +76,9 @@ void warm_process::run(const std::string& prompt, const std::optional<std::strin
   }
   ctx_ = std::move(ctx);
   done_ = std::move(done);
+  sink_.reset();
+  if (on_event)
+    sink_ = std::make_shared<const event_sink>(std::move(on_event));
   task_started_ = std::chrono::steady_clock::now();
   kill_reason_.reset();
   if (model && model != model_) {
@@ -181,19 +185,37 @@ void warm_process::on_stdout(std::string_view chunk) {
 }
 
 void warm_process::on_line(const std::string& line) {
+  // Lines of the running task go to its sink; /clear's do not (a fresh task's tracker would
+  // count its synthetic message).
+  std::shared_ptr<const event_sink> sink;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (phase_ == phase::running || phase_ == phase::interrupting)
+      sink = sink_;
+  }
+  // Partial-message events (every warm process asks for them) matter only to a sink: not
+  // parsed here, so a process nobody follows pays next to nothing for them.
+  if (line.rfind(R"({"type":"stream_event")", 0) == 0) {
+    if (sink)
+      (*sink)(line);
+    return;
+  }
   auto event = nlohmann::json::parse(line, nullptr, false);
   if (event.is_discarded() || !event.is_object())
     return;
   auto type = event.value("type", "");
-  if (type == "assistant" && event.contains("uuid") && event["uuid"].is_string()) {
-    std::lock_guard<std::mutex> lock(mutex_);
-    last_assistant_ = event["uuid"].get<std::string>();
+  if (type != "result") {
+    if (type == "assistant" && event.contains("uuid") && event["uuid"].is_string()) {
+      std::lock_guard<std::mutex> lock(mutex_);
+      last_assistant_ = event["uuid"].get<std::string>();
+    }
+    if (sink)
+      (*sink)(line); // system, user and control_response lines: the sink picks what it needs
     return;
   }
-  if (type != "result")
-    return; // other progress events (system, user, control_response) are not needed yet
   completion done;
   task_result result;
+  std::string per_task_line;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     auto mine = stream_json::per_task_result(event, cost_);
@@ -215,6 +237,8 @@ void warm_process::on_line(const std::string& line) {
     out.elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(
       std::chrono::steady_clock::now() - task_started_);
     result = interpret_cli_run(out, ctx_);
+    if (sink)
+      per_task_line = std::move(out.stdout_data);
     if (interrupted) {
       result.success = false;
       result.subtype = "cancelled";
@@ -228,7 +252,10 @@ void warm_process::on_line(const std::string& line) {
     ++tasks_;
     phase_ = phase::idle;
     done = std::move(done_);
+    sink_.reset();
   }
+  if (sink)
+    (*sink)(per_task_line); // the task's own cost, not the process's running total
   if (done)
     done(std::move(result));
 }
@@ -255,6 +282,7 @@ void warm_process::on_exit(runtime::process_outcome out) {
     result = interpret_cli_run(out, ctx_);
     phase_ = phase::idle;
     done = std::move(done_);
+    sink_.reset();
   }
   done(std::move(result));
 }

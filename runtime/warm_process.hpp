@@ -15,6 +15,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "messages/records.hpp"
 #include "runtime/cli_result.hpp"
@@ -34,6 +35,9 @@ struct warm_launch {
 class warm_process : public std::enable_shared_from_this<warm_process> {
 public:
   using completion = std::function<void(task_result)>;
+  /// Receives the running task's stdout lines as they arrive (for live progress), and last
+  /// its `result` event made per-task (cost of this task alone), before its completion.
+  using event_sink = std::function<void(std::string_view line)>;
 
   /// Starts the process (it waits for its first task on stdin).
   static std::shared_ptr<warm_process> launch(runtime::process_runner& runner,
@@ -42,8 +46,9 @@ public:
 
   /// Runs one task; the process must be idle. `fresh`: a new conversation first (`/clear`).
   /// A model other than the process's current one is switched with `set_model`.
+  /// `on_event` (optional) sees the task's events, none of a `/clear` before it.
   void run(const std::string& prompt, const std::optional<std::string>& model, bool fresh,
-           cli_run_context ctx, completion done);
+           cli_run_context ctx, completion done, event_sink on_event = {});
 
   /// Cancel: the control protocol's interrupt; if no result follows within `grace`, the
   /// process is killed. The task ends `cancelled` either way.
@@ -92,6 +97,7 @@ private:
   stream_json::cumulative_cost cost_;
   cli_run_context ctx_;
   completion done_;
+  std::shared_ptr<const event_sink> sink_; ///< of the running task (shared: copied per line)
   std::optional<runtime::process_end> kill_reason_;
   std::optional<std::uint64_t> grace_timer_;
   std::uint32_t tasks_ = 0;

@@ -25,7 +25,7 @@ void start_slot(self_ptr self, slot_record rec) {
   auto& st = self->state;
   rec.state = slot_state::idle;
   rec.current_task.reset();
-  slot_deps deps{st.executor, st.config, st.pool};
+  slot_deps deps{st.executor, st.config, st.pool, st.worktrees};
   auto handle = self->spawn(slot_behavior, rec, std::move(deps));
   self->monitor(handle);
   st.by_addr[handle.address()] = rec.id;
@@ -100,12 +100,14 @@ slot_record supervisor_state::restarted_record(const slot_id& slot) const {
 
 supervisor_actor::behavior_type
 supervisor_behavior(self_ptr self, std::shared_ptr<const pool_config> config,
-                    std::shared_ptr<task_executor> executor, pool_actor pool,
+                    std::shared_ptr<task_executor> executor,
+                    std::shared_ptr<worktree_manager> worktrees, pool_actor pool,
                     std::vector<slot_config> slot_configs) {
   auto& st = self->state;
   st.config = std::move(config);
   st.policy = restart_policy::from(*st.config);
   st.executor = std::move(executor);
+  st.worktrees = std::move(worktrees);
   st.pool = std::move(pool);
   // The supervisor lives as long as its pool; slots watch the pool themselves.
   self->monitor(st.pool);

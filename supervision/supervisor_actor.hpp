@@ -37,6 +37,7 @@ struct supervisor_state {
   std::shared_ptr<const pool_config> config;
   restart_policy policy;
   std::shared_ptr<task_executor> executor;
+  std::shared_ptr<worktree_manager> worktrees; ///< set with worktree_isolation
   pool_actor pool;
   std::map<slot_id, child> children;
   std::unordered_map<caf::actor_addr, slot_id> by_addr;
@@ -55,7 +56,8 @@ struct supervisor_state {
 supervisor_actor::behavior_type
 supervisor_behavior(supervisor_actor::stateful_pointer<supervisor_state> self,
                     std::shared_ptr<const pool_config> config,
-                    std::shared_ptr<task_executor> executor, pool_actor pool,
+                    std::shared_ptr<task_executor> executor,
+                    std::shared_ptr<worktree_manager> worktrees, pool_actor pool,
                     std::vector<slot_config> slot_configs);
 
 } // namespace claude_pool

@@ -1,6 +1,8 @@
 #include "runtime/app/commands.hpp"
 
+#include <algorithm>
 #include <fstream>
+#include <optional>
 #include <iostream>
 #include <vector>
 
@@ -9,6 +11,7 @@
 #include "messages/json.hpp"
 #include "messages/json_reader.hpp"
 #include "runtime/app/metrics_table.hpp"
+#include "runtime/app/progress_display.hpp"
 #include "runtime/app/signal_drain.hpp"
 #include "runtime/pool.hpp"
 
@@ -36,6 +39,7 @@ std::vector<task_submission> read_batch(std::istream& in, const std::string& nam
       r.required("prompt", sub.prompt);
       r.defaulted("tags", sub.tags);
       r.defaulted("max_attempts", sub.max_attempts);
+      r.defaulted("live_progress", sub.live_progress);
       if (auto it = doc.find("config"); it != doc.end() && !it->is_null())
         sub.config = parse_task_overrides(*it, "line.config");
       r.known("config");
@@ -75,10 +79,24 @@ int batch_command(const batch_options& opts) {
       throw usage_error("cannot read batch file " + opts.file);
     subs = read_batch(in, opts.file);
   }
+  if (opts.live)
+    for (auto& sub : subs)
+      sub.live_progress = true;
   app_context ctx(opts.pool);
   claude_pool::pool p(ctx.config(), ctx.pool_opts());
   signal_drain on_signal(std::chrono::seconds(opts.pool.drain_timeout_secs));
   on_signal.watch(p);
+  // Progress lines for the running tasks that asked for live progress.
+  std::optional<progress_display> display;
+  if (std::any_of(subs.begin(), subs.end(), [](auto& s) { return s.live_progress; })
+      && !opts.pool.quiet)
+    display.emplace(std::cerr, [&p] {
+      std::map<std::string, std::string> lines;
+      for (auto& t : p.list(task_filter{task_state::running, std::nullopt, std::nullopt}))
+        if (t.progress)
+          lines[t.id.value] = "[" + t.id.value + "] " + describe_progress(*t.progress);
+      return lines;
+    });
 
   // Submit everything; a drain that starts meanwhile (a signal) or a budget that cannot
   // hold a task refuses it, and it still gets its output line: one line per input, always.
@@ -106,6 +124,7 @@ int batch_command(const batch_options& opts) {
     if (progress)
       show_progress(i + 1, ids.size(), failed);
   }
+  display.reset(); // its last look happened; nothing runs any more
   if (opts.metrics || !opts.metrics_json.empty()) {
     auto m = p.metrics();
     if (opts.metrics)

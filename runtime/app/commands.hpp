@@ -23,6 +23,14 @@ struct batch_options {
   std::string metrics_json;   ///< write the session metrics as JSON to this file
   bool status = false;        ///< print the pool status table on stderr at the end
   std::string status_json;    ///< write the pool status as JSON to this file
+  bool live = false;          ///< run every task with live progress, shown on stderr
+};
+
+struct chain_options {
+  pool_options_cli pool;
+  std::string file;      ///< the chain definition (JSON)
+  bool json = false;     ///< print the chain record as JSON (else the final output)
+  bool progress = true;  ///< live progress lines on stderr
 };
 
 struct mock_options {
@@ -33,6 +41,7 @@ struct mock_options {
 
 int run_command(const run_options& opts);
 int batch_command(const batch_options& opts);
+int chain_command(const chain_options& opts);
 int mock_api_command(const mock_options& opts);
 
 } // namespace claude_pool::app

@@ -34,6 +34,10 @@ void add_pool_options(CLI::App* cmd, pool_options_cli& o) {
   cmd->add_option("--reserve", o.reserve_usd,
                   "with --budget: US dollars reserved for (and allowed to) a task that sets no "
                   "max_budget_usd (default 0.20; raised to 125 % of the costliest task so far)");
+  cmd->add_flag("--worktrees", o.worktrees,
+                "worktree isolation: every slot and every chain works in its own git worktree "
+                "under .claude/pool-worktrees/ (the working directory must be in a git "
+                "repository)");
   cmd->add_flag("--quiet", o.quiet,
                 "no event lines (restarts, budget warnings, scaling) on stderr");
 }
@@ -77,6 +81,21 @@ int main(int argc, char** argv) {
   batch_cmd->add_option("--status-json", batch.status_json,
                         "write the pool status as JSON to this file at the end");
 
+  batch_cmd->add_flag("--live", batch.live,
+                      "run every task with live progress (turns, tool uses, cost so far, "
+                      "partial answer) and print a line on stderr whenever one changes");
+
+  chain_options chain;
+  auto chain_cmd = app.add_subcommand(
+    "chain", "run a chain of steps from a JSON file ({\"steps\": [{\"name\", \"prompt\", "
+             "\"config\", \"failure_policy\", \"output_vars\"}, ...]}); print the last "
+             "step's output (see the README)");
+  add_pool_options(chain_cmd, chain.pool);
+  chain_cmd->add_option("file", chain.file, "the chain file")->required();
+  chain_cmd->add_flag("--json", chain.json, "print the chain record (every step) as JSON");
+  bool chain_no_progress = false;
+  chain_cmd->add_flag("--no-progress", chain_no_progress, "no progress lines on stderr");
+
 #ifdef CLAUDE_POOL_WITH_BENCH
   claude_pool::bench::bench_options bench;
   auto bench_cmd = app.add_subcommand(
@@ -104,6 +123,10 @@ int main(int argc, char** argv) {
     if (*batch_cmd) {
       batch.progress = !no_progress;
       return batch_command(batch);
+    }
+    if (*chain_cmd) {
+      chain.progress = !chain_no_progress;
+      return chain_command(chain);
     }
     if (*mock_cmd)
       return mock_api_command(mock);

@@ -2,24 +2,15 @@
 #include <catch2/catch.hpp>
 
 #include "runtime/pool.hpp"
+#include "../support/chain_helpers.hpp"
 #include "../support/scripted_executor.hpp"
 
 using namespace claude_pool;
 using claude_pool::testing::scripted_executor;
+using claude_pool::testing::slots;
+using claude_pool::testing::with;
 
 namespace {
-
-pool_options with(std::shared_ptr<task_executor> exec) {
-  pool_options o;
-  o.executor = std::move(exec);
-  return o;
-}
-
-pool_config slots(std::uint64_t n) {
-  pool_config cfg;
-  cfg.initial_slots = n;
-  return cfg;
-}
 
 task_submission reviewed(std::string prompt, std::uint32_t max_rejections = 3) {
   task_submission sub{std::move(prompt), {}, {}};

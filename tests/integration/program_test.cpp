@@ -166,3 +166,72 @@ TEST_CASE("claude-pool batch --budget: one line per input, refusals as failed li
   CHECK_THAT(out.stderr_data, Catch::Contains("claude-pool: budget_warning: 50 % of the budget"));
   CHECK_THAT(out.stderr_data, Catch::Contains("budget     $0.030000 spent"));
 }
+
+TEST_CASE("claude-pool chain runs a chain file, prints the last output, and --json the record",
+          "[integration][program][chain]") {
+  auto file = write_temp("claude-pool-chain-test.json", R"({
+    "steps": [
+      {"name": "plan", "prompt": "plan [[mock:reply={\"target\": \"a.cpp\"}]]",
+       "output_vars": {"target": "target"}},
+      {"name": "do", "prompt": "work on {steps.plan.target} [[mock:echo]]"}
+    ]
+  })");
+  auto out = run_program({"chain", file});
+  INFO(out.stderr_data);
+  CHECK(out.exit_code == 0);
+  CHECK(out.stdout_data.find("work on a.cpp") != std::string::npos);
+  CHECK(out.stderr_data.find("[chain] step \"plan\": completed") != std::string::npos);
+
+  auto js = run_program({"chain", "--json", file});
+  INFO(js.stderr_data);
+  CHECK(js.exit_code == 0);
+  auto rec = nlohmann::json::parse(js.stdout_data);
+  CHECK(rec["state"] == "completed");
+  CHECK(rec["steps"].size() == 2);
+  CHECK(rec["steps"][0]["vars"]["target"] == "a.cpp");
+  CHECK(rec["steps"][1]["state"] == "completed");
+  CHECK(rec["cost_microdollars"].get<std::uint64_t>() > 0);
+}
+
+TEST_CASE("claude-pool chain names a bad chain file and exits 2; a failed chain exits 1",
+          "[integration][program][chain]") {
+  auto bad = write_temp("claude-pool-chain-bad.json",
+                        R"({"steps": [{"name": "a", "prompt": "{steps.b.x}"}]})");
+  auto out = run_program({"chain", bad});
+  CHECK(out.exit_code == 2);
+  CHECK(out.stderr_data.find("chain.steps[0].prompt: {steps.b.x} names no earlier step")
+        != std::string::npos);
+
+  auto typo = write_temp("claude-pool-chain-typo.json",
+                         R"({"steps": [{"name": "a", "prompt": "x", "retries": 2}]})");
+  out = run_program({"chain", typo});
+  CHECK(out.exit_code == 2);
+  CHECK(out.stderr_data.find("chain.steps[0].retries") != std::string::npos);
+
+  auto failing = write_temp("claude-pool-chain-fails.json",
+                            R"({"steps": [{"name": "a", "prompt": "x [[mock:status=400]]"},
+                                          {"name": "b", "prompt": "y"}]})");
+  out = run_program({"chain", "--json", failing});
+  CHECK(out.exit_code == 1);
+  auto rec = nlohmann::json::parse(out.stdout_data);
+  CHECK(rec["state"] == "failed");
+  CHECK(rec["steps"][1]["state"] == "skipped");
+}
+
+TEST_CASE("claude-pool batch --live prints progress lines for running tasks",
+          "[integration][program][progress]") {
+  auto file = write_temp("claude-pool-live-test.jsonl",
+                         R"({"prompt": "slow answer [[mock:delay_ms=1500]] [[mock:reply=all done]]"})" "\n");
+  auto out = run_program({"batch", "--live", file});
+  INFO(out.stderr_data);
+  CHECK(out.exit_code == 0);
+  auto lines = lines_of(out.stdout_data);
+  REQUIRE(lines.size() == 1);
+  CHECK(lines[0]["live_progress"] == true);
+  REQUIRE(lines[0].contains("progress"));
+  CHECK(lines[0]["progress"]["cost_is_final"] == true);
+  CHECK(lines[0]["progress"]["turns"].get<int>() >= 1);
+  // While it ran, stderr got at least one line about it.
+  auto id = lines[0]["id"].get<std::string>();
+  CHECK(out.stderr_data.find("[" + id + "] turns") != std::string::npos);
+}

@@ -272,3 +272,28 @@ TEST_CASE("describe_command shortens long values, quotes spaced ones and leaves 
   const std::string prompt = "PROMPT-THAT-MUST-NOT-LEAK";
   CHECK(text.find(prompt) == std::string::npos);
 }
+
+TEST_CASE("an event-stream run asks for stream-json with verbose and partial messages",
+          "[cli_command][progress]") {
+  auto json_args = build_cli_args(full_config(), std::string("sess"));
+  auto args = build_cli_args(full_config(), std::string("sess"), cli_output::event_stream);
+  CHECK(strings(args.begin(), args.begin() + 4)
+        == strings{"-p", "--output-format=stream-json", "--verbose",
+                   "--include-partial-messages"});
+  CHECK(count_of(args, "--output-format=json") == 0);
+  // Everything after the output flags is the same as for a JSON run.
+  CHECK(strings(args.begin() + 4, args.end()) == strings(json_args.begin() + 2, json_args.end()));
+  // The pinned CLI documents each of them.
+  auto documented = help_flags();
+  for (auto& a : strings(args.begin(), args.begin() + 4)) {
+    INFO("flag " << a);
+    CHECK(documented.count(flag_name(a)) == 1);
+  }
+}
+
+TEST_CASE("a default config in event-stream mode emits only the output flags",
+          "[cli_command][progress]") {
+  CHECK(build_cli_args(resolved_config{}, std::nullopt, cli_output::event_stream)
+        == strings{"-p", "--output-format=stream-json", "--verbose",
+                   "--include-partial-messages"});
+}

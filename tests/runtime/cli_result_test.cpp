@@ -8,6 +8,8 @@
 #include <sstream>
 #include <string>
 
+#include "messages/json.hpp"
+
 using namespace claude_pool;
 using claude_pool::runtime::process_end;
 using claude_pool::runtime::process_outcome;
@@ -357,4 +359,97 @@ TEST_CASE("a failed run whose stderr holds a permission prompt is reported as on
   auto r4 = interpret_cli_run(exited(0, fixture("success.json"), err), on);
   CHECK(r4.success);
   CHECK(r4.subtype == std::optional<std::string>("success"));
+}
+
+// ---- stream-json event streams (tasks run with live progress) --------------------------------
+
+namespace {
+
+/// The events the pinned CLI prints before its result with `--output-format=stream-json
+/// --verbose --include-partial-messages` (shortened: fewer fields, same shapes).
+std::string stream_before_result() {
+  return R"({"type":"system","subtype":"init","cwd":"/tmp/w","session_id":"s-1","tools":["Bash"],"model":"claude-opus-4-8[1m]"})"
+         "\n"
+         R"({"type":"system","subtype":"status","status":"requesting","session_id":"s-1"})"
+         "\n"
+         R"({"type":"stream_event","event":{"type":"message_start","message":{"id":"msg_1","model":"claude-opus-4-8","usage":{"input_tokens":1000,"output_tokens":1}}},"session_id":"s-1","parent_tool_use_id":null})"
+         "\n"
+         R"({"type":"stream_event","event":{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Answer"}},"session_id":"s-1","parent_tool_use_id":null})"
+         "\n"
+         R"({"type":"assistant","message":{"id":"msg_1","model":"claude-opus-4-8","content":[{"type":"text","text":"Answer"}],"usage":{"input_tokens":1000,"output_tokens":1}},"parent_tool_use_id":null,"session_id":"s-1"})"
+         "\n";
+}
+
+cli_run_context stream_context() {
+  auto ctx = context();
+  ctx.event_stream = true;
+  return ctx;
+}
+
+} // namespace
+
+TEST_CASE("an event stream's result event reads exactly like the JSON result", "[cli_result][progress]") {
+  auto raw = fixture("success.json");
+  auto single_line = json::parse(raw).dump();
+  auto from_json = interpret_cli_run(exited(0, raw), context());
+  auto from_stream =
+    interpret_cli_run(exited(0, stream_before_result() + single_line + "\n"), stream_context());
+  CHECK(from_stream.success);
+  CHECK(nlohmann::json(from_stream) == nlohmann::json(from_json));
+
+  // An API error reported in the stream is the same failure as in JSON.
+  auto error_line = json::parse(fixture("error_529.json")).dump();
+  auto err_json = interpret_cli_run(exited(1, fixture("error_529.json")), context());
+  auto err_stream =
+    interpret_cli_run(exited(1, stream_before_result() + error_line + "\n"), stream_context());
+  CHECK_FALSE(err_stream.success);
+  CHECK(err_stream.api_error_status == err_json.api_error_status);
+  CHECK(err_stream.output == err_json.output);
+  CHECK(err_stream.subtype == err_json.subtype);
+  CHECK(err_stream.exit_code == std::optional<std::int32_t>(1));
+}
+
+TEST_CASE("the last result event of a stream wins", "[cli_result][progress]") {
+  auto first = result_json("success", false);
+  first["result"] = "first";
+  auto last = result_json("success", false);
+  last["result"] = "last";
+  auto out = stream_before_result() + first.dump() + "\n" + stream_before_result() + last.dump()
+             + "\n";
+  auto r = interpret_cli_run(exited(0, out), stream_context());
+  CHECK(r.success);
+  CHECK(r.output == "last");
+}
+
+TEST_CASE("an event stream without a result event fails as a JSON run without one does",
+          "[cli_result][progress]") {
+  auto events = stream_before_result();
+  SECTION("exit 0: unparsable output, described by the stream's last line") {
+    auto r = interpret_cli_run(exited(0, events, "some stderr"), stream_context());
+    CHECK_FALSE(r.success);
+    CHECK(r.subtype == std::optional<std::string>("unparsable_output"));
+    CHECK_THAT(r.output, Contains("without a result event"));
+    CHECK_THAT(r.output, Contains(R"("type":"assistant")"));
+    CHECK(r.exit_code == std::optional<std::int32_t>(0));
+    CHECK(r.stderr_text == std::optional<std::string>("some stderr"));
+    CHECK(r.failed_command == std::optional<std::string>(command));
+  }
+  SECTION("a non-zero exit: exit_error with the code and the stderr") {
+    auto r = interpret_cli_run(exited(3, events, "boom"), stream_context());
+    CHECK(r.subtype == std::optional<std::string>("exit_error"));
+    CHECK(r.exit_code == std::optional<std::int32_t>(3));
+    CHECK(r.stderr_text == std::optional<std::string>("boom"));
+  }
+  SECTION("killed by a signal: crashed") {
+    auto o = exited(-1, events, "Killed");
+    o.end = process_end::signaled;
+    o.signal = 9;
+    auto r = interpret_cli_run(o, stream_context());
+    CHECK(r.subtype == std::optional<std::string>("crashed"));
+    CHECK(r.exit_code == std::optional<std::int32_t>(137));
+  }
+  SECTION("nothing at all: empty_output") {
+    auto r = interpret_cli_run(exited(0, ""), stream_context());
+    CHECK(r.subtype == std::optional<std::string>("empty_output"));
+  }
 }

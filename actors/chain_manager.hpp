@@ -1,0 +1,38 @@
+#pragma once
+/// The chains of one pool: checks and starts them, and answers for them by id. Each chain
+/// is its own actor (actors/chain_actor.hpp); several run at once.
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <vector>
+
+#include "messages/interfaces.hpp"
+
+namespace claude_pool {
+
+class worktree_manager;
+
+struct chain_manager_deps {
+  pool_actor pool;
+  /// Chains run in a worktree unless their definition says otherwise when this is set (the
+  /// pool's `worktree_isolation`).
+  bool worktree_by_default = false;
+  /// The pool's worktree manager, made on first use; throws when the project directory is
+  /// not a git repository (the chain is then refused, naming the problem).
+  std::function<std::shared_ptr<worktree_manager>()> worktrees;
+};
+
+struct chain_manager_state {
+  static inline const char* name = "claude_pool.chains";
+
+  chain_manager_deps deps;
+  std::map<chain_id, chain_actor> chains;
+  std::vector<chain_id> order; ///< oldest first
+};
+
+chain_manager_actor::behavior_type
+chain_manager_behavior(chain_manager_actor::stateful_pointer<chain_manager_state> self,
+                       chain_manager_deps deps);
+
+} // namespace claude_pool
