@@ -494,7 +494,11 @@ pool_status pool_actor_state::status() const {
   for (auto& [id, task] : tasks) {
     switch (task.state) {
       case task_state::pending: ++st.pending; break;
-      case task_state::running: ++st.running; break;
+      case task_state::running:
+        ++st.running;
+        if (task.progress)
+          st.progress[id.value] = *task.progress;
+        break;
       case task_state::completed: ++st.completed; break;
       case task_state::failed: ++st.failed; break;
       case task_state::cancelled: ++st.cancelled; break;

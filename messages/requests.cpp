@@ -85,6 +85,8 @@ void to_json(json& j, const pool_status& x) {
   if (x.budget)
     j["budget"] = *x.budget;
   j["target_slots"] = x.target_slots;
+  if (!x.progress.empty())
+    j["progress"] = x.progress;
 }
 
 void from_json(const json& j, pool_status& x) {
@@ -101,6 +103,7 @@ void from_json(const json& j, pool_status& x) {
   r.defaulted("events", x.events);
   r.optional("budget", x.budget);
   r.defaulted("target_slots", x.target_slots);
+  r.defaulted("progress", x.progress);
 }
 
 void to_json(json& j, const pool_load& x) {

@@ -2,6 +2,7 @@
 /// Requests and replies exchanged between the facade, the pool and its slots.
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -68,6 +69,8 @@ struct pool_status {
   std::optional<budget_status> budget;
   /// Slots the pool is asked to have (scaling target; stopping slots are not counted).
   std::uint64_t target_slots = 0;
+  /// Running tasks that asked for live progress: their progress so far, by task id.
+  std::map<std::string, task_progress> progress;
 };
 
 /// Pool → scaler: what autoscaling looks at.

@@ -1,4 +1,5 @@
 #include "runtime/app/metrics_table.hpp"
+#include "runtime/app/progress_display.hpp"
 
 #include <string>
 
@@ -31,6 +32,9 @@ void print_status_table(std::ostream& out, const pool_status& st) {
     if (s.last_error)
       out << " (last error: " << *s.last_error << ")";
     out << "\n";
+    if (s.current_task)
+      if (auto p = st.progress.find(s.current_task->value); p != st.progress.end())
+        out << "    " << s.current_task->value << ": " << describe_progress(p->second) << "\n";
   }
   if (st.budget) {
     auto& b = *st.budget;

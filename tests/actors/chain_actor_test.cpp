@@ -248,3 +248,48 @@ TEST_CASE("a step the pool refuses fails the chain without retries", "[chain]") 
   CHECK(contains(*rec.steps[0].error, "refused"));
   CHECK(rec.steps[1].state == step_state::skipped);
 }
+
+TEST_CASE("status lists the progress of running live tasks", "[chain][progress]") {
+  auto exec = std::make_shared<scripted_executor>(false);
+  claude_pool::pool p(slots(1), with(exec));
+  task_submission sub{"watch me", {}, {}};
+  sub.live_progress = true;
+  auto id = p.submit(sub);
+  REQUIRE(exec->wait_for_live(1));
+  task_progress prog;
+  prog.turns = 3;
+  exec->requests().at(0).on_progress(prog);
+  REQUIRE(eventually([&] {
+    auto st = p.status();
+    auto it = st.progress.find(id.value);
+    return it != st.progress.end() && it->second.turns == 3;
+  }));
+  exec->finish(id);
+  auto rec = p.wait(id);
+  REQUIRE(rec.progress);
+  CHECK(rec.progress->cost_is_final);
+  CHECK(rec.progress->cost_microdollars == rec.result->cost_microdollars);
+  CHECK(p.status().progress.empty());
+}
+
+TEST_CASE("a task in another directory neither resumes nor replaces a slot's session",
+          "[chain]") {
+  auto exec = std::make_shared<scripted_executor>(true);
+  auto cfg = slots(1);
+  cfg.slot_mode = slot_mode::persistent;
+  claude_pool::pool p(cfg, with(exec));
+  auto first = p.run(std::string("first"));
+  REQUIRE(first.state == task_state::completed);
+  task_submission elsewhere{"elsewhere", {}, {}};
+  elsewhere.working_dir = "/tmp/some-worktree";
+  p.run(elsewhere);
+  p.run(std::string("third"));
+  auto reqs = exec->requests();
+  REQUIRE(reqs.size() == 3);
+  CHECK(!reqs[0].resume_session);
+  CHECK(!reqs[1].resume_session);                 // not resumed in a foreign directory…
+  CHECK(reqs[1].working_dir == "/tmp/some-worktree");
+  REQUIRE(reqs[2].resume_session);                // …and the slot's own session goes on
+  CHECK(*reqs[2].resume_session == "session-of-" + first.id.value);
+  CHECK(!reqs[2].working_dir);
+}
