@@ -494,6 +494,24 @@ pool_actor::behavior_type pool_behavior(self_ptr self, pool_config config,
         stop_slot(self, id);
       dispatch(self);
     },
+    [self](join_atom, const std::string& node) -> caf::result<pool_config> {
+      if (node.empty())
+        return caf::make_error(pool_errc::invalid_request, "join: the node name is empty");
+      if (self->state.node_in_use(node))
+        return caf::make_error(pool_errc::invalid_request,
+                               "join: a node named " + node + " already has slots here");
+      self->state.record_event(pool_event{now_ms(), "node_joined", std::nullopt,
+                                          "node " + node + " joins"});
+      return *self->state.config;
+    },
+    [self](remote_slot_atom, caf::strong_actor_ptr& ptr, slot_record& rec) {
+      auto handle = caf::actor_cast<slot_actor>(ptr);
+      if (!handle || !rec.node)
+        return; // not a slot host's slot: ignore rather than route to it
+      self->monitor(handle);
+      self->state.add_slot(std::move(handle), std::move(rec));
+      dispatch(self);
+    },
     [self](scale_up_atom, std::uint64_t n) { return ask_scaler(self, scale_up_atom_v, n); },
     [self](scale_down_atom, std::uint64_t n, bool force) {
       return ask_scaler(self, scale_down_atom_v, n, force);

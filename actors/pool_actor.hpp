@@ -125,6 +125,9 @@ struct pool_actor_state {
   /// True while at least one slot is not errored (running, idle or being restarted).
   bool has_usable_slot() const;
 
+  /// True while a slot host of that name has slots here.
+  bool node_in_use(const std::string& node) const;
+
   /// Marks a task cancelled. A pending task is done at once; for a running task, returns the
   /// slot whose process must be stopped.
   std::optional<slot_id> cancel(task_record& task, const std::string& why);

@@ -160,12 +160,16 @@ std::vector<slot_id> pool_actor_state::retirees(std::uint64_t n) const {
         && std::find(out.begin(), out.end(), id) == out.end())
       out.push_back(id);
   };
+  // Scaling is about the pool's own slots: a slot host's slots are its to stop.
   for (auto& [id, entry] : slots)
-    if (entry.record.state == slot_state::errored || entry.record.state == slot_state::stopped)
+    if (!entry.record.node
+        && (entry.record.state == slot_state::errored || entry.record.state == slot_state::stopped))
       take(id);
   // Idle slots, least recently used first; a slot that never ran a task comes first of all.
   std::vector<std::pair<std::uint64_t, slot_id>> unused;
   for (auto& id : idle) {
+    if (slots.at(id).record.node)
+      continue;
     auto it = last_used.find(id);
     unused.emplace_back(it == last_used.end() ? 0 : it->second, id);
   }
@@ -175,7 +179,8 @@ std::vector<slot_id> pool_actor_state::retirees(std::uint64_t n) const {
     take(u.second);
   std::vector<std::pair<std::uint64_t, slot_id>> busy;
   for (auto& [id, entry] : slots)
-    if (entry.record.state == slot_state::busy && entry.record.current_task) {
+    if (!entry.record.node && entry.record.state == slot_state::busy
+        && entry.record.current_task) {
       auto t = tasks.find(*entry.record.current_task);
       auto started = t == tasks.end() ? 0 : t->second.started_at_ms.value_or(0);
       busy.emplace_back(started, id);
@@ -432,19 +437,37 @@ pool_actor_state::slot_lost(const slot_id& slot, const std::string& reason, std:
   if (s == slots.end())
     return std::nullopt;
   auto& rec = s->second.record;
+  // A slot host's slot never comes back by itself (no supervisor here restarts it): it
+  // leaves routing for good, and its task fails as `node_lost`.
+  auto node = rec.node;
   if (rec.state != slot_state::errored)
     rec.state = slot_state::stopped; // until the supervisor restarts it or gives up
   auto current = rec.current_task;
   rec.current_task.reset();
+  if (node) {
+    remove_slot(slot);
+    record_event(pool_event{now, "node_slot_lost", slot,
+                            "slot of node " + *node + " gone (" + reason + ")"});
+  }
   if (!current)
     return std::nullopt;
   auto t = tasks.find(*current);
   if (t == tasks.end() || is_terminal(t->second.state))
     return std::make_pair(*current, outcome::ignored);
-  auto lost = task_result::failure("the slot running this task stopped (" + reason
-                                     + ") before it reported a result",
-                                   "slot_lost");
+  auto lost = node ? task_result::failure("the node " + *node + " running this task was lost ("
+                                            + reason + ") before it reported a result",
+                                          "node_lost")
+                   : task_result::failure("the slot running this task stopped (" + reason
+                                            + ") before it reported a result",
+                                          "slot_lost");
   return std::make_pair(*current, settle_failure(*this, t->second, std::move(lost), now));
+}
+
+bool pool_actor_state::node_in_use(const std::string& node) const {
+  for (auto& [id, entry] : slots)
+    if (entry.record.node == node)
+      return true;
+  return false;
 }
 
 bool pool_actor_state::has_usable_slot() const {

@@ -17,6 +17,8 @@ std::string to_string(pool_errc x) {
     case pool_errc::budget_wait: return "budget_wait";
     case pool_errc::out_of_bounds: return "out_of_bounds";
     case pool_errc::unknown_chain: return "unknown_chain";
+    case pool_errc::node_lost: return "node_lost";
+    case pool_errc::node_unreachable: return "node_unreachable";
   }
   return "unknown_pool_error";
 }

@@ -40,6 +40,8 @@ enum class pool_errc : std::uint8_t {
   budget_wait,        ///< budget → pool: no room now, retry after running tasks settle
   out_of_bounds,      ///< a scaling request outside scaling.min_slots..max_slots
   unknown_chain,      ///< no chain with that id
+  node_lost,          ///< the node holding the pool (or the task's slot) went away
+  node_unreachable,   ///< no pool answers at that address (or the TLS handshake failed)
 };
 
 std::string to_string(pool_errc x);
@@ -172,5 +174,8 @@ CAF_BEGIN_TYPE_ID_BLOCK(claude_pool, caf::first_custom_type_id)
   CAF_ADD_ATOM(claude_pool, claude_pool, autoscale_atom, "autoscale")
   // Chains.
   CAF_ADD_ATOM(claude_pool, claude_pool, start_chain_atom, "startchain")
+  // Cluster.
+  CAF_ADD_ATOM(claude_pool, claude_pool, join_atom, "join")
+  CAF_ADD_ATOM(claude_pool, claude_pool, remote_slot_atom, "remoteslot")
 
 CAF_END_TYPE_ID_BLOCK(claude_pool)

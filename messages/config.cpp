@@ -6,8 +6,8 @@ namespace claude_pool {
 
 std::string validate(const pool_config& cfg) {
   auto& s = cfg.scaling;
-  if (s.min_slots == 0)
-    return "pool_config.scaling.min_slots: must be at least 1";
+  // min_slots 0 is allowed: a pool that only routes to slot hosts' slots (a cluster
+  // coordinator), or one scaled up later; its tasks wait for a slot meanwhile.
   if (s.max_slots < s.min_slots)
     return "pool_config.scaling.max_slots: " + std::to_string(s.max_slots)
            + " is below scaling.min_slots " + std::to_string(s.min_slots);

@@ -74,7 +74,15 @@ using pool_actor = caf::typed_actor<
   /// Scaler → pool: the load autoscaling decides on.
   caf::replies_to<autoscale_atom>::with<pool_load>,
   /// Budget or scaler → pool: an event (budget warning, autoscaling) for status and logs.
-  caf::reacts_to<event_atom, pool_event>>;
+  caf::reacts_to<event_atom, pool_event>,
+  /// Slot host → pool: a node named so wants to contribute slots; replies with the pool's
+  /// configuration (its slots resolve task settings from it), or `invalid_request` when a
+  /// live node already has that name.
+  caf::replies_to<join_atom, std::string>::with<pool_config>,
+  /// Slot host → pool: one of its slots (a `slot_actor`; sent untyped because only built-in
+  /// handle types cross the network in CAF 0.17), with its record (`node` set). The pool
+  /// routes to it like to its own; when it goes away, its task fails with `node_lost`.
+  caf::reacts_to<remote_slot_atom, caf::strong_actor_ptr, slot_record>>;
 
 /// The budget: the only place that says yes or no to spending (see actors/budget_ledger.hpp).
 /// Allowances are in microdollars; 0 as the wanted allowance means "the task sets none".

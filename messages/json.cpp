@@ -158,6 +158,7 @@ void to_json(json& j, const slot_record& x) {
   j["restart_count"] = x.restart_count;
   put_nullable(j, "worktree_path", x.worktree_path);
   put_omitted(j, "last_error", x.last_error);
+  put_omitted(j, "node", x.node);
 }
 
 void to_json(json& j, const task_result& x) {
@@ -396,6 +397,7 @@ void read_object(const json& v, const std::string& path, slot_record& x, bool st
   r.required("restart_count", x.restart_count);
   r.optional("worktree_path", x.worktree_path);
   r.optional("last_error", x.last_error);
+  r.optional("node", x.node);
   r.finish();
 }
 

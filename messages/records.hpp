@@ -27,6 +27,9 @@ struct slot_record {
   // -- extension (omitted when unset) -----------------------------------------------------
   /// Why the slot is errored or was last restarted.
   std::optional<std::string> last_error;
+  /// The node the slot runs on, for slots a slot host contributed (`serve --join`); unset
+  /// for the pool's own slots.
+  std::optional<std::string> node;
 };
 
 /// The outcome of one execution (reference `TaskResult`).

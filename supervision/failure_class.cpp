@@ -35,7 +35,8 @@ failure_class classify(const task_result& r) {
   }
   if (subtype == "timeout")
     return failure_class::hang;
-  if (subtype == "crashed" || subtype == "exit_error" || subtype == "slot_lost")
+  if (subtype == "crashed" || subtype == "exit_error" || subtype == "slot_lost"
+      || subtype == "node_lost")
     return failure_class::crash;
   if (subtype == "unparsable_output" || subtype == "empty_output"
       || subtype == "output_too_large")

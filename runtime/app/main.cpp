@@ -5,6 +5,7 @@
 #include <CLI/CLI.hpp>
 
 #include "runtime/app/commands.hpp"
+#include "runtime/app/node_commands.hpp"
 #include "runtime/app/signal_drain.hpp"
 #include "runtime/pool.hpp"
 #ifdef CLAUDE_POOL_WITH_BENCH
@@ -14,6 +15,13 @@
 using namespace claude_pool::app;
 
 namespace {
+
+void add_tls_options(CLI::App* cmd, claude_pool::tls_options& t) {
+  cmd->add_option("--tls-cert", t.certificate, "this node's certificate (PEM), signed by --tls-ca");
+  cmd->add_option("--tls-key", t.key, "its private key (PEM, mode 0600)");
+  cmd->add_option("--tls-ca", t.cafile, "the CA every peer's certificate must be signed by");
+  cmd->add_option("--tls-passphrase", t.passphrase, "the key's passphrase, if it has one");
+}
 
 void add_pool_options(CLI::App* cmd, pool_options_cli& o) {
   cmd->add_option("--config", o.config_file, "PoolConfig JSON file")->check(CLI::ExistingFile);
@@ -96,6 +104,53 @@ int main(int argc, char** argv) {
   bool chain_no_progress = false;
   chain_cmd->add_flag("--no-progress", chain_no_progress, "no progress lines on stderr");
 
+  serve_options serve;
+  auto serve_cmd = app.add_subcommand(
+    "serve", "run a pool and publish it on the network (until SIGTERM, which drains), or with "
+             "--join contribute this host's slots to a pool on another node");
+  add_pool_options(serve_cmd, serve.pool);
+  serve_cmd->add_option("--port", serve.port, "port to listen on (0 picks a free one)");
+  serve_cmd->add_option("--bind", serve.bind, "address to listen on (default 127.0.0.1)");
+  serve_cmd->add_flag("--allow-insecure", serve.allow_insecure,
+                      "allow listening on a non-loopback address without TLS");
+  serve_cmd->add_option("--join", serve.join, "HOST:PORT of a pool to contribute slots to "
+                                              "(--slots N of them, default 1)");
+  serve_cmd->add_option("--name", serve.name, "with --join: this node's name (default "
+                                              "hostname-pid)");
+  serve_cmd->add_option("--port-file", serve.port_file,
+                        "write the port listened on to this file");
+  add_tls_options(serve_cmd, serve.tls);
+
+  client_options client;
+  std::vector<CLI::App*> client_cmds;
+  auto add_client = [&](const char* name, const char* what, const char* arg_name,
+                        const char* arg_what) {
+    auto cmd = app.add_subcommand(name, what);
+    cmd->add_option("--node", client.node, "HOST:PORT of the pool node")->required();
+    add_tls_options(cmd, client.tls);
+    if (arg_name)
+      cmd->add_option(arg_name, client.argument, arg_what)->required();
+    client_cmds.push_back(cmd);
+    return cmd;
+  };
+  auto submit_cmd = add_client("submit", "submit a prompt to a served pool; print the task id",
+                               "prompt", "the prompt, or - to read it from stdin");
+  submit_cmd->add_flag("--wait", client.wait, "wait for the end and print the output");
+  submit_cmd->add_flag("--json", client.json, "print the TaskRecord as JSON");
+  submit_cmd->add_option("--tag", client.tags, "a tag for the task (repeatable)");
+  add_client("result", "print a task's TaskRecord (JSON) as it is now", "id", "the task id");
+  add_client("wait", "wait for a task to end and print its TaskRecord (JSON)", "id",
+             "the task id");
+  add_client("cancel", "cancel a task; print its TaskRecord (JSON) once no process of it is "
+                       "left", "id", "the task id");
+  add_client("status", "print a served pool's status", nullptr, nullptr)
+    ->add_flag("--json", client.json, "as JSON");
+  add_client("metrics", "print a served pool's session metrics", nullptr, nullptr)
+    ->add_flag("--json", client.json, "as JSON");
+  add_client("drain", "drain a served pool: no new work, running tasks get --timeout seconds",
+             nullptr, nullptr)
+    ->add_option("--timeout", client.drain_timeout_secs, "seconds (default 30)");
+
 #ifdef CLAUDE_POOL_WITH_BENCH
   claude_pool::bench::bench_options bench;
   auto bench_cmd = app.add_subcommand(
@@ -130,6 +185,16 @@ int main(int argc, char** argv) {
     }
     if (*mock_cmd)
       return mock_api_command(mock);
+    if (*serve_cmd)
+      return serve_command(serve);
+    for (auto cmd : client_cmds)
+      if (*cmd) {
+        client.action = cmd->get_name();
+        if (client.action == "submit" && client.argument == "-")
+          client.argument.assign(std::istreambuf_iterator<char>(std::cin),
+                                 std::istreambuf_iterator<char>());
+        return client_command(client);
+      }
 #ifdef CLAUDE_POOL_WITH_BENCH
     if (*bench_cmd)
       return claude_pool::bench::run_bench(bench);
@@ -139,7 +204,11 @@ int main(int argc, char** argv) {
     return 2;
   } catch (const claude_pool::pool_error& e) {
     std::cerr << "claude-pool: " << e.what() << '\n';
-    return 2;
+    // A node that went away or cannot be reached is an outcome, not a usage error.
+    return e.code == claude_pool::pool_errc::node_lost
+               || e.code == claude_pool::pool_errc::node_unreachable
+             ? 1
+             : 2;
   } catch (const std::exception& e) {
     std::cerr << "claude-pool: " << e.what() << '\n';
     return 2;

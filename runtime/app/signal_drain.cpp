@@ -47,11 +47,12 @@ signal_drain::signal_drain(std::chrono::milliseconds drain_grace) : grace_(drain
         std::cerr << "\nclaude-pool: " << (sig == SIGINT ? "SIGINT" : "SIGTERM")
                   << ": draining (running tasks get " << grace_.count() / 1000
                   << " s; signal again to stop them now)\n";
-        drainer_ = std::thread([p, grace = grace_] {
+        drainer_ = std::thread([this, p, grace = grace_] {
           try {
             p->drain(grace);
           } catch (const std::exception&) {
           }
+          drained_.set_value();
         });
       } else {
         std::cerr << "\nclaude-pool: stopping every task now\n";
@@ -65,6 +66,8 @@ signal_drain::signal_drain(std::chrono::milliseconds drain_grace) : grace_(drain
 }
 
 void signal_drain::watch(claude_pool::pool& p) { target.store(&p); }
+
+void signal_drain::wait_until_drained() { drained_.get_future().wait(); }
 
 signal_drain::~signal_drain() {
   target.store(nullptr);

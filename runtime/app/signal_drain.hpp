@@ -5,6 +5,7 @@
 /// terminal state and is printed: nothing is lost, only stopped.
 
 #include <chrono>
+#include <future>
 #include <thread>
 
 namespace claude_pool {
@@ -24,6 +25,9 @@ public:
   /// The pool to drain on a signal (set once it exists).
   void watch(claude_pool::pool& p);
 
+  /// Blocks until a signal came and the drain it started has finished (`serve`).
+  void wait_until_drained();
+
   /// Blocks SIGINT/SIGTERM (and the internal SIGUSR2) in the calling thread; call first
   /// thing in main(), so every later thread inherits the mask.
   static void block_signals();
@@ -32,6 +36,7 @@ private:
   std::chrono::milliseconds grace_;
   std::thread waiter_;
   std::thread drainer_;
+  std::promise<void> drained_;
 };
 
 } // namespace claude_pool::app

@@ -923,8 +923,8 @@ TEST_CASE("parse_pool_config rejects an unknown field, naming it", "[json][error
 
 TEST_CASE("parse_pool_config rejects impossible scaling bounds naming the field",
           "[json][errors]") {
-  CHECK_THAT(error_of([] { parse_pool_config(json{{"scaling", {{"min_slots", 0}}}}); }),
-             Contains("scaling.min_slots"));
+  // No local slots is allowed: a cluster coordinator routes to its slot hosts' slots.
+  CHECK(parse_pool_config(json{{"scaling", {{"min_slots", 0}}}}).scaling.min_slots == 0);
   CHECK_THAT(error_of([] {
                parse_pool_config(json{{"scaling", {{"min_slots", 4}, {"max_slots", 3}}}});
              }),

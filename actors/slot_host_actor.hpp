@@ -1,0 +1,46 @@
+#pragma once
+/// A slot host (`claude-pool serve --join`): runs slots on this machine for a pool on
+/// another node. It joins the pool (which answers with its configuration), spawns its slots,
+/// hands each to the pool, and restarts a slot whose CLI crashed (up to `max_restarts`
+/// each). When the pool node goes away, the slots stop their tasks and the host ends.
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+
+#include <caf/event_based_actor.hpp>
+#include <caf/stateful_actor.hpp>
+
+#include "actors/slot_actor.hpp"
+
+namespace claude_pool {
+
+struct slot_host_deps {
+  pool_actor pool;                          ///< the remote pool
+  std::string node;                         ///< this host's name in slot ids and records
+  std::uint64_t slots = 1;
+  std::shared_ptr<task_executor> executor;  ///< runs the CLI here
+  /// This host's own process settings (`claude_bin`, `working_dir`, `cli_env`) override the
+  /// pool's: paths and credentials are per machine.
+  pool_config local;
+  /// Called once, from an actor thread, when the host stops serving (why).
+  std::function<void(const std::string&)> on_end;
+};
+
+struct slot_host_state {
+  static inline const char* name = "claude_pool.slot_host";
+
+  slot_host_deps deps;
+  std::shared_ptr<const pool_config> config; ///< the pool's, with the local overrides
+  std::map<caf::actor_addr, slot_record> slots;
+  bool ended = false;
+};
+
+/// The pool's configuration with this host's process settings.
+pool_config merge_host_config(pool_config remote, const pool_config& local);
+
+caf::behavior slot_host_behavior(caf::stateful_actor<slot_host_state>* self, slot_host_deps deps);
+
+} // namespace claude_pool

@@ -1,0 +1,40 @@
+#pragma once
+/// The cluster subcommands: `serve` (publish a pool, or contribute slots to one with
+/// `--join`) and the thin clients `submit`, `status`, `metrics`, `result`, `wait`,
+/// `cancel`, `drain` with `--node HOST:PORT`.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "runtime/app/app_context.hpp"
+#include "runtime/node_tls.hpp"
+
+namespace claude_pool::app {
+
+struct serve_options {
+  pool_options_cli pool;
+  std::string bind = "127.0.0.1";
+  std::uint16_t port = 0;
+  bool allow_insecure = false;
+  tls_options tls;
+  std::string join;      ///< HOST:PORT of the pool to contribute slots to
+  std::string name;      ///< this slot host's name (default: hostname-pid)
+  std::string port_file; ///< write the port listened on here (useful with --port 0)
+};
+
+struct client_options {
+  std::string action;   ///< submit, result, wait, cancel, status, metrics, drain
+  std::string node;     ///< HOST:PORT
+  tls_options tls;
+  std::string argument; ///< the prompt (submit) or the task id
+  std::vector<std::string> tags;
+  bool wait = false;    ///< submit: wait for the end and print the output
+  bool json = false;
+  std::uint64_t drain_timeout_secs = 30;
+};
+
+int serve_command(const serve_options& opts);
+int client_command(const client_options& opts);
+
+} // namespace claude_pool::app

@@ -1,0 +1,272 @@
+// claude-pool as a cluster node, with separate processes on 127.0.0.1 and the real CLI
+// against each node's bundled mock API: a served pool and its clients, a coordinator with two
+// slot hosts, losing a slot host (SIGKILL) and losing the pool node, and mutual TLS.
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <future>
+#include <random>
+#include <set>
+#include <thread>
+
+#include "messages/json.hpp"
+#include "real_cli_fixture.hpp"
+#include "runtime/remote_pool.hpp"
+#include "../support/child_process.hpp"
+
+using namespace claude_pool;
+using namespace claude_pool::testing;
+namespace fs = std::filesystem;
+
+namespace {
+
+/// Without a key the program uses its bundled mock API and the CLI scripts/setup installed.
+const std::vector<std::string> no_api = {"ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL",
+                                         "CLAUDE_POOL_CLAUDE_BIN"};
+
+struct temp_dir {
+  fs::path path;
+  temp_dir() {
+    char pattern[] = "/tmp/claude-pool-cluster-XXXXXX";
+    path = ::mkdtemp(pattern);
+  }
+  ~temp_dir() {
+    std::error_code ignored;
+    fs::remove_all(path, ignored);
+  }
+  std::string operator/(const std::string& name) const { return (path / name).string(); }
+};
+
+std::string random_marker() {
+  std::random_device rd;
+  return "CLAUDE_POOL_TEST_MARKER=" + std::to_string(rd()) + std::to_string(rd());
+}
+
+/// The port a `serve --port-file` wrote, once it is there.
+std::uint16_t wait_for_port(const std::string& file, child_process& server) {
+  std::uint16_t port = 0;
+  bool ok = eventually([&] {
+    std::ifstream in(file);
+    return static_cast<bool>(in >> port) && port != 0;
+  });
+  INFO(server.log());
+  REQUIRE(ok);
+  return port;
+}
+
+std::unique_ptr<child_process> serve(const temp_dir& dir, const std::string& name,
+                                     std::vector<std::string> args,
+                                     const std::vector<std::string>& env = {}) {
+  std::vector<std::string> argv = {CLAUDE_POOL_APP, "serve"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return std::make_unique<child_process>(argv, dir / (name + ".log"), no_api, env);
+}
+
+/// Runs `f` on its own thread and gives up after a generous bound, so that a hang fails the
+/// test instead of stopping the whole run.
+template <class F>
+std::optional<std::string> within(std::chrono::seconds bound, F f) {
+  auto done = std::make_shared<std::promise<std::string>>();
+  auto result = done->get_future();
+  std::thread([done, f]() mutable { done->set_value(f()); }).detach();
+  if (result.wait_for(bound) != std::future_status::ready)
+    return std::nullopt;
+  return result.get();
+}
+
+bool starts_with(const std::string& s, const std::string& prefix) {
+  return s.rfind(prefix, 0) == 0;
+}
+
+} // namespace
+
+TEST_CASE("a client submits to a served pool and reads results, status and metrics",
+          "[integration][cluster]") {
+  temp_dir dir;
+  auto server = serve(dir, "server", {"--slots", "1", "--port-file", dir / "port"});
+  auto port = wait_for_port(dir / "port", *server);
+
+  remote_pool client("127.0.0.1", port);
+  auto id = client.submit(task_submission{"remote hello [[mock:reply=hi from afar]]", {"r"}, {}});
+  auto rec = client.wait(id);
+  INFO(nlohmann::json(rec).dump());
+  CHECK(rec.state == task_state::completed);
+  CHECK(rec.result->output == "hi from afar");
+  CHECK(rec.result->session_id);
+  CHECK(client.result(id).state == task_state::completed);
+  CHECK(client.status().completed == 1);
+  CHECK(client.metrics().completed_tasks == 1);
+  CHECK(client.list().size() == 1);
+  try {
+    client.result(task_id{"task-none"});
+    FAIL("an unknown id was answered");
+  } catch (const pool_error& e) {
+    CHECK(e.code == pool_errc::unknown_task);
+  }
+
+  // The program's thin client speaks the same messages.
+  auto where = "127.0.0.1:" + std::to_string(port);
+  child_process submit({CLAUDE_POOL_APP, "submit", "--node", where, "--wait", "--json",
+                        "from the cli [[mock:reply=cli answer]]"},
+                       dir / "submit.log", no_api);
+  CHECK(submit.wait() == 0);
+  auto out = submit.log();
+  INFO(out);
+  auto line = out.substr(out.find('{'));
+  CHECK(nlohmann::json::parse(line)["result"]["output"] == "cli answer");
+  child_process status({CLAUDE_POOL_APP, "status", "--node", where, "--json"}, dir / "st.log",
+                       no_api);
+  CHECK(status.wait() == 0);
+  auto st = status.log();
+  CHECK(nlohmann::json::parse(st.substr(st.find('{')))["completed"] == 2);
+
+  // SIGTERM drains and stops the node.
+  server->signal(SIGTERM);
+  CHECK(server->wait() == 0);
+  CHECK(server->log().find("drained: 2 completed") != std::string::npos);
+}
+
+TEST_CASE("a coordinator runs a batch over two slot hosts and survives losing one",
+          "[integration][cluster]") {
+  temp_dir dir;
+  auto coordinator = serve(dir, "coordinator", {"--slots", "0", "--port-file", dir / "port"});
+  auto port = wait_for_port(dir / "port", *coordinator);
+  auto where = "127.0.0.1:" + std::to_string(port);
+  auto marker_a = random_marker();
+  auto marker_b = random_marker();
+  auto host_a = serve(dir, "hostA", {"--join", where, "--slots", "2", "--name", "hostA"},
+                      {marker_a});
+  auto host_b = serve(dir, "hostB", {"--join", where, "--slots", "2", "--name", "hostB"},
+                      {marker_b});
+
+  remote_pool client("127.0.0.1", port);
+  REQUIRE(eventually([&] { return client.status().slots.size() == 4; }));
+  std::vector<task_id> ids;
+  for (int i = 0; i < 12; ++i)
+    ids.push_back(client.submit(
+      task_submission{"task " + std::to_string(i) + " [[mock:delay_ms=2500]]", {}, {}}));
+  // Kill host A while it runs tasks (its slots take tasks as soon as they are idle).
+  REQUIRE(eventually([&] {
+    for (auto& t : client.list(task_filter{task_state::running, std::nullopt, std::nullopt}))
+      if (t.slot_id && starts_with(t.slot_id->value, "hostA/"))
+        return true;
+    return false;
+  }));
+  host_a->signal(SIGKILL);
+  host_a->wait();
+
+  std::set<std::string> hosts;
+  int lost = 0, completed = 0;
+  for (auto& id : ids) {
+    auto rec = client.wait(id);
+    INFO(nlohmann::json(rec).dump());
+    REQUIRE(is_terminal(rec.state));
+    REQUIRE(rec.slot_id);
+    auto host = rec.slot_id->value.substr(0, rec.slot_id->value.find('/'));
+    hosts.insert(host);
+    if (rec.state == task_state::completed) {
+      ++completed;
+    } else {
+      // Only host A's tasks may fail, and only because host A was lost.
+      CHECK(host == "hostA");
+      CHECK(rec.state == task_state::failed);
+      CHECK(rec.result->subtype == "node_lost");
+      ++lost;
+    }
+  }
+  CHECK(hosts == std::set<std::string>{"hostA", "hostB"});
+  CHECK(lost >= 1);
+  CHECK(completed + lost == 12);
+  // Host A's slots left routing; its CLI processes died with it (no orphans).
+  auto st = client.status();
+  CHECK(st.slots.size() == 2);
+  for (auto& s : st.slots)
+    CHECK(starts_with(s.id.value, "hostB/"));
+  auto marker_a_value = marker_a.substr(marker_a.find('=') + 1);
+  CHECK(eventually([&] { return processes_with_marker(marker_a_value) == 0; }));
+  CHECK(processes_with_marker(marker_b.substr(marker_b.find('=') + 1)) > 0); // B still serves
+}
+
+TEST_CASE("a client whose pool node dies gets an error, not a hang", "[integration][cluster]") {
+  temp_dir dir;
+  auto marker = random_marker();
+  auto server = serve(dir, "server", {"--slots", "1", "--port-file", dir / "port"}, {marker});
+  auto port = wait_for_port(dir / "port", *server);
+  remote_pool client("127.0.0.1", port);
+  auto id = client.submit(task_submission{"long [[mock:delay_ms=60000]]", {}, {}});
+  REQUIRE(eventually([&] { return client.result(id).state == task_state::running; }));
+  auto waited = std::async(std::launch::async, [&]() -> std::string {
+    try {
+      client.wait(id);
+      return "answered";
+    } catch (const pool_error& e) {
+      return to_string(e.code) + ": " + e.what();
+    }
+  });
+  server->signal(SIGKILL);
+  server->wait();
+  REQUIRE(waited.wait_for(std::chrono::seconds(60)) == std::future_status::ready);
+  auto what = waited.get();
+  INFO(what);
+  CHECK(starts_with(what, "node_lost"));
+  // Later calls fail the same way, at once.
+  CHECK_THROWS_AS(client.status(), pool_error);
+  // The killed node's CLI went with it.
+  CHECK(eventually([&] { return processes_with_marker(marker.substr(marker.find('=') + 1)) == 0; }));
+}
+
+TEST_CASE("with TLS a node serves peers of its CA and refuses every other peer",
+          "[integration][cluster][tls]") {
+  temp_dir dir;
+  child_process certs({CLAUDE_POOL_MAKE_CERTS, dir / "pki", "server", "client"},
+                      dir / "certs.log");
+  REQUIRE(certs.wait() == 0);
+  child_process rogue({CLAUDE_POOL_MAKE_CERTS, dir / "rogue", "client"}, dir / "rogue.log");
+  REQUIRE(rogue.wait() == 0);
+  auto server = serve(dir, "server",
+                      {"--slots", "1", "--port-file", dir / "port", "--tls-cert",
+                       dir / "pki/server.pem", "--tls-key", dir / "pki/server.key", "--tls-ca",
+                       dir / "pki/ca.pem"});
+  auto port = wait_for_port(dir / "port", *server);
+
+  tls_options good{dir / "pki/client.pem", dir / "pki/client.key", dir / "pki/ca.pem", ""};
+  {
+    remote_pool client("127.0.0.1", port, good);
+    auto rec = client.wait(client.submit(task_submission{"over tls [[mock:reply=secret]]", {}, {}}));
+    CHECK(rec.result->output == "secret");
+  }
+  auto attempt = [port](tls_options tls) {
+    return within(std::chrono::seconds(60), [port, tls] {
+      try {
+        remote_pool client("127.0.0.1", port, tls);
+        client.status();
+        return std::string("accepted");
+      } catch (const pool_error& e) {
+        return "refused: " + to_string(e.code) + ": " + e.what();
+      } catch (const std::exception& e) {
+        return std::string("refused: ") + e.what();
+      }
+    });
+  };
+  auto plain = attempt(tls_options{});
+  REQUIRE(plain);
+  INFO(*plain);
+  CHECK(starts_with(*plain, "refused: node_unreachable"));
+  tls_options other{dir / "rogue/client.pem", dir / "rogue/client.key", dir / "rogue/ca.pem", ""};
+  auto foreign = attempt(other);
+  REQUIRE(foreign);
+  INFO(*foreign);
+  CHECK(starts_with(*foreign, "refused: node_unreachable"));
+  // The server still serves its own peers afterwards.
+  remote_pool again("127.0.0.1", port, good);
+  CHECK(again.status().completed == 1);
+}
+
+TEST_CASE("a node without TLS refuses to listen beyond loopback unless told to",
+          "[integration][cluster][tls]") {
+  temp_dir dir;
+  child_process server({CLAUDE_POOL_APP, "serve", "--bind", "0.0.0.0", "--port", "0"},
+                       dir / "s.log", no_api);
+  CHECK(server.wait() == 2);
+  CHECK(server.log().find("refusing to listen on 0.0.0.0 without TLS") != std::string::npos);
+}
