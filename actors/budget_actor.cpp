@@ -27,10 +27,12 @@ pool_event budget_warning(int threshold, const budget_ledger& ledger) {
 }
 
 budget_actor::behavior_type budget_behavior(budget_actor::stateful_pointer<budget_actor_state> self,
-                                            const pool_config& cfg, pool_actor pool) {
+                                            const pool_config& cfg,
+                                            std::uint64_t spent_before, pool_actor pool) {
   self->state.ledger = budget_ledger(cfg.budget_microdollars,
                                      cfg.budget_default_reservation_microdollars,
                                      cfg.budget_reserve_observed);
+  self->state.ledger.restore_spent(spent_before);
   self->state.pool = std::move(pool);
   self->monitor(self->state.pool); // lives as long as its pool
   self->set_down_handler([self](const caf::down_msg& dm) { self->quit(dm.reason); });

@@ -16,6 +16,7 @@ struct budget_actor_state {
 /// `cfg.budget_microdollars` is the cap; the reservation policy comes from `cfg` too.
 budget_actor::behavior_type
 budget_behavior(budget_actor::stateful_pointer<budget_actor_state> self, const pool_config& cfg,
+                std::uint64_t spent_before,
                 pool_actor pool);
 
 /// The event a crossed threshold becomes.

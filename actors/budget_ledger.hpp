@@ -60,6 +60,9 @@ public:
 
   std::optional<std::uint64_t> cap() const { return cap_; }
   std::uint64_t spent() const { return spent_; }
+
+  /// At start, what earlier runs of the pool spent (from its store).
+  void restore_spent(std::uint64_t microdollars) { spent_ = microdollars; }
   std::uint64_t reserved() const { return reserved_; }
   /// What is neither spent nor reserved (0 once the cap is reached or passed).
   std::uint64_t available() const;

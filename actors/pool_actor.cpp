@@ -23,6 +23,11 @@ caf::error unknown(const task_id& id) {
 
 /// Why a submission is refused (draining, or the submission is invalid); none if accepted.
 caf::error refusal(self_ptr self, const task_submission& sub) {
+  // A store that failed its last write cannot make a new task durable: refuse it rather
+  // than acknowledge what a crash would lose.
+  if (self->state.store_failure)
+    return caf::make_error(pool_errc::store_failed,
+                           "the task store cannot record new tasks: " + *self->state.store_failure);
   auto problem = self->state.check(sub);
   if (problem.empty())
     return caf::none;
@@ -62,11 +67,60 @@ std::uint64_t wanted_allowance(const std::optional<task_overrides>& cfg) {
 
 /// Books an execution's cost with the budget; unknown (`nullopt`: the slot was lost with
 /// the process) counts as the whole allowance, so a lost run can never hide spend.
+/// Writes what changed to the store; a failing store is an event (and a line on stderr
+/// through on_event), and the records are written again at the next chance.
+void persist(self_ptr self) {
+  auto& st = self->state;
+  if (!st.store)
+    return;
+  auto problem = st.flush();
+  if (!problem.empty() && problem != st.store_failure)
+    st.record_event(pool_event{now_ms(), "store_failed", std::nullopt, problem});
+  st.store_failure = problem.empty() ? std::nullopt : std::optional<std::string>(problem);
+  if (st.spent_changed) {
+    try {
+      st.store->put_spent(st.spent_total);
+      st.spent_changed = false;
+    } catch (const std::exception& e) {
+      st.record_event(pool_event{now_ms(), "store_failed", std::nullopt, e.what()});
+    }
+  }
+}
+
+/// A persistent slot's session goes to the store when it changes, so that the slot of the
+/// same id continues it after a restart. Only sessions of the pool's own directory: a
+/// worktree is this pool instance's alone, and a slot host's slot is its host's.
+void remember_session(self_ptr self, const slot_record& slot) {
+  auto& st = self->state;
+  if (!st.store || st.config->slot_mode != slot_mode::persistent || slot.node
+      || slot.worktree_path)
+    return;
+  auto it = st.slots.find(slot.id);
+  if (it != st.slots.end() && it->second.record.session_id == slot.session_id)
+    return;
+  try {
+    std::optional<stored_session> s;
+    if (slot.session_id)
+      s = stored_session{*slot.session_id, st.config->working_dir.value_or("")};
+    st.store->put_session(slot.id, s);
+  } catch (const std::exception& e) {
+    st.record_event(pool_event{now_ms(), "store_failed", slot.id, e.what()});
+  }
+}
+
+void book_spend(self_ptr self, std::uint64_t cost) {
+  self->state.spent_total += cost;
+  self->state.spent_changed = cost != 0 || self->state.spent_changed;
+}
+
 void settle_execution(self_ptr self, const task_id& id, std::optional<std::uint64_t> cost) {
   auto& st = self->state;
   auto it = st.allowances.find(id);
-  if (it == st.allowances.end())
+  if (it == st.allowances.end()) {
+    book_spend(self, cost.value_or(0));
     return;
+  }
+  book_spend(self, cost.value_or(it->second));
   self->send(st.budget, settle_atom_v, id, cost.value_or(it->second));
   st.allowances.erase(it);
   ++st.settles_sent;
@@ -151,6 +205,7 @@ void dispatch_budgeted(self_ptr self, std::uint64_t now) {
   auto routed = st.route(now, 1);
   if (routed.empty())
     return;
+  persist(self); // before its execution can start (see dispatch)
   st.awaiting_grant = std::move(routed.front());
   st.settles_at_ask = st.settles_sent;
   auto& task = st.awaiting_grant->task;
@@ -163,11 +218,17 @@ void dispatch_budgeted(self_ptr self, std::uint64_t now) {
 void dispatch(self_ptr self) {
   auto& st = self->state;
   auto now = now_ms();
-  if (st.budget)
+  if (st.budget) {
     dispatch_budgeted(self, now);
-  else
-    for (auto& a : st.route(now))
+  } else {
+    auto routed = st.route(now);
+    // "running" is stored before any process starts: a pool that dies now will not run the
+    // task a second time after a restart (at most once).
+    persist(self);
+    for (auto& a : routed)
       self->send(st.slots[a.slot].handle, execute_atom_v, std::move(a.task));
+  }
+  persist(self);
   // During a rate-limit cool-down, one timer resumes routing when it ends.
   if (st.cooldown_until && !st.resume_armed && !st.queue.empty()) {
     st.resume_armed = true;
@@ -203,6 +264,7 @@ void maybe_finish_drain(self_ptr self) {
 
 /// A task reached a state the client may be waiting for.
 void task_settled(self_ptr self, const task_id& id) {
+  persist(self); // before anyone hears that it ended
   deliver_waiters(self, id);
   maybe_finish_drain(self);
 }
@@ -268,6 +330,7 @@ void admit(self_ptr self, task_submission sub, caf::typed_response_promise<T> pr
 task_id accept(self_ptr self, task_submission&& sub,
                std::optional<caf::typed_response_promise<task_record>> waiter = {}) {
   auto id = self->state.accept(std::move(sub));
+  persist(self); // durable before the submitter hears its id
   if (waiter)
     self->state.waiters[id].push_back(std::move(*waiter));
   fail_unroutable(self); // every slot errored: fail fast instead of waiting for the timeout
@@ -310,22 +373,26 @@ caf::result<std::uint64_t> ask_scaler(self_ptr self, Ts... xs) {
 
 } // namespace
 
-pool_actor::behavior_type pool_behavior(self_ptr self, pool_config config,
-                                        std::shared_ptr<task_executor> executor,
-                                        std::shared_ptr<worktree_manager> worktrees,
-                                        std::vector<slot_config> slot_configs,
-                                        std::function<void(const pool_event&)> on_event) {
+pool_actor::behavior_type pool_behavior(self_ptr self, pool_config config, pool_services services) {
   auto cfg = std::make_shared<const pool_config>(std::move(config));
   auto& st = self->state;
   st.config = cfg;
-  st.on_event = std::move(on_event);
-  st.supervisor = self->spawn(supervisor_behavior, cfg, std::move(executor),
-                              std::move(worktrees), pool_actor{self},
-                              std::move(slot_configs));
+  st.on_event = std::move(services.on_event);
+  if (services.store) {
+    st.store = std::move(services.store);
+    st.spent_total = services.spent_before;
+    auto summary = st.recover(std::move(services.recovered), now_ms());
+    st.record_event(pool_event{now_ms(), "store_recovered", std::nullopt, summary});
+    if (auto problem = st.flush(); !problem.empty())
+      st.record_event(pool_event{now_ms(), "store_failed", std::nullopt, problem});
+  }
+  st.supervisor = self->spawn(supervisor_behavior, cfg, std::move(services.executor),
+                              std::move(services.worktrees), pool_actor{self},
+                              std::move(services.slot_configs), std::move(services.sessions));
   st.target_slots = cfg->initial_slots.value_or(cfg->scaling.min_slots);
   st.scaler = self->spawn(scaler_behavior, cfg, pool_actor{self}, st.supervisor);
   if (cfg->budget_microdollars)
-    st.budget = self->spawn(budget_behavior, *cfg, pool_actor{self});
+    st.budget = self->spawn(budget_behavior, *cfg, st.spent_total, pool_actor{self});
   self->set_down_handler([self](const caf::down_msg& dm) { on_slot_down(self, dm); });
   return {
     [self](submit_atom, task_submission& sub) -> caf::result<task_id> {
@@ -463,6 +530,7 @@ pool_actor::behavior_type pool_behavior(self_ptr self, pool_config config,
       maybe_finish_drain(self);
     },
     [self](task_done_atom, const slot_record& slot, const task_id& id, task_result& result) {
+      remember_session(self, slot);
       settle_execution(self, id, result.cost_microdollars);
       auto what = self->state.complete(slot, id, std::move(result), now_ms());
       maybe_stop_retiring(self, slot.id);

@@ -17,9 +17,29 @@
 #include <caf/typed_response_promise.hpp>
 
 #include "actors/slot_actor.hpp"
+#include "runtime/task_store.hpp"
 #include "supervision/failure_class.hpp"
 
 namespace claude_pool {
+
+class worktree_manager;
+
+/// What a pool actor is built with besides its configuration.
+struct pool_services {
+  std::shared_ptr<task_executor> executor;
+  /// With worktree isolation: the slots' worktrees.
+  std::shared_ptr<worktree_manager> worktrees;
+  /// `slot_configs[i]`, when given, configures slot i.
+  std::vector<slot_config> slot_configs;
+  /// Hears every event status lists, as it happens (see `pool_options::on_event`).
+  std::function<void(const pool_event&)> on_event;
+  /// Durable store (unset: in memory only) and what it held at start.
+  std::shared_ptr<task_store> store;
+  std::vector<task_record> recovered;
+  std::uint64_t spent_before = 0;
+  /// Persistent slots' sessions from the store, resumed by the slots of the same id.
+  std::map<slot_id, std::string> sessions;
+};
 
 /// A task handed to a slot by `pool_actor_state::route()`.
 struct assignment {
@@ -128,6 +148,26 @@ struct pool_actor_state {
   /// True while a slot host of that name has slots here.
   bool node_in_use(const std::string& node) const;
 
+  // -- the store (runtime/task_store.hpp) -----------------------------------------------
+  /// Where accepted tasks are kept; unset: only here.
+  std::shared_ptr<task_store> store;
+  /// Tasks changed since the last flush.
+  std::vector<task_id> changed;
+  std::uint64_t spent_total = 0; ///< every execution's booked cost, ever (stored)
+  std::optional<std::string> store_failure; ///< the last write failed: why
+  bool spent_changed = false;
+  void touched(const task_id& id) {
+    if (store)
+      changed.push_back(id);
+  }
+  /// Writes every changed record to the store. Empty when all went well, else why not (the
+  /// records stay changed and are written again at the next flush).
+  std::string flush();
+  /// At start, takes every task the store has: ended ones keep their records; pending ones
+  /// queue again; running ones — whose process died with the old pool — fail `interrupted`
+  /// (at most once), or queue again when they have attempts left. Returns a summary.
+  std::string recover(std::vector<task_record> stored, std::uint64_t now);
+
   /// Marks a task cancelled. A pending task is done at once; for a running task, returns the
   /// slot whose process must be stopped.
   std::optional<slot_id> cancel(task_record& task, const std::string& why);
@@ -184,13 +224,9 @@ struct pool_actor_state {
 };
 
 /// The pool with `initial_slots` (else `scaling.min_slots`) slots, all running tasks through
-/// `executor`. `slot_configs[i]`, when given, configures slot i. `on_event`, when set, hears
-/// every event that status lists (from the pool's thread; it must not block).
+/// the services' executor; with a store, it starts from what the store holds (see
+/// `pool_actor_state::recover`).
 pool_actor::behavior_type pool_behavior(pool_actor::stateful_pointer<pool_actor_state> self,
-                                        pool_config config,
-                                        std::shared_ptr<task_executor> executor,
-                                        std::shared_ptr<worktree_manager> worktrees,
-                                        std::vector<slot_config> slot_configs,
-                                        std::function<void(const pool_event&)> on_event);
+                                        pool_config config, pool_services services);
 
 } // namespace claude_pool

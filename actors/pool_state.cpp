@@ -50,6 +50,7 @@ task_id pool_actor_state::accept(task_submission sub) {
   rec.live_progress = sub.live_progress;
   rec.working_dir = std::move(sub.working_dir);
   auto id = rec.id;
+  touched(id);
   queued_at[id] = rec.created_at_ms.value_or(now_ms());
   tasks.emplace(id, std::move(rec));
   order.push_back(id);
@@ -104,6 +105,7 @@ std::vector<assignment> pool_actor_state::route(std::uint64_t now, std::size_t l
     auto& task = it->second;
     task.slot_id = slot;
     task.transition_to(task_state::running);
+    touched(id);
     queued_at.erase(id);
     auto& entry = slots[slot];
     entry.record.state = slot_state::busy;
@@ -118,6 +120,7 @@ std::vector<assignment> pool_actor_state::route(std::uint64_t now, std::size_t l
 
 void pool_actor_state::unroute(const assignment& a, std::uint64_t now) {
   auto& task = tasks.at(a.task.id);
+  touched(task.id);
   task.state = task_state::pending;
   task.slot_id.reset();
   task.started_at_ms.reset();
@@ -215,6 +218,7 @@ namespace {
 
 /// Back to the front of the queue: it was accepted before everything queued behind it.
 void requeue(pool_actor_state& st, task_record& task, std::uint64_t now) {
+  st.touched(task.id);
   task.state = task_state::pending;
   task.slot_id.reset();
   st.queue.push_front(task.id);
@@ -222,6 +226,7 @@ void requeue(pool_actor_state& st, task_record& task, std::uint64_t now) {
 }
 
 void fail_task(pool_actor_state& st, task_record& task, task_result result) {
+  st.touched(task.id);
   task.result = std::move(result);
   task.transition_to(task_state::failed);
   ++st.failed_count;
@@ -303,6 +308,7 @@ pool_actor_state::outcome pool_actor_state::complete(const slot_record& slot, co
   if (it == tasks.end())
     return outcome::ignored;
   auto& task = it->second;
+  touched(id);
   if (task.progress) {
     // The last progress report may arrive after this (it takes another path): the result's
     // figures are the final ones.
@@ -350,6 +356,7 @@ std::string not_in_review(const task_record& task) {
 std::string pool_actor_state::approve(task_record& task) {
   if (task.state != task_state::pending_review)
     return not_in_review(task);
+  touched(task.id);
   task.transition_to(task_state::completed);
   ++completed_count;
   return {};
@@ -359,6 +366,7 @@ std::string pool_actor_state::reject(task_record& task, const std::string& feedb
                                      std::uint64_t now) {
   if (task.state != task_state::pending_review)
     return not_in_review(task);
+  touched(task.id);
   ++task.rejection_count;
   if (!task.original_prompt)
     task.original_prompt = task.prompt;
@@ -382,6 +390,7 @@ std::string pool_actor_state::reject(task_record& task, const std::string& feedb
 
 std::optional<slot_id> pool_actor_state::cancel(task_record& task, const std::string& why) {
   auto was = task.state;
+  touched(task.id);
   task.result = task_result::failure(why, "cancelled");
   task.transition_to(task_state::cancelled);
   queued_at.erase(task.id);
@@ -556,6 +565,89 @@ std::vector<task_record> pool_actor_state::list(const task_filter& filter) const
 task_record* pool_actor_state::find(const task_id& id) {
   auto it = tasks.find(id);
   return it == tasks.end() ? nullptr : &it->second;
+}
+
+} // namespace claude_pool
+
+namespace claude_pool {
+
+std::string pool_actor_state::flush() {
+  if (!store || changed.empty())
+    return {};
+  std::sort(changed.begin(), changed.end());
+  changed.erase(std::unique(changed.begin(), changed.end()), changed.end());
+  try {
+    for (auto it = changed.begin(); it != changed.end(); it = changed.erase(it))
+      if (auto t = tasks.find(*it); t != tasks.end())
+        store->put_task(t->second);
+  } catch (const std::exception& e) {
+    return e.what();
+  }
+  return {};
+}
+
+std::string pool_actor_state::recover(std::vector<task_record> stored, std::uint64_t now) {
+  std::size_t kept = 0, queued = 0, interrupted = 0, retried = 0;
+  for (auto& rec : stored) {
+    auto id = rec.id;
+    rec.progress.reset();
+    switch (rec.state) {
+      case task_state::completed:
+        ++completed_count;
+        ++kept;
+        break;
+      case task_state::failed:
+        ++failed_count;
+        ++kept;
+        break;
+      case task_state::cancelled:
+      case task_state::pending_review:
+        ++kept;
+        break;
+      case task_state::pending:
+        queue.push_back(id);
+        queued_at[id] = now;
+        ++queued;
+        break;
+      case task_state::running: {
+        // Its cost died with the old pool: with a budget, book its whole allowance (as for
+        // a lost slot), so that a crash never lets spend pass the cap unnoticed.
+        if (config && config->budget_microdollars) {
+          auto allowance = config->budget_default_reservation_microdollars;
+          if (rec.config && rec.config->max_budget_usd)
+            allowance = static_cast<std::uint64_t>(*rec.config->max_budget_usd * 1e6);
+          spent_total += allowance;
+          spent_changed = true;
+        }
+        auto used = static_cast<std::uint32_t>(rec.attempts.size()) + 1;
+        auto why = std::string("the pool stopped while this task ran (its process went with "
+                               "it; the task may have run partly)");
+        if (used < rec.max_attempts) {
+          rec.attempts.push_back(attempt_record{used, rec.slot_id, "interrupted", why, 0, now});
+          rec.state = task_state::pending;
+          rec.slot_id.reset();
+          rec.started_at_ms.reset();
+          queue.push_back(id);
+          queued_at[id] = now;
+          ++retried;
+        } else {
+          rec.result = task_result::failure(why + "; not run again (at most once)",
+                                            "interrupted");
+          rec.transition_to(task_state::failed);
+          ++failed_count;
+          ++interrupted;
+        }
+        touched(id);
+        break;
+      }
+    }
+    order.push_back(id);
+    tasks.emplace(id, std::move(rec));
+  }
+  return std::to_string(stored.size()) + " tasks from " + store->describe() + ": "
+         + std::to_string(kept) + " ended, " + std::to_string(queued) + " pending queued again, "
+         + std::to_string(interrupted) + " running marked interrupted, " + std::to_string(retried)
+         + " running queued again (attempts left)";
 }
 
 } // namespace claude_pool

@@ -19,6 +19,7 @@ std::string to_string(pool_errc x) {
     case pool_errc::unknown_chain: return "unknown_chain";
     case pool_errc::node_lost: return "node_lost";
     case pool_errc::node_unreachable: return "node_unreachable";
+    case pool_errc::store_failed: return "store_failed";
   }
   return "unknown_pool_error";
 }

@@ -42,6 +42,7 @@ enum class pool_errc : std::uint8_t {
   unknown_chain,      ///< no chain with that id
   node_lost,          ///< the node holding the pool (or the task's slot) went away
   node_unreachable,   ///< no pool answers at that address (or the TLS handshake failed)
+  store_failed,       ///< the durable task store cannot record (the message says why)
 };
 
 std::string to_string(pool_errc x);

@@ -112,6 +112,11 @@ struct pool_config {
   std::uint32_t warm_max_tasks = 200;
   /// …or as soon as its process group's RSS passes this many MiB after a task.
   std::optional<std::uint64_t> warm_max_rss_mb;
+
+  // -- durability (extension) -------------------------------------------------------------
+  /// A SQLite file that keeps every accepted task, the budget's spend and the persistent
+  /// slots' sessions across restarts (`--store PATH`). Unset: in memory only.
+  std::optional<std::string> store_path;
 };
 
 /// Per-slot overrides (reference `SlotConfig`); any set field wins over `pool_config`.

@@ -109,6 +109,7 @@ void to_json(json& j, const pool_config& x) {
   j["execution"] = x.execution;
   j["warm_max_tasks"] = x.warm_max_tasks;
   put_omitted(j, "warm_max_rss_mb", x.warm_max_rss_mb);
+  put_omitted(j, "store_path", x.store_path);
 }
 
 void to_json(json& j, const slot_config& x) {
@@ -347,6 +348,7 @@ void read_object(const json& v, const std::string& path, pool_config& x, bool st
   r.defaulted("execution", x.execution);
   r.defaulted("warm_max_tasks", x.warm_max_tasks);
   r.optional("warm_max_rss_mb", x.warm_max_rss_mb);
+  r.optional("store_path", x.store_path);
   r.finish();
 }
 

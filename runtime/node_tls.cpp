@@ -31,13 +31,14 @@ struct openssl_free {
   }
 };
 
-void free_chain(STACK_OF(X509) * chain) {
-  sk_X509_pop_free(chain, X509_free);
+// The stack only: its certificates are borrowed from x509_ptrs that free them.
+void free_stack(STACK_OF(X509) * chain) {
+  sk_X509_free(chain);
 }
 
 using bio_ptr = std::unique_ptr<BIO, openssl_free<BIO_free_all>>;
 using x509_ptr = std::unique_ptr<X509, openssl_free<X509_free>>;
-using chain_ptr = std::unique_ptr<STACK_OF(X509), openssl_free<free_chain>>;
+using chain_ptr = std::unique_ptr<STACK_OF(X509), openssl_free<free_stack>>;
 using store_ptr = std::unique_ptr<X509_STORE, openssl_free<X509_STORE_free>>;
 using store_ctx_ptr = std::unique_ptr<X509_STORE_CTX, openssl_free<X509_STORE_CTX_free>>;
 using pkey_ptr = std::unique_ptr<EVP_PKEY, openssl_free<EVP_PKEY_free>>;
@@ -139,8 +140,7 @@ void require_signed_by_ca(const pem_file& cert, const pem_file& ca) {
   if (!store || !intermediates) throw tls_error("out of memory checking " + cert.name());
   for (auto& c : authorities) X509_STORE_add_cert(store.get(), c.get());
   for (std::size_t i = 1; i < own.size(); ++i) sk_X509_push(intermediates.get(), own[i].get());
-  for (auto [use, role] : {std::pair{"ssl_client", "a server"}, {"ssl_server", "a client"}}) {
-    // "ssl_client" is how a client checks its server, hence the crossed roles.
+  for (auto [use, role] : {std::pair{"ssl_server", "a server"}, {"ssl_client", "a client"}}) {
     store_ctx_ptr ctx(X509_STORE_CTX_new());
     if (!ctx || X509_STORE_CTX_init(ctx.get(), store.get(), own[0].get(), intermediates.get()) != 1)
       throw tls_error("out of memory checking " + cert.name());
@@ -152,7 +152,6 @@ void require_signed_by_ca(const pem_file& cert, const pem_file& ca) {
                       ca.name() + ": " + why);
     }
   }
-  sk_X509_zero(intermediates.get());  // the stack borrowed them from `own`
 }
 
 struct passphrase_use {

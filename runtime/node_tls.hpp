@@ -1,8 +1,7 @@
 #pragma once
-/// Mutual TLS between claude-pool nodes, over CAF's openssl module. CAF 0.17.6 checks nothing
-/// up front: a bad passphrase hangs the client and aborts the server on its first connection,
-/// and a missing or unreadable file throws from the multiplexer thread. So a node checks its
-/// certificate, key and CA here, before it opens or accepts any connection.
+/// Mutual TLS between claude-pool nodes, over CAF's openssl module. CAF 0.17.6 reads the files
+/// only when a connection starts, and a bad passphrase then hangs the client and aborts the
+/// server. So a node checks its certificate, key and CA here, before any connection.
 
 #include <stdexcept>
 #include <string>
@@ -32,16 +31,17 @@ struct tls_error : std::runtime_error {
 
 /// Checks what CAF would only find out on the first connection: all three files given (else
 /// names the missing option: "--tls-key is required with --tls-cert"), readable, the key not
-/// readable by group or others, the certificate signed by the CA (and currently valid), the
-/// key decrypts with the passphrase and belongs to the certificate. Does nothing when no
-/// option is set. Throws tls_error.
+/// readable by group or others, the certificate signed by the CA, currently valid and fit to
+/// act as server and as client (a node is both), the key decrypts with the passphrase and
+/// belongs to the certificate. Does nothing when no option is set. Throws tls_error.
 void check_tls(const tls_options& options);
 
 /// check_tls, then sets openssl.certificate/key/cafile/passphrase on `cfg` and loads the
 /// openssl module: peers then must present a certificate from the same CA, both ways. Call it
-/// after `cfg.load<caf::io::middleman>()` (CAF builds modules in load order and the openssl
-/// module needs the middleman), and connect with caf::openssl::publish/remote_actor. With no
-/// option set it changes nothing: the node speaks plain BASP. Throws tls_error.
+/// after `cfg.load<caf::io::middleman>()`: CAF builds modules in load order, and an openssl
+/// module without a middleman before it aborts the process. Connect with
+/// caf::openssl::publish/remote_actor. With no option set it changes nothing: the node speaks
+/// plain BASP. Throws tls_error.
 void apply_tls(caf::actor_system_config& cfg, const tls_options& options);
 
 }  // namespace claude_pool

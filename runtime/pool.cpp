@@ -61,14 +61,40 @@ struct pool::impl {
                          std::string("pool_config.worktree_isolation: ") + e.what());
       }
     }
+    pool_services services;
+    load_store(cfg, opts, services);
     executor = opts.executor ? opts.executor
                              : std::make_shared<cli_executor>(cfg, opts.default_claude_bin);
     on_event = opts.on_event;
     bool by_default = cfg.worktree_isolation;
-    actor = sys->spawn(pool_behavior, std::move(cfg), executor, worktrees, std::move(opts.slots),
-                       std::move(opts.on_event));
+    services.executor = executor;
+    services.worktrees = worktrees;
+    services.slot_configs = std::move(opts.slots);
+    services.on_event = std::move(opts.on_event);
+    actor = sys->spawn(pool_behavior, std::move(cfg), std::move(services));
     chains = sys->spawn(chain_manager_behavior,
                         chain_manager_deps{actor, by_default, [this] { return get_worktrees(); }});
+  }
+
+  /// Opens the store (the given one, or SQLite at `store_path`) and reads what it holds;
+  /// a store that cannot be opened or read refuses the pool (`store_failed`, naming it).
+  static void load_store(const pool_config& cfg, pool_options& opts, pool_services& services) {
+    try {
+      auto store = opts.store;
+      if (!store && cfg.store_path)
+        store = open_sqlite_store(*cfg.store_path);
+      if (!store)
+        return;
+      services.recovered = store->load_tasks();
+      services.spent_before = store->load_spent();
+      // A session resumes only in the directory it was made in.
+      for (auto& [slot, s] : store->load_sessions())
+        if (s.working_dir == cfg.working_dir.value_or(""))
+          services.sessions[slot] = s.session_id;
+      services.store = std::move(store);
+    } catch (const std::exception& e) {
+      throw pool_error(pool_errc::store_failed, e.what());
+    }
   }
 
   /// Gives back the slots' worktrees (chains give back their own): removed when clean,

@@ -13,6 +13,7 @@
 
 #include "messages/interfaces.hpp"
 #include "runtime/task_executor.hpp"
+#include "runtime/task_store.hpp"
 
 namespace caf {
 class actor_system;
@@ -34,6 +35,9 @@ struct pool_options {
   std::vector<slot_config> slots;
   /// Runs tasks instead of the real CLI (tests, benchmarks). Unset: the CLI executor.
   std::shared_ptr<task_executor> executor;
+  /// Where accepted tasks are kept. Unset: a SQLite store at `pool_config.store_path` when
+  /// that is set, else in memory only.
+  std::shared_ptr<task_store> store;
   /// Hears every event status lists (restarts, budget warnings, scaling), as it happens,
   /// from an actor thread: keep it short and thread-safe (e.g. print a line).
   std::function<void(const pool_event&)> on_event;

@@ -40,6 +40,11 @@ void add_slot(self_ptr self, slot_config cfg) {
   slot_record rec;
   rec.id = slot_id{"slot-" + std::to_string(self->state.next_index++)};
   rec.config = std::move(cfg);
+  // A pool restarted on its store: the slot of the same id continues its session.
+  if (auto s = self->state.stored_sessions.find(rec.id); s != self->state.stored_sessions.end()) {
+    rec.session_id = s->second;
+    self->state.stored_sessions.erase(s);
+  }
   start_slot(self, std::move(rec));
 }
 
@@ -102,12 +107,14 @@ supervisor_actor::behavior_type
 supervisor_behavior(self_ptr self, std::shared_ptr<const pool_config> config,
                     std::shared_ptr<task_executor> executor,
                     std::shared_ptr<worktree_manager> worktrees, pool_actor pool,
-                    std::vector<slot_config> slot_configs) {
+                    std::vector<slot_config> slot_configs,
+                    std::map<slot_id, std::string> sessions) {
   auto& st = self->state;
   st.config = std::move(config);
   st.policy = restart_policy::from(*st.config);
   st.executor = std::move(executor);
   st.worktrees = std::move(worktrees);
+  st.stored_sessions = std::move(sessions);
   st.pool = std::move(pool);
   // The supervisor lives as long as its pool; slots watch the pool themselves.
   self->monitor(st.pool);

@@ -38,6 +38,8 @@ struct supervisor_state {
   restart_policy policy;
   std::shared_ptr<task_executor> executor;
   std::shared_ptr<worktree_manager> worktrees; ///< set with worktree_isolation
+  /// Sessions a restarted pool's persistent slots continue (from its store), by slot id.
+  std::map<slot_id, std::string> stored_sessions;
   pool_actor pool;
   std::map<slot_id, child> children;
   std::unordered_map<caf::actor_addr, slot_id> by_addr;
@@ -58,6 +60,7 @@ supervisor_behavior(supervisor_actor::stateful_pointer<supervisor_state> self,
                     std::shared_ptr<const pool_config> config,
                     std::shared_ptr<task_executor> executor,
                     std::shared_ptr<worktree_manager> worktrees, pool_actor pool,
-                    std::vector<slot_config> slot_configs);
+                    std::vector<slot_config> slot_configs,
+                    std::map<slot_id, std::string> sessions = {});
 
 } // namespace claude_pool

@@ -61,6 +61,8 @@ app_context::app_context(const pool_options_cli& opts) {
     cfg_.model = opts.model;
   if (opts.worktrees)
     cfg_.worktree_isolation = true;
+  if (!opts.store.empty())
+    cfg_.store_path = opts.store;
   if (opts.budget_usd) {
     if (!(*opts.budget_usd > 0) || *opts.budget_usd > 1e9)
       throw usage_error("--budget: must be a positive amount of US dollars");

@@ -1,7 +1,9 @@
 #include "runtime/app/commands.hpp"
 
 #include <algorithm>
+#include <cstdio>
 #include <fstream>
+#include <map>
 #include <optional>
 #include <iostream>
 #include <vector>
@@ -67,6 +69,56 @@ void show_progress(std::size_t done, std::size_t total, std::size_t failed) {
             << " failed" << (done == total ? "\n" : "") << std::flush;
 }
 
+/// FNV-1a: a hash that stays the same across builds and machines (std::hash need not).
+std::uint64_t stable_hash(const std::string& text) {
+  std::uint64_t h = 1469598103934665603ull;
+  for (unsigned char c : text) {
+    h ^= c;
+    h *= 1099511628211ull;
+  }
+  return h;
+}
+
+/// Tags every line with `batch-line:<hash of its submission>-<occurrence>`, so that a batch
+/// run again on the same store finds its earlier tasks (a line that repeats another gets
+/// its own occurrence number). Returns the tags, in line order.
+std::vector<std::string> tag_lines(std::vector<task_submission>& subs) {
+  std::map<std::uint64_t, int> seen;
+  std::vector<std::string> tags;
+  for (auto& sub : subs) {
+    auto h = stable_hash(to_json_text(nlohmann::json(sub)));
+    char buf[64];
+    std::snprintf(buf, sizeof(buf), "batch-line:%016llx-%d", static_cast<unsigned long long>(h),
+                  seen[h]++);
+    tags.emplace_back(buf);
+    sub.tags.push_back(tags.back());
+  }
+  return tags;
+}
+
+/// What the store already has for each line: a completed (or in-review) task is not run
+/// again, and a task still pending or running (queued again by the restart) is waited for;
+/// a line whose earlier task failed or was cancelled runs again as a new task.
+std::vector<std::optional<task_id>> earlier_tasks(claude_pool::pool& p,
+                                                  const std::vector<std::string>& tags) {
+  std::map<std::string, task_record> best;
+  for (auto& rec : p.list(task_filter{std::nullopt, std::nullopt, tags})) {
+    auto reusable = rec.state == task_state::completed || rec.state == task_state::pending_review
+                    || rec.state == task_state::pending || rec.state == task_state::running;
+    if (!reusable)
+      continue;
+    for (auto& tag : rec.tags)
+      if (tag.rfind("batch-line:", 0) == 0)
+        best[tag] = rec; // later records win: list() is in submission order
+  }
+  std::vector<std::optional<task_id>> out;
+  for (auto& tag : tags) {
+    auto it = best.find(tag);
+    out.push_back(it == best.end() ? std::nullopt : std::optional<task_id>(it->second.id));
+  }
+  return out;
+}
+
 } // namespace
 
 int batch_command(const batch_options& opts) {
@@ -103,7 +155,19 @@ int batch_command(const batch_options& opts) {
   std::vector<std::optional<task_id>> ids;
   std::vector<std::optional<pool_error>> refusals(subs.size());
   ids.reserve(subs.size());
+  std::vector<std::optional<task_id>> earlier(subs.size());
+  if (ctx.config().store_path) {
+    earlier = earlier_tasks(p, tag_lines(subs));
+    auto reused = std::count_if(earlier.begin(), earlier.end(), [](auto& e) { return e.has_value(); });
+    if (reused > 0 && !opts.pool.quiet)
+      std::cerr << "claude-pool: resuming from " << *ctx.config().store_path << ": " << reused
+                << " of " << subs.size() << " lines already have a task there\n";
+  }
   for (std::size_t i = 0; i < subs.size(); ++i) {
+    if (earlier[i]) {
+      ids.push_back(earlier[i]);
+      continue;
+    }
     try {
       ids.push_back(p.submit(subs[i]));
     } catch (const pool_error& e) {

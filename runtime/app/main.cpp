@@ -42,6 +42,9 @@ void add_pool_options(CLI::App* cmd, pool_options_cli& o) {
   cmd->add_option("--reserve", o.reserve_usd,
                   "with --budget: US dollars reserved for (and allowed to) a task that sets no "
                   "max_budget_usd (default 0.20; raised to 125 % of the costliest task so far)");
+  cmd->add_option("--store", o.store,
+                  "keep every accepted task, the budget's spend and the slots' sessions in this "
+                  "SQLite file: a pool started again on it forgets nothing (see the README)");
   cmd->add_flag("--worktrees", o.worktrees,
                 "worktree isolation: every slot and every chain works in its own git worktree "
                 "under .claude/pool-worktrees/ (the working directory must be in a git "

@@ -1,0 +1,49 @@
+#pragma once
+/// A `claude-pool serve` started by the benchmark: its pid, so that exactly this process is
+/// signalled, and its output in a log file. It dies with the benchmark (PR_SET_PDEATHSIG,
+/// SIGKILL), and a node_process destroyed while its process still runs kills it, so no
+/// error path leaves one behind.
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <sys/types.h>
+
+namespace claude_pool::bench {
+
+class node_process {
+public:
+  /// Starts `argv` with the benchmark's environment minus `unset`; stdout and stderr go to
+  /// `log`. Throws std::runtime_error when it cannot start.
+  node_process(const std::vector<std::string>& argv, std::string log,
+               const std::vector<std::string>& unset);
+  ~node_process();
+
+  node_process(const node_process&) = delete;
+  node_process& operator=(const node_process&) = delete;
+
+  /// False once it has exited (reaps it).
+  bool running();
+
+  /// Waits until the program wrote its port to `file` (`serve --port-file`). Throws
+  /// std::runtime_error, with the log's end, when it exits or `bound` passes first.
+  std::uint16_t wait_for_port(const std::string& file, std::chrono::seconds bound);
+
+  /// SIGTERM, then SIGKILL after `grace`; the exit code, or 128 + signal.
+  int stop(std::chrono::seconds grace);
+
+  /// The last `bytes` of its output.
+  std::string log_tail(std::size_t bytes = 800) const;
+
+private:
+  void reaped(int status);
+
+  std::string log_;
+  pid_t pid_ = -1;
+  bool reaped_ = false;
+  int exit_ = -1;
+};
+
+} // namespace claude_pool::bench

@@ -1,0 +1,279 @@
+// The durable store: one SQLite file in WAL mode. Every write is one autocommit statement, so
+// it is atomic on its own and, with synchronous=FULL, on disk when the call returns (the
+// pool acknowledges a submission only after its record is written). Every SQLite failure
+// becomes a `store_error` naming the file and the problem in words; nothing is skipped.
+#include "runtime/task_store.hpp"
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+
+#include <fcntl.h>
+#include <sqlite3.h>
+#include <unistd.h>
+
+#include <SQLiteCpp/SQLiteCpp.h>
+
+#include "messages/json.hpp"
+
+namespace claude_pool {
+
+namespace {
+
+/// How long a statement waits for another connection's write lock before failing. Writes
+/// are single short statements, so a healthy writer never holds the lock this long; longer
+/// means a stuck or foreign process, which a person should hear about.
+constexpr int busy_timeout_ms = 2000;
+
+const char* const schema_sql = R"sql(
+  CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT);
+  CREATE TABLE tasks(id TEXT PRIMARY KEY, seq INTEGER NOT NULL, record TEXT NOT NULL);
+  CREATE INDEX tasks_by_seq ON tasks(seq);
+  CREATE TABLE sessions(slot TEXT PRIMARY KEY, session_id TEXT, working_dir TEXT);
+  CREATE TABLE budget(id INTEGER PRIMARY KEY CHECK (id = 1), spent INTEGER);
+)sql";
+
+/// A new task takes the next seq; a replaced one keeps its own (and so its place in
+/// `load_tasks`). MAX(seq) is read inside the writing statement, under the write lock, so
+/// two writers cannot take the same seq; the index makes it a lookup.
+const char* const put_task_sql =
+    "INSERT INTO tasks(id, seq, record) VALUES(?1, (SELECT COALESCE(MAX(seq), 0) + 1 FROM tasks),"
+    " ?2) ON CONFLICT(id) DO UPDATE SET record = excluded.record";
+
+/// The problem behind a SQLite failure, in words a person can act on.
+std::string problem(const SQLite::Exception& e) {
+  switch (e.getErrorCode() & 0xff) {
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+      return "the database is locked by another process (waited " +
+             std::to_string(busy_timeout_ms / 1000) +
+             " s; is another claude-pool using this store?)";
+    case SQLITE_NOTADB:
+      return "the file is not a database (or is encrypted)";
+    case SQLITE_CORRUPT:
+      return std::string("the database is corrupt (") + e.what() + ")";
+    case SQLITE_READONLY:
+      return std::string("the database is read-only (") + e.what() + ")";
+    case SQLITE_FULL:
+      return "the disk is full";
+    case SQLITE_CANTOPEN:
+      return std::string("the file cannot be opened (") + e.what() + ")";
+    case SQLITE_IOERR:
+      return std::string("an I/O error (") + e.what() + ")";
+    default:
+      return e.what();
+  }
+}
+
+[[noreturn]] void fail(const std::string& path, const std::string& doing,
+                       const SQLite::Exception& e) {
+  throw store_error("task store " + path + ": " + doing + ": " + problem(e));
+}
+
+/// Creates the file 0600 before SQLite sees it (SQLite would create it 0644 under the usual
+/// umask; its -wal and -shm files copy the database file's mode). Also where a missing
+/// directory or an unwritable file is told apart, which SQLite reports only as CANTOPEN.
+void create_private_file(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd >= 0) {
+    ::close(fd);
+    return;
+  }
+  int err = errno;
+  auto dir = std::filesystem::path(path).parent_path();
+  std::error_code ec;
+  if (err == ENOENT && !dir.empty() && !std::filesystem::is_directory(dir, ec))
+    throw store_error("task store " + path + ": the directory " + dir.string() +
+                      " does not exist");
+  if (err == EACCES || err == EROFS || err == EPERM)
+    throw store_error("task store " + path + ": the file cannot be written (" +
+                      std::strerror(err) + ")");
+  throw store_error("task store " + path + ": cannot open it: " + std::strerror(err));
+}
+
+class sqlite_store final : public task_store {
+public:
+  explicit sqlite_store(const std::string& path)
+    : path_(path), db_(path, SQLite::OPEN_READWRITE, busy_timeout_ms) {
+    check_integrity();
+    // WAL: readers never block the writer, and a commit is one append (+ fsync) to the log.
+    auto mode = db_.execAndGet("PRAGMA journal_mode=WAL").getString();
+    if (mode != "wal")
+      throw store_error("task store " + path_ + ": the file system does not allow WAL mode"
+                        " (SQLite kept journal mode '" + mode + "')");
+    // FULL: the log is fsynced at every commit, so a put is durable when it returns
+    // (NORMAL would sync only at checkpoints and could lose the last puts on power loss).
+    db_.exec("PRAGMA synchronous=FULL");
+    migrate();
+    put_task_ = std::make_unique<SQLite::Statement>(db_, put_task_sql);
+  }
+
+  void put_task(const task_record& rec) override {
+    guarded("cannot save task " + rec.id.value, [&] {
+      reset_on_exit reset{*put_task_};
+      put_task_->bind(1, rec.id.value);
+      put_task_->bind(2, to_json_text(nlohmann::json(rec)));
+      put_task_->exec();
+    });
+  }
+
+  std::vector<task_record> load_tasks() override {
+    std::vector<std::pair<std::string, std::string>> rows; // id, record
+    guarded("cannot read the tasks", [&] {
+      SQLite::Statement st(db_, "SELECT id, record FROM tasks ORDER BY seq");
+      while (st.executeStep())
+        rows.emplace_back(st.getColumn(0).getString(), st.getColumn(1).getString());
+    });
+    std::vector<task_record> out;
+    out.reserve(rows.size());
+    for (auto& [id, text] : rows) {
+      // A record this build cannot read stops the load: dropping it would lose a task.
+      try {
+        out.push_back(nlohmann::json::parse(text).get<task_record>());
+      } catch (const std::exception& e) {
+        throw store_error("task store " + path_ + ": the record of task " + id +
+                          " cannot be read: " + e.what());
+      }
+    }
+    return out;
+  }
+
+  void put_session(const slot_id& slot, const std::optional<stored_session>& s) override {
+    if (!s) {
+      guarded("cannot forget the session of slot " + slot.value, [&] {
+        SQLite::Statement st(db_, "DELETE FROM sessions WHERE slot = ?1");
+        st.bind(1, slot.value);
+        st.exec();
+      });
+      return;
+    }
+    guarded("cannot save the session of slot " + slot.value, [&] {
+      SQLite::Statement st(db_, "INSERT INTO sessions(slot, session_id, working_dir)"
+                                " VALUES(?1, ?2, ?3) ON CONFLICT(slot) DO UPDATE SET"
+                                " session_id = excluded.session_id,"
+                                " working_dir = excluded.working_dir");
+      st.bind(1, slot.value);
+      st.bind(2, s->session_id);
+      st.bind(3, s->working_dir);
+      st.exec();
+    });
+  }
+
+  std::map<slot_id, stored_session> load_sessions() override {
+    std::map<slot_id, stored_session> out;
+    guarded("cannot read the sessions", [&] {
+      SQLite::Statement st(db_, "SELECT slot, session_id, working_dir FROM sessions");
+      while (st.executeStep())
+        out[slot_id{st.getColumn(0).getString()}] =
+            stored_session{st.getColumn(1).getString(), st.getColumn(2).getString()};
+    });
+    return out;
+  }
+
+  // SQLite integers are signed 64-bit: the spend goes through int64 and back unchanged
+  // (two's complement), so even an absurd value above 2^63 is not lost.
+  void put_spent(std::uint64_t microdollars) override {
+    guarded("cannot save the budget's spend", [&] {
+      SQLite::Statement st(db_, "INSERT INTO budget(id, spent) VALUES(1, ?1)"
+                                " ON CONFLICT(id) DO UPDATE SET spent = excluded.spent");
+      st.bind(1, static_cast<std::int64_t>(microdollars));
+      st.exec();
+    });
+  }
+
+  std::uint64_t load_spent() override {
+    std::uint64_t spent = 0;
+    guarded("cannot read the budget's spend", [&] {
+      SQLite::Statement st(db_, "SELECT spent FROM budget WHERE id = 1");
+      if (st.executeStep())
+        spent = static_cast<std::uint64_t>(st.getColumn(0).getInt64());
+    });
+    return spent;
+  }
+
+  std::string describe() const override {
+    return path_;
+  }
+
+private:
+  /// Leaves a cached statement reset whatever happened, so it can run again and a failed
+  /// one keeps no lock.
+  struct reset_on_exit {
+    SQLite::Statement& st;
+    ~reset_on_exit() {
+      st.tryReset();
+    }
+  };
+
+  /// Runs `f`, turning a SQLite failure into a `store_error` that says what was being done.
+  template <class F>
+  void guarded(const std::string& doing, F&& f) {
+    try {
+      f();
+    } catch (const SQLite::Exception& e) {
+      fail(path_, doing, e);
+    }
+  }
+
+  /// Reads every page once: a damaged file is refused at open rather than failing later in
+  /// the middle of a pool's work.
+  void check_integrity() {
+    SQLite::Statement st(db_, "PRAGMA quick_check(3)");
+    std::string found;
+    while (st.executeStep()) {
+      auto line = st.getColumn(0).getString();
+      if (line != "ok")
+        found += (found.empty() ? "" : "; ") + line;
+    }
+    if (!found.empty())
+      throw store_error("task store " + path_ + ": the database is corrupt (" + found + ")");
+  }
+
+  /// Creates the schema in a new file, checks the version of an existing one. IMMEDIATE
+  /// takes the write lock first, so two pools opening a new file do not both create it, and
+  /// a file another process holds locked is refused here, at open.
+  void migrate() {
+    SQLite::Transaction tx(db_, SQLite::TransactionBehavior::IMMEDIATE);
+    if (!db_.tableExists("meta")) {
+      if (db_.execAndGet("SELECT count(*) FROM sqlite_master").getInt64() != 0)
+        throw store_error("task store " + path_ +
+                          ": the file is a SQLite database but not a claude-pool store");
+      db_.exec(schema_sql);
+      db_.exec("INSERT INTO meta(key, value) VALUES('schema_version', '" +
+               std::to_string(task_store_schema_version) + "')");
+    } else {
+      SQLite::Statement st(db_, "SELECT value FROM meta WHERE key = 'schema_version'");
+      std::string text = st.executeStep() ? st.getColumn(0).getString() : "";
+      int version = 0;
+      try {
+        version = std::stoi(text);
+      } catch (const std::exception&) {
+      }
+      if (version < 1)
+        throw store_error("task store " + path_ + ": the schema version '" + text +
+                          "' cannot be read");
+      if (version > task_store_schema_version)
+        throw store_error("task store " + path_ + " was written by a newer claude-pool (schema " +
+                          std::to_string(version) + ", this one knows " +
+                          std::to_string(task_store_schema_version) + ")");
+    }
+    tx.commit();
+  }
+
+  std::string path_;
+  SQLite::Database db_;
+  std::unique_ptr<SQLite::Statement> put_task_; ///< the hot path: prepared once
+};
+
+} // namespace
+
+std::unique_ptr<task_store> open_sqlite_store(const std::string& path) {
+  create_private_file(path);
+  try {
+    return std::make_unique<sqlite_store>(path);
+  } catch (const SQLite::Exception& e) {
+    fail(path, "cannot open it", e);
+  }
+}
+
+} // namespace claude_pool

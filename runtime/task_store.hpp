@@ -1,0 +1,66 @@
+#pragma once
+/// Where a pool keeps what it accepted, so that a pool killed and started again on the same
+/// store forgets nothing: every task record (written before a submission is acknowledged,
+/// and again at every change), the persistent slots' sessions, and the budget's spend.
+/// Two implementations: in memory (the default; nothing survives the process) and SQLite
+/// (WAL mode, one file). A store is used from one thread at a time (the pool actor's); its
+/// methods throw `store_error` with a sentence naming the file and the problem.
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "messages/records.hpp"
+
+namespace claude_pool {
+
+struct store_error : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+/// A persistent slot's session and the directory it was created in (it resumes only there).
+struct stored_session {
+  std::string session_id;
+  std::string working_dir;
+};
+
+class task_store {
+public:
+  virtual ~task_store() = default;
+
+  /// Inserts or replaces the task's record (by id); durable when it returns. The order of
+  /// first insertion is the order `load_tasks` returns.
+  virtual void put_task(const task_record& rec) = 0;
+
+  /// Every stored task, in the order they were first put.
+  virtual std::vector<task_record> load_tasks() = 0;
+
+  /// A slot's session (unset: forget it).
+  virtual void put_session(const slot_id& slot, const std::optional<stored_session>& s) = 0;
+  virtual std::map<slot_id, stored_session> load_sessions() = 0;
+
+  /// The budget's total spend so far, in microdollars.
+  virtual void put_spent(std::uint64_t microdollars) = 0;
+  virtual std::uint64_t load_spent() = 0;
+
+  /// "memory" or the database's path, for messages.
+  virtual std::string describe() const = 0;
+};
+
+/// Nothing survives the process.
+std::unique_ptr<task_store> make_memory_store();
+
+/// Opens (creating if needed, file mode 0600) a SQLite store. Refuses with `store_error`: a
+/// store written by a newer schema version ("…was written by a newer claude-pool (schema N,
+/// this one knows M)"), a file that is not a database or is corrupt, a database another
+/// process holds locked (after a short busy wait), a directory that does not exist.
+std::unique_ptr<task_store> open_sqlite_store(const std::string& path);
+
+/// The schema version this build writes.
+inline constexpr int task_store_schema_version = 1;
+
+} // namespace claude_pool

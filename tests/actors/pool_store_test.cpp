@@ -1,0 +1,137 @@
+// The pool on a durable store, with the in-memory store and a scripted executor: records are
+// stored before a submission is acknowledged and at every change; a pool started again on
+// the store recovers (ended tasks kept, pending ones queued, running ones interrupted or
+// retried, spend and sessions restored). No processes.
+#include <catch2/catch.hpp>
+
+#include "runtime/pool.hpp"
+#include "../support/chain_helpers.hpp"
+#include "../support/eventually.hpp"
+#include "../support/scripted_executor.hpp"
+
+using namespace claude_pool;
+using claude_pool::testing::eventually;
+using claude_pool::testing::scripted_executor;
+using claude_pool::testing::slots;
+
+namespace {
+
+pool_options on_store(std::shared_ptr<task_executor> exec, std::shared_ptr<task_store> store) {
+  pool_options o;
+  o.executor = std::move(exec);
+  o.store = std::move(store);
+  return o;
+}
+
+std::optional<task_record> stored(task_store& s, const task_id& id) {
+  for (auto& r : s.load_tasks())
+    if (r.id == id)
+      return r;
+  return std::nullopt;
+}
+
+task_record with_state(const std::string& id, task_state state, std::uint32_t max_attempts = 1) {
+  auto r = task_record::new_pending(task_id{id}, "prompt of " + id);
+  r.max_attempts = max_attempts;
+  if (state != task_state::pending)
+    r.transition_to(task_state::running);
+  if (state == task_state::running)
+    r.slot_id = slot_id{"slot-0"};
+  if (state == task_state::completed || state == task_state::pending_review) {
+    task_result res;
+    res.success = true;
+    res.output = "old answer";
+    res.cost_microdollars = 70;
+    r.result = res;
+    r.transition_to(state);
+  }
+  return r;
+}
+
+} // namespace
+
+TEST_CASE("a task is in the store before its submission is acknowledged, and at every change",
+          "[store]") {
+  auto store = std::shared_ptr<task_store>(make_memory_store());
+  auto exec = std::make_shared<scripted_executor>(false);
+  claude_pool::pool p(slots(1), on_store(exec, store));
+  auto id = p.submit(std::string("keep me"));
+  auto first = stored(*store, id); // no waiting: the acknowledgement came after the write
+  REQUIRE(first);
+  CHECK(first->prompt == "keep me");
+  REQUIRE(exec->wait_for_live(1));
+  // "running" is stored before the execution starts.
+  CHECK(stored(*store, id)->state == task_state::running);
+  exec->finish(id);
+  auto rec = p.wait(id);
+  auto last = stored(*store, id);
+  REQUIRE(last);
+  CHECK(last->state == task_state::completed);
+  CHECK(last->result->output == rec.result->output);
+  CHECK(store->load_spent() == rec.result->cost_microdollars);
+}
+
+TEST_CASE("a pool started on a store recovers every task it had accepted", "[store]") {
+  auto store = std::shared_ptr<task_store>(make_memory_store());
+  store->put_task(with_state("done", task_state::completed));
+  store->put_task(with_state("waiting", task_state::pending));
+  store->put_task(with_state("was-running", task_state::running));
+  store->put_task(with_state("was-running-retry", task_state::running, 2));
+  store->put_task(with_state("in-review", task_state::pending_review));
+  store->put_spent(900);
+  store->put_session(slot_id{"slot-0"}, stored_session{"sess-1", ""});
+
+  auto exec = std::make_shared<scripted_executor>(true);
+  auto cfg = slots(1);
+  cfg.slot_mode = slot_mode::persistent;
+  claude_pool::pool p(cfg, on_store(exec, store));
+  auto done = p.result(task_id{"done"});
+  CHECK(done.state == task_state::completed);
+  CHECK(done.result->output == "old answer");
+  CHECK(p.result(task_id{"in-review"}).state == task_state::pending_review);
+
+  auto interrupted = p.wait(task_id{"was-running"});
+  CHECK(interrupted.state == task_state::failed);
+  CHECK(interrupted.result->subtype == "interrupted");
+
+  auto waiting = p.wait(task_id{"waiting"});
+  CHECK(waiting.state == task_state::completed);
+  auto retried = p.wait(task_id{"was-running-retry"});
+  CHECK(retried.state == task_state::completed);
+  REQUIRE(retried.attempts.size() == 1);
+  CHECK(retried.attempts[0].subtype == "interrupted");
+
+  // Only the two queued tasks ran, in their order; the first continued slot-0's session.
+  auto reqs = exec->requests();
+  REQUIRE(reqs.size() == 2);
+  CHECK(reqs[0].task.value == "waiting");
+  CHECK(reqs[0].resume_session == std::optional<std::string>("sess-1"));
+  CHECK(reqs[1].task.value == "was-running-retry");
+
+  // Spend goes on from where it was; the store saw every change.
+  REQUIRE(eventually([&] { return store->load_spent() == 900 + 10 + 10; }));
+  CHECK(stored(*store, task_id{"was-running"})->result->subtype == "interrupted");
+  CHECK(stored(*store, task_id{"waiting"})->state == task_state::completed);
+  auto events = p.status().events;
+  CHECK(std::any_of(events.begin(), events.end(),
+                    [](auto& e) { return e.kind == "store_recovered"; }));
+}
+
+TEST_CASE("a restarted pool's budget counts what was spent before", "[store][budget]") {
+  auto store = std::shared_ptr<task_store>(make_memory_store());
+  store->put_spent(1500);
+  auto cfg = slots(1);
+  cfg.budget_microdollars = 2000;
+  cfg.budget_default_reservation_microdollars = 600;
+  claude_pool::pool p(cfg, on_store(std::make_shared<scripted_executor>(true), store));
+  auto st = p.status();
+  REQUIRE(st.budget);
+  CHECK(st.budget->spent_microdollars == 1500);
+  // 500 left cannot hold a 600 reservation: refused with the figures, not run.
+  try {
+    p.submit(std::string("too much"));
+    FAIL("admitted beyond the restored budget");
+  } catch (const pool_error& e) {
+    CHECK(is_refusal(e.code));
+  }
+}
