@@ -15,6 +15,7 @@
 #include <SQLiteCpp/SQLiteCpp.h>
 
 #include "messages/json.hpp"
+#include "runtime/sqlite_store_schema.hpp"
 
 namespace claude_pool {
 
@@ -25,17 +26,9 @@ namespace {
 /// means a stuck or foreign process, which a person should hear about.
 constexpr int busy_timeout_ms = 2000;
 
-const char* const schema_sql = R"sql(
-  CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT);
-  CREATE TABLE tasks(id TEXT PRIMARY KEY, seq INTEGER NOT NULL, record TEXT NOT NULL);
-  CREATE INDEX tasks_by_seq ON tasks(seq);
-  CREATE TABLE sessions(slot TEXT PRIMARY KEY, session_id TEXT, working_dir TEXT);
-  CREATE TABLE budget(id INTEGER PRIMARY KEY CHECK (id = 1), spent INTEGER);
-)sql";
-
 /// A new task takes the next seq; a replaced one keeps its own (and so its place in
 /// `load_tasks`). MAX(seq) is read inside the writing statement, under the write lock, so
-/// two writers cannot take the same seq; the index makes it a lookup.
+/// two writers cannot take the same seq.
 const char* const put_task_sql =
     "INSERT INTO tasks(id, seq, record) VALUES(?1, (SELECT COALESCE(MAX(seq), 0) + 1 FROM tasks),"
     " ?2) ON CONFLICT(id) DO UPDATE SET record = excluded.record";
@@ -80,22 +73,23 @@ void create_private_file(const std::string& path) {
     return;
   }
   int err = errno;
-  auto dir = std::filesystem::path(path).parent_path();
   std::error_code ec;
+  auto dir = std::filesystem::path(path).parent_path();
+  std::string why = std::string("cannot open it: ") + std::strerror(err);
   if (err == ENOENT && !dir.empty() && !std::filesystem::is_directory(dir, ec))
-    throw store_error("task store " + path + ": the directory " + dir.string() +
-                      " does not exist");
-  if (err == EACCES || err == EROFS || err == EPERM)
-    throw store_error("task store " + path + ": the file cannot be written (" +
-                      std::strerror(err) + ")");
-  throw store_error("task store " + path + ": cannot open it: " + std::strerror(err));
+    why = "the directory " + dir.string() + " does not exist";
+  else if (err == EACCES || err == EROFS || err == EPERM)
+    why = std::string(std::filesystem::exists(path, ec) ? "the file cannot be written ("
+                                                        : "the file cannot be created (") +
+          std::strerror(err) + ")";
+  throw store_error("task store " + path + ": " + why);
 }
 
 class sqlite_store final : public task_store {
 public:
   explicit sqlite_store(const std::string& path)
     : path_(path), db_(path, SQLite::OPEN_READWRITE, busy_timeout_ms) {
-    check_integrity();
+    check_store_integrity(db_, path_);
     // WAL: readers never block the writer, and a commit is one append (+ fsync) to the log.
     auto mode = db_.execAndGet("PRAGMA journal_mode=WAL").getString();
     if (mode != "wal")
@@ -104,7 +98,7 @@ public:
     // FULL: the log is fsynced at every commit, so a put is durable when it returns
     // (NORMAL would sync only at checkpoints and could lose the last puts on power loss).
     db_.exec("PRAGMA synchronous=FULL");
-    migrate();
+    create_or_check_store_schema(db_, path_);
     put_task_ = std::make_unique<SQLite::Statement>(db_, put_task_sql);
   }
 
@@ -139,24 +133,14 @@ public:
   }
 
   void put_session(const slot_id& slot, const std::optional<stored_session>& s) override {
-    if (!s) {
-      guarded("cannot forget the session of slot " + slot.value, [&] {
-        SQLite::Statement st(db_, "DELETE FROM sessions WHERE slot = ?1");
-        st.bind(1, slot.value);
-        st.exec();
-      });
-      return;
-    }
-    guarded("cannot save the session of slot " + slot.value, [&] {
-      SQLite::Statement st(db_, "INSERT INTO sessions(slot, session_id, working_dir)"
-                                " VALUES(?1, ?2, ?3) ON CONFLICT(slot) DO UPDATE SET"
-                                " session_id = excluded.session_id,"
-                                " working_dir = excluded.working_dir");
-      st.bind(1, slot.value);
-      st.bind(2, s->session_id);
-      st.bind(3, s->working_dir);
-      st.exec();
-    });
+    if (!s)
+      return write("cannot forget the session of slot " + slot.value,
+                   "DELETE FROM sessions WHERE slot = ?1", slot.value);
+    write("cannot save the session of slot " + slot.value,
+          "INSERT INTO sessions(slot, session_id, working_dir) VALUES(?1, ?2, ?3)"
+          " ON CONFLICT(slot) DO UPDATE SET session_id = excluded.session_id,"
+          " working_dir = excluded.working_dir",
+          slot.value, s->session_id, s->working_dir);
   }
 
   std::map<slot_id, stored_session> load_sessions() override {
@@ -173,12 +157,10 @@ public:
   // SQLite integers are signed 64-bit: the spend goes through int64 and back unchanged
   // (two's complement), so even an absurd value above 2^63 is not lost.
   void put_spent(std::uint64_t microdollars) override {
-    guarded("cannot save the budget's spend", [&] {
-      SQLite::Statement st(db_, "INSERT INTO budget(id, spent) VALUES(1, ?1)"
-                                " ON CONFLICT(id) DO UPDATE SET spent = excluded.spent");
-      st.bind(1, static_cast<std::int64_t>(microdollars));
-      st.exec();
-    });
+    write("cannot save the budget's spend",
+          "INSERT INTO budget(id, spent) VALUES(1, ?1)"
+          " ON CONFLICT(id) DO UPDATE SET spent = excluded.spent",
+          static_cast<std::int64_t>(microdollars));
   }
 
   std::uint64_t load_spent() override {
@@ -215,49 +197,15 @@ private:
     }
   }
 
-  /// Reads every page once: a damaged file is refused at open rather than failing later in
-  /// the middle of a pool's work.
-  void check_integrity() {
-    SQLite::Statement st(db_, "PRAGMA quick_check(3)");
-    std::string found;
-    while (st.executeStep()) {
-      auto line = st.getColumn(0).getString();
-      if (line != "ok")
-        found += (found.empty() ? "" : "; ") + line;
-    }
-    if (!found.empty())
-      throw store_error("task store " + path_ + ": the database is corrupt (" + found + ")");
-  }
-
-  /// Creates the schema in a new file, checks the version of an existing one. IMMEDIATE
-  /// takes the write lock first, so two pools opening a new file do not both create it, and
-  /// a file another process holds locked is refused here, at open.
-  void migrate() {
-    SQLite::Transaction tx(db_, SQLite::TransactionBehavior::IMMEDIATE);
-    if (!db_.tableExists("meta")) {
-      if (db_.execAndGet("SELECT count(*) FROM sqlite_master").getInt64() != 0)
-        throw store_error("task store " + path_ +
-                          ": the file is a SQLite database but not a claude-pool store");
-      db_.exec(schema_sql);
-      db_.exec("INSERT INTO meta(key, value) VALUES('schema_version', '" +
-               std::to_string(task_store_schema_version) + "')");
-    } else {
-      SQLite::Statement st(db_, "SELECT value FROM meta WHERE key = 'schema_version'");
-      std::string text = st.executeStep() ? st.getColumn(0).getString() : "";
-      int version = 0;
-      try {
-        version = std::stoi(text);
-      } catch (const std::exception&) {
-      }
-      if (version < 1)
-        throw store_error("task store " + path_ + ": the schema version '" + text +
-                          "' cannot be read");
-      if (version > task_store_schema_version)
-        throw store_error("task store " + path_ + " was written by a newer claude-pool (schema " +
-                          std::to_string(version) + ", this one knows " +
-                          std::to_string(task_store_schema_version) + ")");
-    }
-    tx.commit();
+  /// One writing statement with its parameters, run once.
+  template <class... Args>
+  void write(const std::string& doing, const char* sql, const Args&... args) {
+    guarded(doing, [&] {
+      SQLite::Statement st(db_, sql);
+      int i = 0;
+      (st.bind(++i, args), ...);
+      st.exec();
+    });
   }
 
   std::string path_;

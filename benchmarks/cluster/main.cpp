@@ -18,6 +18,7 @@
 
 #include "benchmarks/cluster/round_trip.hpp"
 #include "benchmarks/cluster/split_slots.hpp"
+#include "benchmarks/common/stats.hpp"
 
 using namespace claude_pool::bench;
 using nlohmann::json;
@@ -48,20 +49,29 @@ void print_split_slots(std::ostream& out, const std::vector<layout_figures>& fig
                        const split_slots_plan& plan) {
   char line[200];
   out << "\n2. Batch of " << plan.tasks << " tasks on 4 slots, real CLI + mock API ("
-      << plan.delay_ms << " ms per request), median of " << plan.rounds << " rounds\n";
-  std::snprintf(line, sizeof line, "  %-10s %8s %8s %10s %-10s %s\n", "layout", "tasks/s",
-                "wall s", "start-up s", "all done", "tasks per host (last run)");
+      << plan.delay_ms << " ms per request), median of " << plan.rounds << " rounds\n"
+      << "  (wall: first submit → last completion; task: a task's start → end on its slot,\n"
+      << "   median; vs local: median of per-round ratios; client CPU: this process during\n"
+      << "   the batch)\n";
+  std::snprintf(line, sizeof line, "  %-10s %8s %9s %7s %7s %13s %-9s %s\n", "layout",
+                "tasks/s", "vs local", "wall s", "task s", "client CPU s", "all done",
+                "tasks per host (last run)");
   out << line;
   for (auto& f : figs) {
     std::string hosts;
-    double startup = 0;
-    if (!f.runs.empty()) {
+    std::vector<double> cpu, task;
+    for (auto& r : f.runs)
+      if (r.error.empty()) {
+        cpu.push_back(r.client_cpu_s);
+        task.push_back(r.task_s_median);
+      }
+    if (!f.runs.empty())
       for (auto& [h, n] : f.runs.back().tasks_per_host)
         hosts += h + "=" + std::to_string(n) + " ";
-      startup = f.runs.back().startup_s;
-    }
-    std::snprintf(line, sizeof line, "  %-10s %8.2f %8.2f %10.2f %-10s %s%s\n",
-                  f.layout.name.c_str(), f.median_tasks_per_s, f.median_wall_s, startup,
+    std::snprintf(line, sizeof line, "  %-10s %8.2f %8.2fx %7.2f %7.2f %13.2f %-9s %s%s\n",
+                  f.layout.name.c_str(), f.median_tasks_per_s, f.ratio_to_local,
+                  f.median_wall_s, median(task),
+                  median(cpu),
                   f.all_completed ? "yes" : "NO", hosts.c_str(),
                   f.used_every_host ? "" : "(not every host used!)");
     out << line;
@@ -76,6 +86,15 @@ void print_split_slots(std::ostream& out, const std::vector<layout_figures>& fig
       else if (!r.stopped_cleanly)
         out << "  " << f.layout.name << ": a node did not exit 0 after SIGTERM\n";
     }
+  for (auto& f : figs) {
+    int stuck = 0;
+    for (auto& r : f.runs)
+      stuck += r.error.empty() && !r.hosts_left_alone ? 1 : 0;
+    if (stuck > 0)
+      out << "  " << f.layout.name << ": in " << stuck << " of " << f.runs.size()
+          << " runs a slot host did not exit within 5 s of SIGTERM while the coordinator ran\n"
+          << "    (it exited once the coordinator stopped)\n";
+  }
   for (auto& f : figs)
     out << "  " << f.layout.name << ": " << f.layout.description << "\n";
 }
@@ -102,13 +121,20 @@ json to_json(const std::vector<layout_figures>& figs, const split_slots_plan& pl
     json runs = json::array();
     for (auto& r : f.runs)
       runs.push_back({{"wall_s", r.wall_s}, {"tasks_per_s", r.tasks_per_s},
-                      {"startup_s", r.startup_s}, {"completed", r.completed},
+                      {"startup_s", r.startup_s}, {"client_cpu_s", r.client_cpu_s},
+                      {"task_s_median", r.task_s_median}, {"task_s_max", r.task_s_max},
+                      {"completed", r.completed},
                       {"not_completed", r.not_completed}, {"first_failure", r.first_failure},
                       {"tasks_per_host", r.tasks_per_host},
-                      {"stopped_cleanly", r.stopped_cleanly}, {"error", r.error}});
+                      {"stopped_cleanly", r.stopped_cleanly},
+                      {"hosts_left_alone", f.layout.hosts.empty() ? json(nullptr)
+                                                                  : json(r.hosts_left_alone)},
+                      {"error", r.error}});
     layouts[f.layout.name] = {{"description", f.layout.description},
                               {"median_tasks_per_s", f.median_tasks_per_s},
                               {"median_wall_s", f.median_wall_s},
+                              {"ratio_to_local", f.ratio_to_local},
+                              {"round_ratios_to_local", f.round_ratios_to_local},
                               {"all_completed", f.all_completed},
                               {"used_every_host", f.used_every_host},
                               {"runs", runs}};

@@ -126,14 +126,20 @@ std::uint16_t node_process::wait_for_port(const std::string& file, std::chrono::
                            + " s: " + log_tail());
 }
 
-int node_process::stop(std::chrono::seconds grace) {
-  if (!running())
-    return exit_;
-  ::kill(pid_, SIGTERM);
-  auto until = std::chrono::steady_clock::now() + grace;
+void node_process::terminate() {
+  if (running())
+    ::kill(pid_, SIGTERM);
+}
+
+bool node_process::wait_until(std::chrono::steady_clock::time_point until) {
   while (running() && std::chrono::steady_clock::now() < until)
     std::this_thread::sleep_for(poll_interval);
-  if (!reaped_) {
+  return !running();
+}
+
+int node_process::stop(std::chrono::milliseconds grace) {
+  terminate();
+  if (!wait_until(std::chrono::steady_clock::now() + grace)) {
     ::kill(pid_, SIGKILL);
     int st = 0;
     while (::waitpid(pid_, &st, 0) < 0 && errno == EINTR) {

@@ -31,8 +31,17 @@ public:
   /// std::runtime_error, with the log's end, when it exits or `bound` passes first.
   std::uint16_t wait_for_port(const std::string& file, std::chrono::seconds bound);
 
+  /// Sends SIGTERM (when it still runs).
+  void terminate();
+
+  /// Waits until it has exited or `until` passes; true when it has exited.
+  bool wait_until(std::chrono::steady_clock::time_point until);
+
   /// SIGTERM, then SIGKILL after `grace`; the exit code, or 128 + signal.
-  int stop(std::chrono::seconds grace);
+  int stop(std::chrono::milliseconds grace);
+
+  /// The exit code (128 + signal), or -1 while it runs.
+  int exit_code() const { return exit_; }
 
   /// The last `bytes` of its output.
   std::string log_tail(std::size_t bytes = 800) const;

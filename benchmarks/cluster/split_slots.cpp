@@ -6,6 +6,8 @@
 #include <stdexcept>
 #include <thread>
 
+#include <sys/resource.h>
+
 #include "benchmarks/cluster/node_process.hpp"
 #include "benchmarks/common/stats.hpp"
 #include "benchmarks/common/temp_dir.hpp"
@@ -22,7 +24,16 @@ const std::vector<std::string> no_api = {"ANTHROPIC_API_KEY", "ANTHROPIC_BASE_UR
                                          "CLAUDE_POOL_CLAUDE_BIN"};
 constexpr auto start_bound = std::chrono::seconds(60);
 constexpr auto stop_grace = std::chrono::seconds(30);
+constexpr auto host_alone_bound = std::chrono::seconds(5);
 constexpr int layout_slots = 4;
+
+/// CPU seconds this process (the client) used so far, every thread.
+double own_cpu_s() {
+  rusage ru{};
+  ::getrusage(RUSAGE_SELF, &ru);
+  auto s = [](const timeval& t) { return static_cast<double>(t.tv_sec) + t.tv_usec / 1e6; };
+  return s(ru.ru_utime) + s(ru.ru_stime);
+}
 
 double seconds_since(clock_type::time_point t0) {
   return std::chrono::duration<double>(clock_type::now() - t0).count();
@@ -35,6 +46,26 @@ std::string host_of(const task_record& rec) {
   auto& id = rec.slot_id->value;
   auto slash = id.find('/');
   return slash == std::string::npos ? "local" : id.substr(0, slash);
+}
+
+/// What the batch's records say: completions, hosts, a task's time on its slot.
+void tally(batch_run& run, const std::vector<task_record>& records) {
+  std::vector<double> task_s;
+  for (auto& rec : records) {
+    ++run.tasks_per_host[host_of(rec)];
+    if (rec.started_at_ms && rec.completed_at_ms)
+      task_s.push_back(static_cast<double>(*rec.completed_at_ms - *rec.started_at_ms) / 1e3);
+    if (rec.state == task_state::completed) {
+      ++run.completed;
+      continue;
+    }
+    ++run.not_completed;
+    if (run.first_failure.empty())
+      run.first_failure = std::string(to_string(rec.state)) + ": "
+                          + (rec.result ? rec.result->output : std::string("no result"));
+  }
+  run.task_s_median = median(task_s);
+  run.task_s_max = percentile(task_s, 100);
 }
 
 /// The processes of one run: the serving node first, then its slot hosts.
@@ -58,13 +89,20 @@ struct node_set {
         dir.path() + "/" + name + ".log", no_api));
   }
 
-  /// Slot hosts first (so they leave the pool in order), then the serving node. True when
-  /// every one exited 0.
-  bool stop() {
-    bool clean = true;
-    for (auto it = nodes.rbegin(); it != nodes.rend(); ++it)
-      clean = (*it)->stop(stop_grace) == 0 && clean;
-    return clean;
+  /// SIGTERM to the slot hosts first: each should leave on its own while the serving node
+  /// still runs (noted in `hosts_left_alone`; the wait is bounded because a host that
+  /// does not is then ended by the serving node's exit). Then the serving node, then
+  /// whatever host is left. Fills `stopped_cleanly`: every process exited 0.
+  void stop(batch_run& run) {
+    auto hosts_bound = clock_type::now() + host_alone_bound;
+    for (std::size_t i = 1; i < nodes.size(); ++i)
+      nodes[i]->terminate();
+    run.hosts_left_alone = true;
+    for (std::size_t i = 1; i < nodes.size(); ++i)
+      run.hosts_left_alone = nodes[i]->wait_until(hosts_bound) && run.hosts_left_alone;
+    run.stopped_cleanly = nodes.front()->stop(stop_grace) == 0;
+    for (std::size_t i = 1; i < nodes.size(); ++i)
+      run.stopped_cleanly = nodes[i]->stop(stop_grace) == 0 && run.stopped_cleanly;
   }
 
   std::string logs() const {
@@ -106,6 +144,7 @@ batch_run run_batch(const slot_layout& layout, const split_slots_plan& plan) {
       auto suffix = " [[mock:delay_ms=" + std::to_string(plan.delay_ms) + "]]";
       std::vector<task_id> ids;
       ids.reserve(static_cast<std::size_t>(plan.tasks));
+      auto cpu0 = own_cpu_s();
       auto t0 = clock_type::now();
       for (int i = 0; i < plan.tasks; ++i)
         ids.push_back(client.submit(task_submission{"task " + std::to_string(i) + suffix, {}, {}}));
@@ -113,20 +152,11 @@ batch_run run_batch(const slot_layout& layout, const split_slots_plan& plan) {
       for (auto& id : ids)
         records.push_back(client.wait(id));
       run.wall_s = seconds_since(t0);
+      run.client_cpu_s = own_cpu_s() - cpu0;
       run.tasks_per_s = run.wall_s > 0 ? plan.tasks / run.wall_s : 0;
-      for (auto& rec : records) {
-        ++run.tasks_per_host[host_of(rec)];
-        if (rec.state == task_state::completed) {
-          ++run.completed;
-        } else {
-          ++run.not_completed;
-          if (run.first_failure.empty())
-            run.first_failure = std::string(to_string(rec.state)) + ": "
-                                + (rec.result ? rec.result->output : std::string("no result"));
-        }
-      }
+      tally(run, records);
     }
-    run.stopped_cleanly = set.stop();
+    set.stop(run);
   } catch (const std::exception& e) {
     run.error = e.what(); // the node_set's destructor has killed whatever still ran
   }
@@ -173,8 +203,10 @@ std::vector<slot_layout> standard_layouts() {
 
 std::vector<layout_figures> measure_split_slots(const split_slots_plan& plan) {
   std::vector<layout_figures> out;
-  for (auto& l : standard_layouts())
-    out.push_back(layout_figures{l, {}, 0, 0, false, false});
+  for (auto& l : standard_layouts()) {
+    out.emplace_back();
+    out.back().layout = l;
+  }
   auto n = out.size();
   for (int r = 0; r < plan.rounds; ++r)
     for (std::size_t k = 0; k < n; ++k) {
@@ -190,6 +222,15 @@ std::vector<layout_figures> measure_split_slots(const split_slots_plan& plan) {
     }
   for (auto& f : out)
     summarize(f);
+  // Rounds line up (one run per layout per round): compare each with `local` round by round.
+  for (auto& f : out) {
+    for (std::size_t r = 0; r < f.runs.size(); ++r) {
+      auto& base = out.front().runs[r];
+      if (f.runs[r].error.empty() && base.error.empty() && base.tasks_per_s > 0)
+        f.round_ratios_to_local.push_back(f.runs[r].tasks_per_s / base.tasks_per_s);
+    }
+    f.ratio_to_local = median(f.round_ratios_to_local);
+  }
   return out;
 }
 

@@ -41,6 +41,11 @@ struct batch_run {
   std::string first_failure; ///< a failed task's output, to act on
   std::map<std::string, int> tasks_per_host; ///< "local" for the serving process's slots
   bool stopped_cleanly = true; ///< every process exited 0 after SIGTERM
+  /// Every slot host exited within 5 s of its SIGTERM while the serving node still ran
+  /// (trivially true without slot hosts).
+  bool hosts_left_alone = true;
+  double task_s_median = 0, task_s_max = 0; ///< a task's start → end, as its record says
+  double client_cpu_s = 0;  ///< CPU the benchmark process (the client) used during the batch
   double startup_s = 0;     ///< processes started → four idle slots in status
   std::string error;        ///< set when the run could not finish
 };
@@ -50,11 +55,14 @@ struct layout_figures {
   std::vector<batch_run> runs;
   double median_tasks_per_s = 0;
   double median_wall_s = 0;
+  std::vector<double> round_ratios_to_local; ///< tasks/s over `local`'s in the same round
+  double ratio_to_local = 0;                 ///< median of `round_ratios_to_local`
   bool all_completed = false;     ///< every task of every run
   bool used_every_host = false;   ///< in every run, every host of the layout ran tasks
 };
 
-/// Runs every layout `plan.rounds` times, interleaved; never throws for a failed run (its
+/// Runs every layout `plan.rounds` times, interleaved (the first of standard_layouts() is
+/// the baseline of the ratios); never throws for a failed run (its
 /// `error` says why).
 std::vector<layout_figures> measure_split_slots(const split_slots_plan& plan);
 

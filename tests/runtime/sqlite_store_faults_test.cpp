@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <csignal>
 #include <fstream>
 
 #include <sys/stat.h>
@@ -40,6 +41,9 @@ struct lock_holder {
     pid = ::fork();
     REQUIRE(pid >= 0);
     if (pid == 0) {
+      // Only the parent may hold the write end: its close (or death) is the release.
+      ::close(ready[0]);
+      ::close(release[1]);
       sqlite3* db = nullptr;
       int rc = sqlite3_open(path.c_str(), &db);
       if (rc == SQLITE_OK)
@@ -77,6 +81,23 @@ std::string refusal(F&& f) {
 }
 
 } // namespace
+
+TEST_CASE("a task put just before its process is killed is there on reopen", "[store]") {
+  store_dir dir;
+  pid_t pid = ::fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    auto store = open_sqlite_store(dir.db());
+    store->put_task(record("t-last", "acknowledged"));
+    ::raise(SIGKILL); // no close, no checkpoint: the task is only in the -wal file
+  }
+  int status = 0;
+  REQUIRE(::waitpid(pid, &status, 0) == pid);
+  REQUIRE(WIFSIGNALED(status));
+  auto tasks = open_sqlite_store(dir.db())->load_tasks();
+  REQUIRE(tasks.size() == 1);
+  CHECK(tasks[0].prompt == "acknowledged");
+}
 
 TEST_CASE("a store written by a newer schema is refused, naming both versions", "[store]") {
   store_dir dir;
