@@ -10,6 +10,7 @@
 
 #include <fcntl.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -96,7 +97,9 @@ node_process::~node_process() {
   }
 }
 
-void node_process::reaped(int status) {
+void node_process::reaped(int status, const rusage& ru) {
+  auto secs = [](const timeval& t) { return static_cast<double>(t.tv_sec) + t.tv_usec / 1e6; };
+  cpu_s_ = secs(ru.ru_utime) + secs(ru.ru_stime);
   reaped_ = true;
   exit_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
@@ -105,8 +108,9 @@ bool node_process::running() {
   if (reaped_)
     return false;
   int st = 0;
-  if (::waitpid(pid_, &st, WNOHANG) == pid_)
-    reaped(st);
+  rusage ru{};
+  if (::wait4(pid_, &st, WNOHANG, &ru) == pid_)
+    reaped(st, ru);
   return !reaped_;
 }
 
@@ -142,9 +146,10 @@ int node_process::stop(std::chrono::milliseconds grace) {
   if (!wait_until(std::chrono::steady_clock::now() + grace)) {
     ::kill(pid_, SIGKILL);
     int st = 0;
-    while (::waitpid(pid_, &st, 0) < 0 && errno == EINTR) {
+    rusage ru{};
+    while (::wait4(pid_, &st, 0, &ru) < 0 && errno == EINTR) {
     }
-    reaped(st);
+    reaped(st, ru);
   }
   return exit_;
 }

@@ -11,6 +11,8 @@
 
 #include <sys/types.h>
 
+struct rusage;
+
 namespace claude_pool::bench {
 
 class node_process {
@@ -43,16 +45,21 @@ public:
   /// The exit code (128 + signal), or -1 while it runs.
   int exit_code() const { return exit_; }
 
+  /// CPU seconds (user + system) it used, with every descendant it waited for (its CLI
+  /// processes); known once it has exited.
+  double cpu_s() const { return cpu_s_; }
+
   /// The last `bytes` of its output.
   std::string log_tail(std::size_t bytes = 800) const;
 
 private:
-  void reaped(int status);
+  void reaped(int status, const ::rusage& ru);
 
   std::string log_;
   pid_t pid_ = -1;
   bool reaped_ = false;
   int exit_ = -1;
+  double cpu_s_ = 0;
 };
 
 } // namespace claude_pool::bench

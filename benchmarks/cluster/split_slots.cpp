@@ -103,6 +103,8 @@ struct node_set {
     run.stopped_cleanly = nodes.front()->stop(stop_grace) == 0;
     for (std::size_t i = 1; i < nodes.size(); ++i)
       run.stopped_cleanly = nodes[i]->stop(stop_grace) == 0 && run.stopped_cleanly;
+    for (auto& n : nodes)
+      run.nodes_cpu_s += n->cpu_s();
   }
 
   std::string logs() const {

@@ -46,6 +46,8 @@ struct batch_run {
   bool hosts_left_alone = true;
   double task_s_median = 0, task_s_max = 0; ///< a task's start → end, as its record says
   double client_cpu_s = 0;  ///< CPU the benchmark process (the client) used during the batch
+  /// CPU of every node process over its whole life, with its CLI processes.
+  double nodes_cpu_s = 0;
   double startup_s = 0;     ///< processes started → four idle slots in status
   std::string error;        ///< set when the run could not finish
 };
