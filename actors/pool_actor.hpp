@@ -17,6 +17,7 @@
 #include <caf/typed_response_promise.hpp>
 
 #include "actors/slot_actor.hpp"
+#include "actors/slot_hosts.hpp"
 #include "runtime/task_store.hpp"
 #include "supervision/failure_class.hpp"
 
@@ -72,6 +73,7 @@ struct pool_actor_state {
   std::set<slot_id> retiring;          ///< busy slots that stop once their task ends
   std::map<slot_id, std::uint64_t> idle_since;          ///< for autoscaling
   std::map<slot_id, std::uint64_t> last_used;           ///< when it last finished a task
+  slot_hosts hosts;                    ///< slot hosts that joined, and their room
 
   void record_event(pool_event ev);
 
@@ -106,6 +108,7 @@ struct pool_actor_state {
 
   /// Which slots to take out of service for a scale-down of `n`: errored or stopped ones
   /// first, then idle ones least recently used first, then busy ones (latest start first).
+  /// Of a slot host's slots only those the scaler placed there are candidates.
   std::vector<slot_id> retirees(std::uint64_t n) const;
 
   /// Takes a slot out of the pool's tables (it runs no task).

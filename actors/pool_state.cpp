@@ -163,15 +163,19 @@ std::vector<slot_id> pool_actor_state::retirees(std::uint64_t n) const {
         && std::find(out.begin(), out.end(), id) == out.end())
       out.push_back(id);
   };
-  // Scaling is about the pool's own slots: a slot host's slots are its to stop.
+  // Scaling is about the slots it started: the pool's own and those it placed on slot
+  // hosts. A host's own slots are the host's to stop.
+  auto scaled = [&](const slot_id& id, const slot_record& rec) {
+    return !rec.node || hosts.is_placed(id);
+  };
   for (auto& [id, entry] : slots)
-    if (!entry.record.node
+    if (scaled(id, entry.record)
         && (entry.record.state == slot_state::errored || entry.record.state == slot_state::stopped))
       take(id);
   // Idle slots, least recently used first; a slot that never ran a task comes first of all.
   std::vector<std::pair<std::uint64_t, slot_id>> unused;
   for (auto& id : idle) {
-    if (slots.at(id).record.node)
+    if (!scaled(id, slots.at(id).record))
       continue;
     auto it = last_used.find(id);
     unused.emplace_back(it == last_used.end() ? 0 : it->second, id);
@@ -182,7 +186,7 @@ std::vector<slot_id> pool_actor_state::retirees(std::uint64_t n) const {
     take(u.second);
   std::vector<std::pair<std::uint64_t, slot_id>> busy;
   for (auto& [id, entry] : slots)
-    if (!entry.record.node && entry.record.state == slot_state::busy
+    if (scaled(id, entry.record) && entry.record.state == slot_state::busy
         && entry.record.current_task) {
       auto t = tasks.find(*entry.record.current_task);
       auto started = t == tasks.end() ? 0 : t->second.started_at_ms.value_or(0);

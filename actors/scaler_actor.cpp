@@ -15,7 +15,7 @@ using self_ptr = scaler_actor::stateful_pointer<scaler_state>;
 std::uint64_t move_to(self_ptr self, std::uint64_t n, bool force) {
   auto& st = self->state;
   if (n > st.target)
-    self->send(st.supervisor, add_slots_atom_v, n - st.target);
+    self->send(st.pool, add_slots_atom_v, n - st.target);
   else if (n < st.target)
     self->send(st.pool, retire_atom_v, st.target - n, force);
   st.target = n;
@@ -50,11 +50,10 @@ std::string scaler_state::out_of_bounds(const std::string& request, std::uint64_
 
 scaler_actor::behavior_type scaler_behavior(self_ptr self,
                                             std::shared_ptr<const pool_config> config,
-                                            pool_actor pool, supervisor_actor supervisor) {
+                                            pool_actor pool) {
   auto& st = self->state;
   st.config = std::move(config);
   st.pool = std::move(pool);
-  st.supervisor = std::move(supervisor);
   st.target = st.config->initial_slots.value_or(st.config->scaling.min_slots);
   self->monitor(st.pool); // lives as long as its pool
   self->set_down_handler([self](const caf::down_msg& dm) { self->quit(dm.reason); });

@@ -1,7 +1,7 @@
 #pragma once
 /// The scaler: owns the target slot count within `scaling.min_slots..max_slots`. It asks the
-/// supervisor for new slots (supervised like the first ones) and the pool to take slots out
-/// of service (the pool knows which are idle). With `scaling.autoscale` it looks at the
+/// pool for new slots (the pool places them on slot hosts with room, or has its supervisor
+/// start them) and to take slots out of service (the pool knows which are idle). With `scaling.autoscale` it looks at the
 /// pool's load every `interval_ms` and applies `decide_autoscale`.
 
 #include <memory>
@@ -15,7 +15,6 @@ struct scaler_state {
   static inline const char* name = "claude_pool.scaler";
   std::shared_ptr<const pool_config> config;
   pool_actor pool;
-  supervisor_actor supervisor;
   std::uint64_t target = 0;
 
   /// Empty when `n` slots are within bounds, else why not (names the bound).
@@ -24,6 +23,6 @@ struct scaler_state {
 
 scaler_actor::behavior_type scaler_behavior(scaler_actor::stateful_pointer<scaler_state> self,
                                             std::shared_ptr<const pool_config> config,
-                                            pool_actor pool, supervisor_actor supervisor);
+                                            pool_actor pool);
 
 } // namespace claude_pool

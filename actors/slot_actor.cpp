@@ -106,6 +106,14 @@ slot_actor::behavior_type slot_behavior(slot_actor::stateful_pointer<slot_actor_
       st.deps.executor->cancel(*st.execution);
     self->quit(dm.reason);
   });
+  // Stopped from outside (a slot host going away, a retire): a task still running must not
+  // leave its process behind.
+  self->set_exit_handler([self](const caf::exit_msg& em) {
+    auto& st = self->state;
+    if (st.execution)
+      st.deps.executor->cancel(*st.execution);
+    self->quit(em.reason);
+  });
   return {
     [self](execute_atom, const task_assignment& task) {
       auto& st = self->state;

@@ -2,7 +2,11 @@
 /// A slot host (`claude-pool serve --join`): runs slots on this machine for a pool on
 /// another node. It joins the pool (which answers with its configuration), spawns its slots,
 /// hands each to the pool, and restarts a slot whose CLI crashed (up to `max_restarts`
-/// each). When the pool node goes away, the slots stop their tasks and the host ends.
+/// each). Up to `capacity` slots in all: the pool's scaler may place more here
+/// (`add_slots_atom, n`) and take them away again (`retire_atom, slot_id`).
+/// `leave_atom, deadline_ms` (SIGTERM) leaves gracefully: the pool routes nothing more here,
+/// running tasks get until the deadline, then their processes are killed. When the pool node
+/// goes away, or the host is stopped, its slots stop with their tasks' processes.
 
 #include <cstdint>
 #include <functional>
@@ -20,7 +24,8 @@ namespace claude_pool {
 struct slot_host_deps {
   pool_actor pool;                          ///< the remote pool
   std::string node;                         ///< this host's name in slot ids and records
-  std::uint64_t slots = 1;
+  std::uint64_t slots = 1;                  ///< started at once
+  std::uint64_t capacity = 1;               ///< at most, with the slots the pool places
   std::shared_ptr<task_executor> executor;  ///< runs the CLI here
   /// This host's own process settings (`claude_bin`, `working_dir`, `cli_env`) override the
   /// pool's: paths and credentials are per machine.
@@ -33,8 +38,16 @@ struct slot_host_state {
   static inline const char* name = "claude_pool.slot_host";
 
   slot_host_deps deps;
+  struct slot {
+    slot_actor handle;
+    slot_record record;
+    bool placed = false; ///< started because the pool asked
+  };
+
   std::shared_ptr<const pool_config> config; ///< the pool's, with the local overrides
-  std::map<caf::actor_addr, slot_record> slots;
+  std::map<caf::actor_addr, slot> slots;
+  std::uint64_t next_index = 0;              ///< for the next slot's id
+  bool leaving = false;
   bool ended = false;
 };
 

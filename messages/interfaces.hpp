@@ -75,14 +75,25 @@ using pool_actor = caf::typed_actor<
   caf::replies_to<autoscale_atom>::with<pool_load>,
   /// Budget or scaler → pool: an event (budget warning, autoscaling) for status and logs.
   caf::reacts_to<event_atom, pool_event>,
-  /// Slot host → pool: a node named so wants to contribute slots; replies with the pool's
-  /// configuration (its slots resolve task settings from it), or `invalid_request` when a
-  /// live node already has that name.
-  caf::replies_to<join_atom, std::string>::with<pool_config>,
+  /// Scaler → pool: start this many new slots, on slot hosts with room first (see
+  /// actors/slot_hosts.hpp), the rest through the pool's own supervisor.
+  caf::reacts_to<add_slots_atom, std::uint64_t>,
+  /// Slot host → pool: a node named so wants to contribute slots: it starts `own` of them
+  /// and runs at most `capacity` (the rest is room for slots the scaler places there).
+  /// Replies with the pool's configuration (its slots resolve task settings from it), or
+  /// `invalid_request` when a live node already has that name. The sender is the host
+  /// actor, which the pool then asks for placed slots (`add_slots_atom, n`) and tells to
+  /// stop one (`retire_atom, slot_id`).
+  caf::replies_to<join_atom, std::string, std::uint64_t, std::uint64_t>::with<pool_config>,
   /// Slot host → pool: one of its slots (a `slot_actor`; sent untyped because only built-in
-  /// handle types cross the network in CAF 0.17), with its record (`node` set). The pool
-  /// routes to it like to its own; when it goes away, its task fails with `node_lost`.
-  caf::reacts_to<remote_slot_atom, caf::strong_actor_ptr, slot_record>>;
+  /// handle types cross the network in CAF 0.17), with its record (`node` set) and whether
+  /// the pool asked for it (`placed`: scale-down may take it away). The pool routes to it
+  /// like to its own; when it goes away, its task fails with `node_lost`.
+  caf::reacts_to<remote_slot_atom, caf::strong_actor_ptr, slot_record, bool>,
+  /// Slot host → pool: the host is going away (SIGTERM): route nothing more to its slots,
+  /// stop its idle ones now and the busy ones once their task ends; slots the scaler had
+  /// placed there are placed elsewhere.
+  caf::reacts_to<leave_atom, std::string>>;
 
 /// The budget: the only place that says yes or no to spending (see actors/budget_ledger.hpp).
 /// Allowances are in microdollars; 0 as the wanted allowance means "the task sets none".

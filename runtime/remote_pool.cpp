@@ -102,6 +102,10 @@ drain_summary remote_pool::drain(std::chrono::milliseconds deadline) {
   return impl_->ask<drain_summary>(drain_atom_v, static_cast<std::uint64_t>(deadline.count()));
 }
 
+std::uint64_t remote_pool::set_target(std::uint64_t slots, bool force) {
+  return impl_->ask<std::uint64_t>(set_target_atom_v, slots, force);
+}
+
 pool_actor remote_pool::handle() const { return impl_->pool; }
 
 } // namespace claude_pool

@@ -34,8 +34,8 @@ struct pool_options_cli {
   std::optional<double> budget_usd;      ///< hard cap on spend (budget_microdollars)
   std::optional<double> reserve_usd;     ///< budget_default_reservation_microdollars
   bool quiet = false;                    ///< no event lines on stderr
-  bool worktrees = false;
-  std::string store;                     ///< --store: the durable task store (SQLite file)                ///< worktree_isolation: slots and chains in git worktrees
+  bool worktrees = false;                ///< worktree_isolation: slots and chains in git worktrees
+  std::string store;                     ///< --store: the durable task store (SQLite file)
 };
 
 /// A pool configuration ready to run, plus the embedded mock API when one is in use.

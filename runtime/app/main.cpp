@@ -120,6 +120,9 @@ int main(int argc, char** argv) {
                                               "(--slots N of them, default 1)");
   serve_cmd->add_option("--name", serve.name, "with --join: this node's name (default "
                                               "hostname-pid)");
+  serve_cmd->add_option("--max-slots", serve.max_slots,
+                        "with --join: run at most this many slots, so the pool's scaler may "
+                        "place up to (max-slots - slots) more here (default: --slots)");
   serve_cmd->add_option("--port-file", serve.port_file,
                         "write the port listened on to this file");
   add_tls_options(serve_cmd, serve.tls);
@@ -150,6 +153,9 @@ int main(int argc, char** argv) {
     ->add_flag("--json", client.json, "as JSON");
   add_client("metrics", "print a served pool's session metrics", nullptr, nullptr)
     ->add_flag("--json", client.json, "as JSON");
+  add_client("scale", "scale a served pool to N slots (new ones go to slot hosts with room "
+                      "first); print the new target", "slots", "the slot count N")
+    ->add_flag("--force", client.force, "cancel the tasks of busy slots chosen for removal");
   add_client("drain", "drain a served pool: no new work, running tasks get --timeout seconds",
              nullptr, nullptr)
     ->add_option("--timeout", client.drain_timeout_secs, "seconds (default 30)");

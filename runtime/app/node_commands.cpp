@@ -56,9 +56,24 @@ int wait_for_signal() {
   return sig;
 }
 
+/// True when SIGINT or SIGTERM is pending (takes it).
+bool signal_pending() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  timespec zero{0, 0};
+  return sigtimedwait(&set, nullptr, &zero) > 0;
+}
+
 /// `serve --join`: this node contributes slots to another node's pool.
 int serve_slots(const serve_options& opts, app_context& ctx, caf::actor_system& sys) {
   auto [host, port] = endpoint(opts.join, "--join");
+  auto slots = opts.pool.slots.value_or(1);
+  auto capacity = opts.max_slots.value_or(slots);
+  if (capacity < slots)
+    throw usage_error("--max-slots: " + std::to_string(capacity) + " is below --slots ("
+                      + std::to_string(slots) + ")");
   auto pool = connect_pool(sys, host, port, opts.tls);
   std::string name = opts.name;
   if (name.empty()) {
@@ -66,14 +81,15 @@ int serve_slots(const serve_options& opts, app_context& ctx, caf::actor_system& 
     ::gethostname(buf, sizeof(buf) - 1);
     name = std::string(buf) + "-" + std::to_string(::getpid());
   }
-  auto slots = opts.pool.slots.value_or(1);
   std::mutex m;
   std::string ended_because;
+  auto executor = std::make_shared<cli_executor>(ctx.config(), ctx.claude_bin());
   slot_host_deps deps;
   deps.pool = pool;
   deps.node = name;
   deps.slots = slots;
-  deps.executor = std::make_shared<cli_executor>(ctx.config(), ctx.claude_bin());
+  deps.capacity = capacity;
+  deps.executor = executor;
   deps.local = ctx.config();
   deps.on_end = [&m, &ended_because](const std::string& why) {
     {
@@ -82,26 +98,43 @@ int serve_slots(const serve_options& opts, app_context& ctx, caf::actor_system& 
     }
     ::kill(::getpid(), SIGTERM); // wakes the main thread's sigwait
   };
-  auto host_actor = sys.spawn(slot_host_behavior, std::move(deps));
-  std::cerr << "claude-pool: node " << name << " contributes " << slots << " slot"
-            << (slots == 1 ? "" : "s") << " to the pool at " << host << ":" << port << '\n';
-  wait_for_signal();
-  std::string why;
-  {
-    std::lock_guard<std::mutex> lock(m);
-    why = ended_because;
-  }
-  // Stopping the host stops its slots, which kill their tasks' processes; the pool fails
-  // those tasks as node_lost (or re-queues the ones with attempts left).
   caf::scoped_actor self{sys};
+  auto host_actor = sys.spawn(slot_host_behavior, std::move(deps));
   self->monitor(host_actor);
-  self->send_exit(host_actor, caf::exit_reason::user_shutdown);
-  self->receive([](const caf::down_msg&) {});
-  deps.executor.reset();
-  if (!why.empty()) {
-    std::cerr << "claude-pool: " << why << '\n';
+  std::cerr << "claude-pool: node " << name << " contributes " << slots << " slot"
+            << (slots == 1 ? "" : "s")
+            << (capacity > slots ? " (room for " + std::to_string(capacity - slots) + " more)"
+                                 : std::string())
+            << " to the pool at " << host << ":" << port
+            << "; SIGTERM leaves gracefully\n";
+  wait_for_signal();
+  auto why = [&] {
+    std::lock_guard<std::mutex> lock(m);
+    return ended_because;
+  };
+  if (why().empty()) {
+    // Leave: the pool routes nothing more here; running tasks get --drain-timeout, then
+    // their processes are killed (the pool fails them as node_lost, or queues them again
+    // when they have attempts left). A second signal kills them at once.
+    auto grace = std::chrono::seconds(opts.pool.drain_timeout_secs);
+    std::cerr << "claude-pool: leaving the pool (running tasks get up to "
+              << opts.pool.drain_timeout_secs << " s; a second signal stops them now)\n";
+    self->send(host_actor, leave_atom_v,
+               static_cast<std::uint64_t>(
+                 std::chrono::duration_cast<std::chrono::milliseconds>(grace).count()));
+  }
+  for (bool down = false; !down;) {
+    self->receive([&](const caf::down_msg&) { down = true; },
+                  caf::after(std::chrono::milliseconds(200)) >> [&] {
+                    if (signal_pending() && why().empty())
+                      self->send_exit(host_actor, caf::exit_reason::user_shutdown);
+                  });
+  }
+  if (auto reason = why(); !reason.empty()) {
+    std::cerr << "claude-pool: " << reason << '\n';
     return 1;
   }
+  std::cerr << "claude-pool: node " << name << " left the pool\n";
   return 0;
 }
 
@@ -208,6 +241,14 @@ int client_command(const client_options& opts) {
       std::cout << to_json_text(nlohmann::json(m)) << '\n';
     else
       print_metrics_table(std::cout, m);
+    return 0;
+  }
+  if (opts.action == "scale") {
+    auto& n = opts.argument;
+    if (n.empty() || n.size() > 9 || n.find_first_not_of("0123456789") != std::string::npos)
+      throw usage_error("scale: the slot count must be a whole number, not \"" + n + "\"");
+    auto target = pool.set_target(std::stoull(n), opts.force);
+    std::cout << target << '\n';
     return 0;
   }
   if (opts.action == "drain") {

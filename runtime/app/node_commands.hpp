@@ -4,6 +4,7 @@
 /// `cancel`, `drain` with `--node HOST:PORT`.
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -20,11 +21,14 @@ struct serve_options {
   tls_options tls;
   std::string join;      ///< HOST:PORT of the pool to contribute slots to
   std::string name;      ///< this slot host's name (default: hostname-pid)
+  /// With --join: the most slots this host runs, counting the ones the pool's scaler places
+  /// here (default: --slots, i.e. no room for more).
+  std::optional<std::uint64_t> max_slots;
   std::string port_file; ///< write the port listened on here (useful with --port 0)
 };
 
 struct client_options {
-  std::string action;   ///< submit, result, wait, cancel, status, metrics, drain
+  std::string action;   ///< submit, result, wait, cancel, status, metrics, drain, scale
   std::string node;     ///< HOST:PORT
   tls_options tls;
   std::string argument; ///< the prompt (submit) or the task id
@@ -32,6 +36,7 @@ struct client_options {
   bool wait = false;    ///< submit: wait for the end and print the output
   bool json = false;
   std::uint64_t drain_timeout_secs = 30;
+  bool force = false;   ///< scale: cancel the tasks of busy slots chosen for removal
 };
 
 int serve_command(const serve_options& opts);

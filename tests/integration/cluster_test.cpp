@@ -270,3 +270,82 @@ TEST_CASE("a node without TLS refuses to listen beyond loopback unless told to",
   CHECK(server.wait() == 2);
   CHECK(server.log().find("refusing to listen on 0.0.0.0 without TLS") != std::string::npos);
 }
+
+TEST_CASE("scaling places slots on a slot host with room; SIGTERM makes the host leave "
+          "gracefully", "[integration][cluster][scaling]") {
+  temp_dir dir;
+  auto coordinator = serve(dir, "coordinator", {"--slots", "0", "--port-file", dir / "port"});
+  auto port = wait_for_port(dir / "port", *coordinator);
+  auto where = "127.0.0.1:" + std::to_string(port);
+  auto marker = random_marker();
+  auto host = serve(dir, "hostA",
+                    {"--join", where, "--slots", "1", "--max-slots", "3", "--name", "hostA"},
+                    {marker});
+  remote_pool client("127.0.0.1", port);
+  REQUIRE(eventually([&] { return client.status().slots.size() == 1; }));
+
+  // The thin client scales the pool; both new slots go to the host, which has room for two.
+  child_process scale({CLAUDE_POOL_APP, "scale", "--node", where, "2"}, dir / "scale.log",
+                      no_api);
+  CHECK(scale.wait() == 0);
+  CHECK(scale.log().find('2') != std::string::npos);
+  REQUIRE(eventually([&] { return client.status().slots.size() == 3; }));
+  for (auto& s : client.status().slots)
+    CHECK(starts_with(s.id.value, "hostA/"));
+  child_process bad({CLAUDE_POOL_APP, "scale", "--node", where, "two"}, dir / "bad.log", no_api);
+  CHECK(bad.wait() != 0);
+  CHECK(bad.log().find("whole number") != std::string::npos);
+
+  // A task runs on the host; SIGTERM: the host takes no new task, lets the running one
+  // finish, and leaves; the coordinator places the two scaled slots again (locally: no other
+  // host), so later tasks still run.
+  auto running = client.submit(task_submission{"slow [[mock:delay_ms=3000]] [[mock:reply=kept]]",
+                                               {}, {}});
+  REQUIRE(eventually([&] { return client.result(running).state == task_state::running; }));
+  host->signal(SIGTERM);
+  CHECK(host->wait() == 0);
+  INFO(host->log());
+  CHECK(host->log().find("left the pool") != std::string::npos);
+  auto rec = client.wait(running);
+  CHECK(rec.state == task_state::completed);
+  CHECK(rec.result->output == "kept");
+  CHECK(eventually([&] {
+    auto st = client.status();
+    return st.slots.size() == 2
+           && std::none_of(st.slots.begin(), st.slots.end(),
+                           [](auto& s) { return starts_with(s.id.value, "hostA/"); });
+  }));
+  auto later = client.wait(client.submit(task_submission{"later [[mock:reply=here]]", {}, {}}));
+  CHECK(later.state == task_state::completed);
+  CHECK(eventually([&] { return processes_with_marker(marker.substr(marker.find('=') + 1)) == 0; }));
+}
+
+TEST_CASE("a slot host that hangs (SIGSTOP) is declared lost by the heartbeat timeout",
+          "[integration][cluster]") {
+  temp_dir dir;
+  auto coordinator = serve(dir, "coordinator", {"--slots", "0", "--port-file", dir / "port"});
+  auto port = wait_for_port(dir / "port", *coordinator);
+  auto where = "127.0.0.1:" + std::to_string(port);
+  auto marker = random_marker();
+  auto host = serve(dir, "hostA", {"--join", where, "--slots", "1", "--name", "hostA"},
+                    {marker});
+  remote_pool client("127.0.0.1", port);
+  REQUIRE(eventually([&] { return client.status().slots.size() == 1; }));
+  auto id = client.submit(task_submission{"hangs with its host [[mock:delay_ms=120000]]", {}, {}});
+  REQUIRE(eventually([&] { return client.result(id).state == task_state::running; }));
+
+  host->signal(SIGSTOP); // the connection stays open; only the heartbeats stop
+  auto rec = within(std::chrono::seconds(90), [&] {
+    return nlohmann::json(client.wait(id)).dump();
+  });
+  host->signal(SIGCONT);
+  REQUIRE(rec);
+  INFO(*rec);
+  auto j = nlohmann::json::parse(*rec);
+  CHECK(j["state"] == "failed");
+  CHECK(j["result"]["subtype"] == "node_lost");
+  CHECK(client.status().slots.empty());
+  // Woken up, the host finds its pool connection gone and ends, with its CLI process.
+  CHECK(host->wait() != 0);
+  CHECK(eventually([&] { return processes_with_marker(marker.substr(marker.find('=') + 1)) == 0; }));
+}
