@@ -85,6 +85,7 @@ struct pool::impl {
         store = open_sqlite_store(*cfg.store_path);
       if (!store)
         return;
+      store->claim();
       services.recovered = store->load_tasks();
       services.spent_before = store->load_spent();
       // A session resumes only in the directory it was made in.

@@ -9,6 +9,7 @@
 #include <filesystem>
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sqlite3.h>
 #include <unistd.h>
 
@@ -177,6 +178,33 @@ public:
     return path_;
   }
 
+  ~sqlite_store() override {
+    if (claim_fd_ >= 0)
+      ::close(claim_fd_);
+  }
+
+  // flock() on a descriptor of our own: independent of SQLite's fcntl() locks on Linux,
+  // released by the kernel when the process dies, so a killed pool never leaves it held.
+  void claim() override {
+    if (claim_fd_ >= 0)
+      return;
+    int fd = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+      throw store_error("task store " + path_ + ": cannot open it to claim it: "
+                        + std::strerror(errno));
+    if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+      auto err = errno;
+      ::close(fd);
+      throw store_error("task store " + path_ + ": "
+                        + (err == EWOULDBLOCK
+                             ? std::string("another pool is using it (one pool per store: a "
+                                           "second one would run the first one's pending "
+                                           "tasks again)")
+                             : std::string("cannot lock it: ") + std::strerror(err)));
+    }
+    claim_fd_ = fd;
+  }
+
 private:
   /// Leaves a cached statement reset whatever happened, so it can run again and a failed
   /// one keeps no lock.
@@ -211,6 +239,7 @@ private:
   std::string path_;
   SQLite::Database db_;
   std::unique_ptr<SQLite::Statement> put_task_; ///< the hot path: prepared once
+  int claim_fd_ = -1;                           ///< holds the pool's flock (claim())
 };
 
 } // namespace

@@ -49,6 +49,12 @@ public:
 
   /// "memory" or the database's path, for messages.
   virtual std::string describe() const = 0;
+
+  /// Makes the store this pool's alone for as long as the store object lives (a pool calls
+  /// it before loading): a second pool on the same store would recover — and run again — the
+  /// first one's pending tasks. Throws `store_error` when another pool holds it, in this
+  /// process or another. The memory store is private anyway.
+  virtual void claim() {}
 };
 
 /// Nothing survives the process.

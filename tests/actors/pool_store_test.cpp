@@ -7,6 +7,7 @@
 #include "runtime/pool.hpp"
 #include "../support/chain_helpers.hpp"
 #include "../support/eventually.hpp"
+#include "../support/store_fixture.hpp"
 #include "../support/scripted_executor.hpp"
 
 using namespace claude_pool;
@@ -134,4 +135,22 @@ TEST_CASE("a restarted pool's budget counts what was spent before", "[store][bud
   } catch (const pool_error& e) {
     CHECK(is_refusal(e.code));
   }
+}
+
+TEST_CASE("a second pool on a store in use is refused, naming the store", "[store]") {
+  claude_pool::testing::store_dir dir;
+  pool_config cfg;
+  cfg.store_path = dir.db();
+  auto exec = std::make_shared<scripted_executor>(true);
+  pool_options o;
+  o.executor = exec;
+  claude_pool::pool first(cfg, o);
+  try {
+    claude_pool::pool second(cfg, o);
+    FAIL("two pools shared one store");
+  } catch (const pool_error& e) {
+    CHECK(e.code == pool_errc::store_failed);
+    CHECK_THAT(e.what(), Catch::Contains("another pool is using it"));
+  }
+  CHECK(first.wait(first.submit("still fine")).state == task_state::completed);
 }

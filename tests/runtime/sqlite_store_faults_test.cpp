@@ -210,3 +210,35 @@ TEST_CASE("a store another process holds locked is refused as locked, after a sh
   CHECK_THAT(what, Contains("cannot save task t-new") && Contains("locked"));
   CHECK(open_before->load_tasks().size() == 1);
 }
+
+TEST_CASE("a store claimed by one pool is refused to a second until the first lets go",
+          "[store]") {
+  store_dir dir;
+  auto first = open_sqlite_store(dir.db());
+  first->claim();
+  first->claim(); // the same store again: already its own
+  auto second = open_sqlite_store(dir.db());
+  try {
+    second->claim();
+    FAIL("a second pool could claim a claimed store");
+  } catch (const store_error& e) {
+    CHECK_THAT(e.what(), Contains(dir.db()) && Contains("another pool is using it"));
+  }
+  // Another process is refused the same way; its claim goes with it when it dies.
+  pid_t child = ::fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    int code = 0;
+    try {
+      open_sqlite_store(dir.db())->claim();
+    } catch (const store_error&) {
+      code = 3;
+    }
+    ::_exit(code);
+  }
+  int status = 0;
+  REQUIRE(::waitpid(child, &status, 0) == child);
+  CHECK(WEXITSTATUS(status) == 3);
+  first.reset();
+  CHECK_NOTHROW(second->claim());
+}
