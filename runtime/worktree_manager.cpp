@@ -30,6 +30,12 @@ using args = std::vector<std::string>;
 struct git_result {
   int exit = -1;
   std::string out, err;
+  bool timed_out = false; ///< killed at its limit; `err` says so
+};
+
+/// A git command killed at its limit (what it made may be half done).
+struct git_overstayed : worktree_error {
+  using worktree_error::worktree_error;
 };
 
 // Variables that pick the repository, dropped as git itself drops them before running a
@@ -72,14 +78,21 @@ std::vector<char*> pointers_to(std::vector<std::string>& strings) {
 }
 
 // Reads both pipes to their end, whichever git writes first, so neither can fill and block it.
-void read_both(int out_fd, int err_fd, std::string& out, std::string& err) {
+// False when `deadline` came first.
+bool read_both(int out_fd, int err_fd, std::string& out, std::string& err,
+               std::chrono::steady_clock::time_point deadline) {
   pollfd fds[2] = {{out_fd, POLLIN, 0}, {err_fd, POLLIN, 0}};
   std::string* sinks[2] = {&out, &err};
   char buf[8192];
   for (int open = 2; open > 0;) {
-    if (::poll(fds, 2, -1) < 0) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                  deadline - std::chrono::steady_clock::now()).count();
+    if (left <= 0)
+      return false;
+    int ready = ::poll(fds, 2, static_cast<int>(std::min<long long>(left, 60000)));
+    if (ready < 0) {
       if (errno == EINTR) continue;
-      return;
+      return true;
     }
     for (int i = 0; i < 2; ++i) {
       if (fds[i].fd < 0 || fds[i].revents == 0) continue;
@@ -92,11 +105,18 @@ void read_both(int out_fd, int err_fd, std::string& out, std::string& err) {
       }
     }
   }
+  return true;
+}
+
+std::string command_line(const args& arguments) {
+  std::string line = "git";
+  for (const auto& a : arguments) line += " " + a;
+  return line;
 }
 
 // posix_spawnp rather than fork: the pool has many threads, and spawn does not copy their
 // state. No shell: paths and names go to git as they are.
-git_result run_git(const args& arguments) {
+git_result run_git(const args& arguments, std::chrono::milliseconds limit) {
   std::vector<std::string> argv_storage{"git"};
   argv_storage.insert(argv_storage.end(), arguments.begin(), arguments.end());
   auto env_storage = git_environment();
@@ -124,7 +144,11 @@ git_result run_git(const args& arguments) {
   for (int sig : {SIGCHLD, SIGPIPE, SIGINT, SIGTERM, SIGHUP, SIGQUIT}) sigaddset(&defaults, sig);
   ::posix_spawnattr_setsigmask(&attr, &none);
   ::posix_spawnattr_setsigdefault(&attr, &defaults);
-  ::posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+  // Its own process group, so that a git that overstays (a hook, a filter, a fetch) is
+  // killed with everything it started.
+  ::posix_spawnattr_setpgroup(&attr, 0);
+  ::posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF
+                                      | POSIX_SPAWN_SETPGROUP);
   pid_t pid = 0;
   int rc = ::posix_spawnp(&pid, "git", &actions, &attr, argv.data(), envp.data());
   ::posix_spawn_file_actions_destroy(&actions);
@@ -134,12 +158,23 @@ git_result run_git(const args& arguments) {
   err_w.reset();
 
   git_result r;
-  read_both(out_r.get(), err_r.get(), r.out, r.err);
+  bool in_time =
+    read_both(out_r.get(), err_r.get(), r.out, r.err, std::chrono::steady_clock::now() + limit);
+  if (!in_time)
+    ::kill(-pid, SIGKILL);
   int status = 0;
   while (::waitpid(pid, &status, 0) < 0) {
     if (errno == EINTR) continue;
     // ECHILD: the application reaps every child (SIGCHLD ignored or waitpid(-1)).
     throw worktree_error("cannot learn how git ended: " + errno_text(errno));
+  }
+  if (!in_time) {
+    r.timed_out = true;
+    r.exit = -1;
+    r.err = "`" + command_line(arguments) + "` did not finish within "
+            + std::to_string(limit.count() / 1000.0).substr(0, 5)
+            + " s and was killed (a hook, a filter or a prompt waiting?)";
+    return r;
   }
   if (WIFEXITED(status)) {
     r.exit = WEXITSTATUS(status);
@@ -156,16 +191,13 @@ std::string trimmed(const std::string& s) {
   return s.substr(first, s.find_last_not_of(" \t\r\n") - first + 1);
 }
 
-std::string command_line(const args& arguments) {
-  std::string line = "git";
-  for (const auto& a : arguments) line += " " + a;
-  return line;
-}
-
 // Runs git and returns its result; a non-zero exit becomes a worktree_error that says what we
 // were doing, the command, and git's own words.
-git_result run_git_or_throw(const args& arguments, const std::string& doing) {
-  auto r = run_git(arguments);
+git_result run_git_or_throw(const args& arguments, const std::string& doing,
+                            std::chrono::milliseconds limit) {
+  auto r = run_git(arguments, limit);
+  if (r.timed_out)
+    throw git_overstayed(doing + ": " + r.err);
   if (r.exit != 0)
     throw worktree_error(doing + ": `" + command_line(arguments) + "` failed (exit " +
                          std::to_string(r.exit) + "): " + trimmed(r.err));
@@ -180,8 +212,10 @@ std::uint32_t count_from(const git_result& r, const std::string& doing) {
   }
 }
 
-bool branch_exists(const std::string& toplevel, const std::string& branch) {
-  return run_git({"-C", toplevel, "rev-parse", "--verify", "--quiet", "refs/heads/" + branch})
+bool branch_exists(const std::string& toplevel, const std::string& branch,
+                   std::chrono::milliseconds limit) {
+  return run_git({"-C", toplevel, "rev-parse", "--verify", "--quiet", "refs/heads/" + branch},
+                 limit)
              .exit == 0;
 }
 
@@ -244,14 +278,14 @@ std::string commits(std::uint32_t n) {
 } // namespace
 
 worktree_manager::worktree_manager(std::string project_dir, std::optional<std::string> base_dir,
-                                   std::string owner)
-    : owner_(std::move(owner)) {
+                                   std::string owner, std::chrono::milliseconds git_limit)
+    : owner_(std::move(owner)), git_limit_(git_limit) {
   if (!is_valid_name(owner_))
     throw worktree_error("worktree owner \"" + owner_ +
                          "\" is not a valid name: use [A-Za-z0-9._-], not starting or ending "
                          "with '.', without \"..\"");
   if (project_dir.empty()) project_dir = ".";
-  auto top = run_git({"-C", project_dir, "rev-parse", "--show-toplevel"});
+  auto top = run_git({"-C", project_dir, "rev-parse", "--show-toplevel"}, git_limit_);
   toplevel_ = trimmed(top.out);
   if (top.exit != 0 || toplevel_.empty())
     throw worktree_error("worktree isolation needs a git repository: " + project_dir +
@@ -274,13 +308,14 @@ worktree_manager::worktree worktree_manager::acquire(const std::string& name) {
   if (auto it = worktrees_.find(name); it != worktrees_.end()) return it->second;
 
   const std::string doing = "cannot create worktree " + name + " in " + toplevel_;
-  auto head = run_git({"-C", toplevel_, "rev-parse", "--verify", "--quiet", "HEAD^{commit}"});
+  auto head = run_git({"-C", toplevel_, "rev-parse", "--verify", "--quiet", "HEAD^{commit}"},
+                      git_limit_);
   if (head.exit != 0)
     throw worktree_error(doing + ": HEAD names no commit yet (commit something first)");
   worktree wt{name, owner_dir_ + "/" + name, "claude-pool/" + owner_ + "/" + name,
               trimmed(head.out)};
   // Checked first, because on failure below we delete the branch, and it must be ours.
-  if (branch_exists(toplevel_, wt.branch))
+  if (branch_exists(toplevel_, wt.branch, git_limit_))
     throw worktree_error(doing + ": branch " + wt.branch +
                          " already exists (kept by an earlier release, or made by another pool "
                          "with the same owner); a new worktree needs a new name");
@@ -293,13 +328,17 @@ worktree_manager::worktree worktree_manager::acquire(const std::string& name) {
   try {
     run_git_or_throw({"-C", toplevel_, "worktree", "add", "--quiet", "-b", wt.branch, wt.path,
                       wt.base_commit},
-                     doing);
-  } catch (const worktree_error&) {
+                     doing, git_limit_);
+  } catch (const worktree_error& e) {
     // git makes the branch before the checkout and keeps it when the checkout fails. Best
     // effort: the error worth reporting is the one above.
     try {
-      run_git({"-C", toplevel_, "worktree", "prune"});
-      run_git({"-C", toplevel_, "branch", "-D", wt.branch});
+      // Killed mid-way (in a hook): the checkout is there, fresh and registered; it goes.
+      // (A failed add never touches the path: git refuses a directory that exists.)
+      if (dynamic_cast<const git_overstayed*>(&e) != nullptr)
+        run_git({"-C", toplevel_, "worktree", "remove", "--force", wt.path}, git_limit_);
+      run_git({"-C", toplevel_, "worktree", "prune"}, git_limit_);
+      run_git({"-C", toplevel_, "branch", "-D", wt.branch}, git_limit_);
     } catch (const worktree_error&) {
     }
     ::rmdir(owner_dir_.c_str());  // only when empty
@@ -338,7 +377,7 @@ worktree_manager::removal worktree_manager::release_locked(const std::string& na
     // The flags `git worktree remove` uses for its own cleanliness check, so we never call
     // clean what it would refuse. Ignored files are not shown: they go with the worktree.
     auto status = run_git_or_throw(
-        {"-C", wt.path, "status", "--porcelain", "--ignore-submodules=none"}, doing);
+        {"-C", wt.path, "status", "--porcelain", "--ignore-submodules=none"}, doing, git_limit_);
     if (!trimmed(status.out).empty()) {
       keep_reason = "uncommitted changes";
     } else {
@@ -346,19 +385,20 @@ worktree_manager::removal worktree_manager::release_locked(const std::string& na
       // `worktree remove` deletes.
       auto stray = run_git_or_throw({"-C", wt.path, "rev-list", "--count", "HEAD", "--not",
                                      "--branches", "--tags", "--remotes"},
-                                    doing);
+                                    doing, git_limit_);
       if (auto n = count_from(stray, doing); n > 0)
         keep_reason = "its HEAD has " + commits(n) + " on no branch";
     }
   } else {
     // Deleted behind git's back: forget its metadata, or the branch stays "checked out".
-    run_git_or_throw({"-C", toplevel_, "worktree", "prune"}, doing);
+    run_git_or_throw({"-C", toplevel_, "worktree", "prune"}, doing, git_limit_);
   }
 
-  bool has_branch = branch_exists(toplevel_, wt.branch);
+  bool has_branch = branch_exists(toplevel_, wt.branch, git_limit_);
   if (has_branch) {
     auto ahead = run_git_or_throw(
-        {"-C", toplevel_, "rev-list", "--count", wt.base_commit + ".." + wt.branch}, doing);
+        {"-C", toplevel_, "rev-list", "--count", wt.base_commit + ".." + wt.branch}, doing,
+        git_limit_);
     r.commits_ahead = count_from(ahead, doing);
   }
 
@@ -367,12 +407,13 @@ worktree_manager::removal worktree_manager::release_locked(const std::string& na
     r.note = "kept worktree " + wt.path + ": " + keep_reason;
     if (r.commits_ahead > 0) r.note += "; its branch " + wt.branch + " has " + commits(r.commits_ahead);
   } else {
-    if (present) run_git_or_throw({"-C", toplevel_, "worktree", "remove", wt.path}, doing);
+    if (present)
+      run_git_or_throw({"-C", toplevel_, "worktree", "remove", wt.path}, doing, git_limit_);
     r.worktree_removed = true;
     if (has_branch && r.commits_ahead == 0) {
       // -D, not -d: -d compares with the current HEAD, which may have moved on elsewhere;
       // we have just checked against the commit the branch started from.
-      run_git_or_throw({"-C", toplevel_, "branch", "-D", wt.branch}, doing);
+      run_git_or_throw({"-C", toplevel_, "branch", "-D", wt.branch}, doing, git_limit_);
     } else if (has_branch) {
       r.branch_kept = true;
       r.note = "kept branch " + wt.branch + " with " + commits(r.commits_ahead) + " beyond " +

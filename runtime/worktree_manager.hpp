@@ -10,6 +10,7 @@
 /// under one mutex.
 
 #include <cstdint>
+#include <chrono>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -33,8 +34,12 @@ public:
   /// a relative one is taken relative to the toplevel.
   /// `owner`: a name unique to this pool instance (e.g. "pool-<pid>-<hex>"), a valid
   /// worktree name (see acquire), else worktree_error. Nothing is created on disk yet.
+  /// `git_limit`: how long one git command may take; one that overstays (a hook, a filter,
+  /// an LFS fetch) is killed with its process group and the call fails with worktree_error
+  /// ("… did not finish within …"), so a slot or chain is never held forever.
   worktree_manager(std::string project_dir, std::optional<std::string> base_dir,
-                   std::string owner);
+                   std::string owner,
+                   std::chrono::milliseconds git_limit = std::chrono::minutes(2));
   /// Removes nothing: removal is explicit (release, release_all), so a crash or a forgotten
   /// drain never costs an agent's work.
   ~worktree_manager();
@@ -89,6 +94,7 @@ private:
   std::string base_dir_;
   std::string owner_;
   std::string owner_dir_;
+  std::chrono::milliseconds git_limit_;
   mutable std::mutex mutex_;
   std::map<std::string, worktree> worktrees_;
 };

@@ -382,3 +382,33 @@ TEST_CASE("worktrees acquired from several threads at once are all made", "[work
   CHECK(paths.size() == 2);
   CHECK(m.release_all().size() == 2);
 }
+
+TEST_CASE("a git command that overstays its limit is killed with its hooks and reported",
+          "[worktree]") {
+  temp_dir tmp;
+  make_repo(tmp.path);
+  // `worktree add` runs post-checkout; this one hangs, with a child of its own.
+  auto marker = "77.0" + std::to_string(::getpid());
+  auto hook = tmp.path + "/.git/hooks/post-checkout";
+  write_file(hook, "#!/bin/sh\nsleep " + marker + " &\nsleep " + marker + "\n");
+  REQUIRE(::chmod(hook.c_str(), 0700) == 0);
+  worktree_manager m(tmp.path, std::nullopt, "pool-1", std::chrono::milliseconds(500));
+  try {
+    m.acquire("slot-0");
+    FAIL("no error");
+  } catch (const worktree_error& e) {
+    CHECK_THAT(e.what(), Contains("cannot create worktree slot-0"));
+    CHECK_THAT(e.what(), Contains("worktree add"));
+    CHECK_THAT(e.what(), Contains("did not finish within 0.500 s"));
+  }
+  // Nothing of it is left running, and the half-made branch is gone.
+  auto sleeping = [&] {
+    // [p]: the pattern must not match the shell that runs pgrep.
+    return sh("pgrep -f 'slee[p] " + marker + "'").exit == 0;
+  };
+  for (int i = 0; i < 500 && sleeping(); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  CHECK_FALSE(sleeping());
+  CHECK_FALSE(has_branch(tmp.path, "claude-pool/pool-1/slot-0"));
+  CHECK(m.list().empty());
+}
