@@ -30,21 +30,26 @@ cli_executor::~cli_executor() {
   timers_.reset();
 }
 
-runtime::process_request
-cli_executor::base_request(const std::optional<std::string>& working_dir) const {
+runtime::process_request cli_base_request(const pool_config& cfg, const std::string& claude_bin,
+                                          const std::optional<std::string>& working_dir) {
   runtime::process_request proc;
-  proc.executable = claude_bin_;
-  for (auto& [name, value] : cfg_.cli_env)
+  proc.executable = claude_bin;
+  for (auto& [name, value] : cfg.cli_env)
     proc.env_set.emplace_back(name, value);
-  proc.env_set.emplace_back("CLAUDE_CODE_MAX_RETRIES", std::to_string(cfg_.cli_max_retries));
+  proc.env_set.emplace_back("CLAUDE_CODE_MAX_RETRIES", std::to_string(cfg.cli_max_retries));
   for (auto name : stripped_cli_env)
     proc.env_unset.emplace_back(name);
   if (working_dir)
     proc.working_dir = *working_dir;
-  else if (cfg_.working_dir)
-    proc.working_dir = *cfg_.working_dir;
-  proc.stdout_limit = cfg_.max_output_bytes;
+  else if (cfg.working_dir)
+    proc.working_dir = *cfg.working_dir;
+  proc.stdout_limit = cfg.max_output_bytes;
   return proc;
+}
+
+runtime::process_request
+cli_executor::base_request(const std::optional<std::string>& working_dir) const {
+  return cli_base_request(cfg_, claude_bin_, working_dir);
 }
 
 namespace {

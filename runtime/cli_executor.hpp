@@ -6,6 +6,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 
 #include "messages/config.hpp"
@@ -20,6 +21,13 @@ class timer_thread;
 struct process_request;
 }
 class warm_process;
+
+/// The process every CLI run starts from — executable, environment changes (`cli_env`,
+/// `CLAUDE_CODE_MAX_RETRIES`, the variables the CLI must not inherit), working directory
+/// (`working_dir` if given, else the config's), output cap — before argv and stdin are
+/// added. Public so that benchmarks run exactly what the executor runs.
+runtime::process_request cli_base_request(const pool_config& cfg, const std::string& claude_bin,
+                                          const std::optional<std::string>& working_dir);
 
 class cli_executor : public task_executor {
 public:

@@ -4,21 +4,21 @@
 
 #include "runtime/cli_command.hpp"
 #include "runtime/cli_executor.hpp"
+#include "runtime/process_runner.hpp"
 
 extern char** environ;
 
 namespace claude_pool::bench {
 
 cli_invocation invocation_for(const pool_config& cfg, const std::string& default_claude_bin) {
+  // The executor's own base request, so the two cannot drift apart.
+  auto base = cli_base_request(cfg, cfg.claude_bin.value_or(default_claude_bin), std::nullopt);
   cli_invocation inv;
-  inv.executable = cfg.claude_bin.value_or(default_claude_bin);
+  inv.executable = base.executable;
   inv.args = build_cli_args(resolve_config(cfg, slot_config{}, nullptr), std::nullopt);
-  for (auto& [name, value] : cfg.cli_env)
-    inv.env_set.emplace_back(name, value);
-  inv.env_set.emplace_back("CLAUDE_CODE_MAX_RETRIES", std::to_string(cfg.cli_max_retries));
-  for (auto name : stripped_cli_env)
-    inv.env_unset.emplace_back(name);
-  inv.working_dir = cfg.working_dir.value_or("");
+  inv.env_set = std::move(base.env_set);
+  inv.env_unset = std::move(base.env_unset);
+  inv.working_dir = std::move(base.working_dir);
   return inv;
 }
 

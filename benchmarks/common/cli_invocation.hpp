@@ -2,9 +2,8 @@
 /// One CLI run exactly as the pool's `cli_executor` starts it — the same executable, argv,
 /// environment changes and working directory — so a benchmark can run the very same command
 /// without the pool (directly, or through xargs, GNU parallel or Python) and compare fairly.
-///
-/// It mirrors runtime/cli_executor.cpp (which offers no way to ask for its process request);
-/// keep the two in step.
+/// The environment and directory come from the executor's own `cli_base_request`; the
+/// argv from `build_cli_args` for a task without overrides.
 
 #include <string>
 #include <utility>
