@@ -27,9 +27,10 @@ using json = nlohmann::json;
 
 void add_bench_options(CLI::App& cmd, bench_options& o) {
   cmd.add_flag("--quick", o.quick, "small sizes and few rounds: under a minute (smoke test)");
-  cmd.add_option("--only", o.only, "scenarios to run: routing,process,real_cli,scale (default all)")
+  cmd.add_option("--only", o.only,
+                 "scenarios to run: routing,process,real_cli,scale,durability (default all)")
     ->delimiter(',')
-    ->check(CLI::IsMember({"routing", "process", "real_cli", "scale"}));
+    ->check(CLI::IsMember({"routing", "process", "real_cli", "scale", "durability"}));
   cmd.add_option("--rounds", o.rounds, "rounds of each interleaved comparison (default: 1-2 quick, "
                                        "3-5 full)");
   cmd.add_option("--report", o.report_path, "the JSON report (default bench_report.json)");
@@ -94,6 +95,13 @@ std::string step_summary(const bench_step& step, const json& r) {
     return fixed(r.value("rate_with_queue", 0.0), 0) + " submissions/s with "
            + std::to_string(r.value("queued", 0)) + " queued (facade submit(): "
            + fixed(r.value("facade_rate_with_queue", 0.0), 0) + "/s)";
+  if (step.scenario == "durability")
+    return "none " + rate(r.value("/variants/none/throughput"_json_pointer, 0.0)) + ", memory "
+           + rate(r.value("/variants/memory/throughput"_json_pointer, 0.0)) + ", sqlite "
+           + rate(r.value("/variants/sqlite/throughput"_json_pointer, 0.0)) + " ("
+           + fixed(r.value("/variants/sqlite/ratio_to_none"_json_pointer, 0.0), 3) + " of none, "
+           + fixed(r.value("sqlite_to_memory", 0.0), 3) + " of memory; "
+           + fixed(r.value("sqlite_cost_us_per_task", 0.0), 1) + " us more per task)";
   return r.dump().substr(0, 160);
 }
 
@@ -184,7 +192,7 @@ int run_parent(const bench_options& o) {
                     {"process", json::array()},
                     {"real_cli", json::array()},
                     {"scale", json::object()},
-                    {"durability", {{"skipped", "no store yet"}}}};
+                    {"durability", json::object()}};
   bool all_ok = true;
   for (std::size_t i = 0; i < steps.size(); ++i) {
     auto r = run_step(steps[i], o, scratch.path(), i + 1, steps.size(), tty);
@@ -195,6 +203,8 @@ int run_parent(const bench_options& o) {
     all_ok = all_ok && !r.contains("error");
     if (steps[i].scenario == "scale")
       scenarios["scale"][steps[i].spec.value("measure", "unknown")] = r;
+    else if (steps[i].scenario == "durability")
+      scenarios["durability"] = r;
     else
       scenarios[steps[i].scenario].push_back(r);
   }

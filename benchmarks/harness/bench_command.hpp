@@ -1,8 +1,8 @@
 #pragma once
 /// `claude-pool bench` (and the `bench_harness` program): measures the pool against the
 /// physical limit of this machine and against what users would run instead, and writes a
-/// JSON report and an SVG chart. Scenarios: routing, process, real_cli, scale (durability is
-/// reported as skipped until a store exists). See benchmarks/README.md.
+/// JSON report and an SVG chart. Scenarios: routing, process, real_cli, scale, durability.
+/// See benchmarks/README.md.
 ///
 /// Each step runs in a child process: run_bench re-executes the running program
 /// (/proc/self/exe) with `reexec_args` followed by the hidden `--step-spec`/`--step-result`
@@ -21,7 +21,7 @@ namespace claude_pool::bench {
 struct bench_options {
   /// Small sizes, few rounds: the whole run takes under a minute (CI smoke test).
   bool quick = false;
-  /// Scenarios to run (routing, process, real_cli, scale); empty: all.
+  /// Scenarios to run (routing, process, real_cli, scale, durability); empty: all.
   std::vector<std::string> only;
   /// Rounds of each interleaved comparison; 0: the mode's default.
   int rounds = 0;

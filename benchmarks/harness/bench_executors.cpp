@@ -23,6 +23,7 @@ std::uint64_t instant_executor::start(execution_request, completion done) {
   r.success = true;
   r.output = "ok";
   r.subtype = "success";
+  r.cost_microdollars = cost_;
   done(std::move(r));
   return next_.fetch_add(1, std::memory_order_relaxed) + 1;
 }

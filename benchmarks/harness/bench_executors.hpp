@@ -31,10 +31,14 @@ std::optional<std::size_t> task_index_of(const std::string& prompt);
 
 class instant_executor : public task_executor {
 public:
+  /// Every result reports `cost_microdollars` (non-zero: the pool records spend per task,
+  /// as with a real CLI, which a store then writes).
+  explicit instant_executor(std::uint64_t cost_microdollars = 0) : cost_(cost_microdollars) {}
   std::uint64_t start(execution_request req, completion done) override;
   void cancel(std::uint64_t) override {}
 
 private:
+  std::uint64_t cost_;
   std::atomic<std::uint64_t> next_{0}; ///< slots call start() from several threads
 };
 

@@ -19,13 +19,15 @@ struct mode_sizes {
   std::size_t real_tasks;
   int real_rounds;
   std::size_t idle_slots, task_records, queued, extra, facade_extra;
+  std::size_t durability_tasks;
+  int durability_rounds;
   double step_timeout_s;
 };
 
 const mode_sizes quick_sizes{20000, 1000, 1, {1, 2, 4, 8}, 150, 2, {1, 2}, 2, 1,
-                             2000, 100000, 20000, 2000, 1000, 120};
+                             2000, 100000, 20000, 2000, 1000, 2000, 1, 120};
 const mode_sizes full_sizes{200000, 20000, 3, {1, 2, 4, 8}, 1000, 5, {1, 2, 4}, 12, 5,
-                            10000, 1000000, 100000, 10000, 10000, 1800};
+                            10000, 1000000, 100000, 10000, 10000, 20000, 5, 1800};
 
 bool wanted(const bench_options& opts, const std::string& scenario) {
   return opts.only.empty()
@@ -104,6 +106,13 @@ std::vector<bench_step> plan_steps(const bench_options& opts, const bench_tools&
          {"extra", m.extra},
          {"facade_extra", m.facade_extra}});
   }
+
+  if (wanted(opts, "durability"))
+    add("durability", "durability: no store, memory, SQLite",
+        {{"slots", 4},
+         {"tasks", m.durability_tasks},
+         {"window", 64}, // as routing with 4 slots: no slot waits for the client
+         {"rounds", rounds(m.durability_rounds)}});
   return steps;
 }
 

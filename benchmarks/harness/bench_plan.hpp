@@ -24,7 +24,7 @@ struct bench_tools {
 };
 
 struct bench_step {
-  std::string scenario; ///< routing, process, real_cli, scale
+  std::string scenario; ///< routing, process, real_cli, scale, durability
   std::string label;    ///< for progress lines: "process c=4"
   nlohmann::json spec;  ///< the child's parameters (see scenarios.hpp)
   double timeout_s = 0; ///< the child is killed after this long

@@ -8,6 +8,7 @@
 
 #include "benchmarks/harness/bench_executors.hpp"
 #include "runtime/pool.hpp"
+#include "runtime/task_store.hpp"
 
 namespace claude_pool::bench {
 
@@ -88,12 +89,13 @@ void drive(pool& p, const drive_plan& plan, drive_samples& samples) {
 }
 
 drive_result run_through_pool(const pool_config& cfg, std::shared_ptr<task_executor> executor,
-                              const drive_plan& plan) {
+                              const drive_plan& plan, std::shared_ptr<task_store> store) {
   drive_samples samples(plan.tasks);
   auto t0 = now_ns();
   {
     pool_options opts;
     opts.executor = std::make_shared<timing_executor>(std::move(executor), samples.started);
+    opts.store = std::move(store);
     pool p(cfg, std::move(opts));
     drive(p, plan, samples);
   }

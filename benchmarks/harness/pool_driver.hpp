@@ -14,6 +14,7 @@
 namespace claude_pool {
 class pool;
 class task_executor;
+class task_store;
 } // namespace claude_pool
 
 namespace claude_pool::bench {
@@ -50,8 +51,10 @@ struct drive_result {
 };
 
 /// Builds a pool from `cfg` whose executor is `executor` wrapped in a timing_executor, drives
-/// `plan` through it, destroys it.
+/// `plan` through it, destroys it. `store`, when given, is the pool's store (opened by the
+/// caller, so opening and closing it are not timed); unset, the pool has none (unless
+/// `cfg.store_path` names one).
 drive_result run_through_pool(const pool_config& cfg, std::shared_ptr<task_executor> executor,
-                              const drive_plan& plan);
+                              const drive_plan& plan, std::shared_ptr<task_store> store = {});
 
 } // namespace claude_pool::bench

@@ -24,7 +24,7 @@ const std::map<std::string, std::string> colours = {
   {"raw_spawn", "#7f7f7f"}, {"process_runner", "#aec7e8"}, {"pool", "#1f77b4"},  {"xargs", "#ff7f0e"},
   {"parallel", "#2ca02c"},  {"python", "#9467bd"}, {"routing", "#1f77b4"},
   {"memory", "#1f77b4"}, {"pool_warm", "#d62728"}, {"one_shot", "#1f77b4"},
-  {"warm", "#d62728"}};
+  {"warm", "#d62728"}, {"none", "#7f7f7f"}, {"sqlite", "#ff7f0e"}};
 
 std::string escape(const std::string& s) {
   std::string out;
@@ -238,6 +238,41 @@ void scale_panel(canvas& c, const json& scale) {
   }
 }
 
+/// No store, the in-memory store and SQLite: tasks/s through the routing pool.
+void durability_panel(canvas& c, const json& d) {
+  if (d.empty())
+    return;
+  c.heading("5. Durability: tasks/s with no store, the in-memory store and SQLite",
+            "routing pool, instant executor; label: ratio to no store and the cost per task "
+            "(a figure, no target)");
+  if (!d.contains("variants")) {
+    c.text(label_x, c.y + 12, d.value("error", std::string("no figures")), 12);
+    c.y += 20;
+    return;
+  }
+  disturbance_note(c, disturbance(d));
+  auto& v = d["variants"];
+  double top = 0;
+  for (auto& [name, x] : v.items())
+    top = std::max(top, x.value("throughput", 0.0));
+  top *= 1.1;
+  auto none = v.contains("none") ? v["none"].value("throughput", 0.0) : 0.0;
+  for (const char* name : {"none", "memory", "sqlite"}) {
+    if (!v.contains(name))
+      continue;
+    auto t = v[name].value("throughput", 0.0);
+    std::string note = rate(t);
+    if (std::string(name) != "none") {
+      note += "   " + fixed(v[name].value("ratio_to_none", 0.0), 3) + "x none";
+      if (t > 0 && none > 0) {
+        auto extra_us = (1 / t - 1 / none) * 1e6;
+        note += std::string("   ") + (extra_us >= 0 ? "+" : "") + fixed(extra_us, 1) + " us per task";
+      }
+    }
+    c.bar(name, t, top, colour_of(name), note);
+  }
+}
+
 } // namespace
 
 std::string render_chart(const json& report) {
@@ -263,7 +298,7 @@ std::string render_chart(const json& report) {
                    "xargs", {"xargs", "pool", "pool_warm", "raw_spawn", "process_runner"}, 0.97);
   warm_panel(c, sc.value("real_cli", json::array()));
   scale_panel(c, sc.value("scale", json::object()));
-  c.heading("5. Durability: skipped (no store yet)", "");
+  durability_panel(c, sc.value("durability", json::object()));
   c.y += 8;
 
   std::ostringstream svg;

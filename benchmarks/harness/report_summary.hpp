@@ -8,7 +8,8 @@
 namespace claude_pool::bench {
 
 /// One entry per target of issue 5: {"target", "met" (true, false, or null when its
-/// scenario did not run), "measured"}.
+/// scenario did not run), "measured"}; a figure with no target to meet (durability) has
+/// "met" null and "figure": true once measured.
 nlohmann::json evaluate_targets(const nlohmann::json& scenarios);
 
 /// The figures as a few aligned tables, for stdout.

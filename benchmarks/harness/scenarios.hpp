@@ -25,6 +25,10 @@ nlohmann::json run_real_cli_step(const nlohmann::json& spec);
 /// 4. Scale. spec: measure ("idle_slots" | "task_records" | "submission") and its size.
 nlohmann::json run_scale_step(const nlohmann::json& spec);
 
+/// 5. Durability: the routing pool with no store, the in-memory store and SQLite, in
+/// interleaved rounds. spec: slots, tasks, window, rounds.
+nlohmann::json run_durability_step(const nlohmann::json& spec);
+
 /// Shows what a step is doing on stderr when it is a terminal (one rewritten line);
 /// prints nothing otherwise, the parent prints one line per step then.
 void step_progress(const nlohmann::json& spec, const std::string& what);

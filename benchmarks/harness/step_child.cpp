@@ -30,6 +30,8 @@ nlohmann::json run_step(const nlohmann::json& spec) {
     return run_real_cli_step(spec);
   if (scenario == "scale")
     return run_scale_step(spec);
+  if (scenario == "durability")
+    return run_durability_step(spec);
   throw std::invalid_argument("unknown scenario " + scenario);
 }
 
