@@ -3,7 +3,7 @@
 #include <caf/typed_event_based_actor.hpp>
 
 #include "actors/chain_steps.hpp"
-#include "runtime/worktree_manager.hpp"
+#include "runtime/git_worktrees.hpp"
 
 namespace claude_pool {
 
@@ -223,7 +223,7 @@ chain_actor::behavior_type chain_behavior(chain_actor::stateful_pointer<chain_ac
   for (auto& s : st.def.steps)
     st.record.steps.push_back(chain_step_result{s.name, step_state::pending, {}, {}, {}, {},
                                                 0, 0, false, {}});
-  // Whatever ends the actor (its manager or the pool stopping), a worktree still held is
+  // Whatever ends the actor (its registry or the pool stopping), a worktree still held is
   // given back: removed when clean, kept (with its branch) when it holds work.
   self->attach_functor([held = st.held_worktree, wt = st.deps.worktrees] {
     if (wt && !held->empty()) {

@@ -18,13 +18,13 @@
 
 namespace claude_pool {
 
-class worktree_manager;
+class git_worktrees;
 
 /// What a chain needs from its surroundings.
 struct chain_deps {
   pool_actor pool;
   /// Set when the chain runs in a worktree.
-  std::shared_ptr<worktree_manager> worktrees;
+  std::shared_ptr<git_worktrees> worktrees;
 };
 
 /// The chain's state and bookkeeping; the actor glues it to the pool's replies.
@@ -56,7 +56,7 @@ struct chain_actor_state {
   void skip_rest(std::size_t from, const std::string& why);
 };
 
-/// Spawned by the chain manager; starts running at once.
+/// Spawned by the chain registry; starts running at once.
 chain_actor::behavior_type chain_behavior(chain_actor::stateful_pointer<chain_actor_state> self,
                                           chain_id id, chain_definition def, chain_deps deps);
 

@@ -23,13 +23,13 @@
 
 namespace claude_pool {
 
-class worktree_manager;
+class git_worktrees;
 
 /// What a pool actor is built with besides its configuration.
 struct pool_services {
   std::shared_ptr<task_executor> executor;
   /// With worktree isolation: the slots' worktrees.
-  std::shared_ptr<worktree_manager> worktrees;
+  std::shared_ptr<git_worktrees> worktrees;
   /// `slot_configs[i]`, when given, configures slot i.
   std::vector<slot_config> slot_configs;
   /// Hears every event status lists, as it happens (see `pool_options::on_event`).

@@ -11,7 +11,7 @@
 
 namespace claude_pool {
 
-class worktree_manager;
+class git_worktrees;
 
 /// What a slot needs from its surroundings.
 struct slot_deps {
@@ -19,7 +19,7 @@ struct slot_deps {
   std::shared_ptr<const pool_config> config;
   pool_actor pool;
   /// With `worktree_isolation`: the slot works in its own worktree, made at its first task.
-  std::shared_ptr<worktree_manager> worktrees;
+  std::shared_ptr<git_worktrees> worktrees;
 };
 
 /// The slot's state and logic; the behaviour only delegates here, so tests can drive it

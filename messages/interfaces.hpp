@@ -119,7 +119,7 @@ using chain_actor = caf::typed_actor<
 
 /// The chains of a pool: starts them and answers for them by id (`unknown_chain` for an id
 /// it never gave out). Several chains run at once, their steps sharing the pool's slots.
-using chain_manager_actor = caf::typed_actor<
+using chain_registry_actor = caf::typed_actor<
   /// Checks the definition (`invalid_request` naming the field) and starts the chain.
   caf::replies_to<start_chain_atom, chain_definition>::with<chain_id>,
   caf::replies_to<status_atom, chain_id>::with<chain_record>,

@@ -9,10 +9,10 @@
 #include <random>
 #include <unistd.h>
 
-#include "actors/chain_manager.hpp"
+#include "actors/chain_registry.hpp"
 #include "actors/pool_actor.hpp"
 #include "runtime/cli_executor.hpp"
-#include "runtime/worktree_manager.hpp"
+#include "runtime/git_worktrees.hpp"
 
 namespace claude_pool {
 
@@ -26,22 +26,22 @@ struct pool::impl {
   caf::actor_system* sys = nullptr;
   std::shared_ptr<task_executor> executor;
   pool_actor actor;
-  chain_manager_actor chains;
+  chain_registry_actor chains;
 
-  // The worktree manager: made at start with worktree_isolation (a pool outside a git
+  // The git worktrees: made at start with worktree_isolation (a pool outside a git
   // repository is refused then), else at the first chain that asks for a worktree.
   std::mutex worktree_mutex;
-  std::shared_ptr<worktree_manager> worktrees;
+  std::shared_ptr<git_worktrees> worktrees;
   std::string project_dir;
   std::optional<std::string> worktree_base_dir;
   std::string owner;
   std::vector<std::string> worktree_notes;
   std::function<void(const pool_event&)> on_event;
 
-  std::shared_ptr<worktree_manager> get_worktrees() {
+  std::shared_ptr<git_worktrees> get_worktrees() {
     std::lock_guard<std::mutex> lock(worktree_mutex);
     if (!worktrees)
-      worktrees = std::make_shared<worktree_manager>(project_dir, worktree_base_dir, owner);
+      worktrees = std::make_shared<git_worktrees>(project_dir, worktree_base_dir, owner);
     return worktrees;
   }
 
@@ -72,8 +72,8 @@ struct pool::impl {
     services.slot_configs = std::move(opts.slots);
     services.on_event = std::move(opts.on_event);
     actor = sys->spawn(pool_behavior, std::move(cfg), std::move(services));
-    chains = sys->spawn(chain_manager_behavior,
-                        chain_manager_deps{actor, by_default, [this] { return get_worktrees(); }});
+    chains = sys->spawn(chain_registry_behavior,
+                        chain_registry_deps{actor, by_default, [this] { return get_worktrees(); }});
   }
 
   /// Opens the store (the given one, or SQLite at `store_path`) and reads what it holds;
@@ -101,7 +101,7 @@ struct pool::impl {
   /// Gives back the slots' worktrees (chains give back their own): removed when clean,
   /// kept and reported when they hold uncommitted changes or commits.
   void release_slot_worktrees() {
-    std::shared_ptr<worktree_manager> wt;
+    std::shared_ptr<git_worktrees> wt;
     {
       std::lock_guard<std::mutex> lock(worktree_mutex);
       wt = worktrees;
@@ -323,7 +323,7 @@ std::vector<std::string> pool::worktree_notes() {
 
 pool_actor pool::handle() const { return impl_->actor; }
 
-chain_manager_actor pool::chains() const { return impl_->chains; }
+chain_registry_actor pool::chains() const { return impl_->chains; }
 
 caf::actor_system& pool::system() { return *impl_->sys; }
 

@@ -141,7 +141,7 @@ public:
   pool_actor handle() const;
 
   /// The pool's chains, for CAF callers.
-  chain_manager_actor chains() const;
+  chain_registry_actor chains() const;
 
   caf::actor_system& system();
 

@@ -106,7 +106,7 @@ slot_record supervisor_state::restarted_record(const slot_id& slot) const {
 supervisor_actor::behavior_type
 supervisor_behavior(self_ptr self, std::shared_ptr<const pool_config> config,
                     std::shared_ptr<task_executor> executor,
-                    std::shared_ptr<worktree_manager> worktrees, pool_actor pool,
+                    std::shared_ptr<git_worktrees> worktrees, pool_actor pool,
                     std::vector<slot_config> slot_configs,
                     std::map<slot_id, std::string> sessions) {
   auto& st = self->state;

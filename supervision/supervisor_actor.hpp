@@ -37,7 +37,7 @@ struct supervisor_state {
   std::shared_ptr<const pool_config> config;
   restart_policy policy;
   std::shared_ptr<task_executor> executor;
-  std::shared_ptr<worktree_manager> worktrees; ///< set with worktree_isolation
+  std::shared_ptr<git_worktrees> worktrees; ///< set with worktree_isolation
   /// Sessions a restarted pool's persistent slots continue (from its store), by slot id.
   std::map<slot_id, std::string> stored_sessions;
   pool_actor pool;
@@ -59,7 +59,7 @@ supervisor_actor::behavior_type
 supervisor_behavior(supervisor_actor::stateful_pointer<supervisor_state> self,
                     std::shared_ptr<const pool_config> config,
                     std::shared_ptr<task_executor> executor,
-                    std::shared_ptr<worktree_manager> worktrees, pool_actor pool,
+                    std::shared_ptr<git_worktrees> worktrees, pool_actor pool,
                     std::vector<slot_config> slot_configs,
                     std::map<slot_id, std::string> sessions = {});
 

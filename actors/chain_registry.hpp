@@ -11,28 +11,28 @@
 
 namespace claude_pool {
 
-class worktree_manager;
+class git_worktrees;
 
-struct chain_manager_deps {
+struct chain_registry_deps {
   pool_actor pool;
   /// Chains run in a worktree unless their definition says otherwise when this is set (the
   /// pool's `worktree_isolation`).
   bool worktree_by_default = false;
-  /// The pool's worktree manager, made on first use; throws when the project directory is
+  /// The pool's git worktrees, made on first use; throws when the project directory is
   /// not a git repository (the chain is then refused, naming the problem).
-  std::function<std::shared_ptr<worktree_manager>()> worktrees;
+  std::function<std::shared_ptr<git_worktrees>()> worktrees;
 };
 
-struct chain_manager_state {
+struct chain_registry_state {
   static inline const char* name = "claude_pool.chains";
 
-  chain_manager_deps deps;
+  chain_registry_deps deps;
   std::map<chain_id, chain_actor> chains;
   std::vector<chain_id> order; ///< oldest first
 };
 
-chain_manager_actor::behavior_type
-chain_manager_behavior(chain_manager_actor::stateful_pointer<chain_manager_state> self,
-                       chain_manager_deps deps);
+chain_registry_actor::behavior_type
+chain_registry_behavior(chain_registry_actor::stateful_pointer<chain_registry_state> self,
+                       chain_registry_deps deps);
 
 } // namespace claude_pool

@@ -26,7 +26,7 @@ struct worktree_error : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-class worktree_manager {
+class git_worktrees {
 public:
   /// `project_dir` must be inside a git work tree, else worktree_error ("worktree isolation
   /// needs a git repository: <dir> is not one (git: …)").
@@ -37,14 +37,14 @@ public:
   /// `git_limit`: how long one git command may take; one that overstays (a hook, a filter,
   /// an LFS fetch) is killed with its process group and the call fails with worktree_error
   /// ("… did not finish within …"), so a slot or chain is never held forever.
-  worktree_manager(std::string project_dir, std::optional<std::string> base_dir,
+  git_worktrees(std::string project_dir, std::optional<std::string> base_dir,
                    std::string owner,
                    std::chrono::milliseconds git_limit = std::chrono::minutes(2));
   /// Removes nothing: removal is explicit (release, release_all), so a crash or a forgotten
   /// drain never costs an agent's work.
-  ~worktree_manager();
-  worktree_manager(const worktree_manager&) = delete;
-  worktree_manager& operator=(const worktree_manager&) = delete;
+  ~git_worktrees();
+  git_worktrees(const git_worktrees&) = delete;
+  git_worktrees& operator=(const git_worktrees&) = delete;
 
   struct worktree {
     std::string name;
@@ -54,7 +54,7 @@ public:
   };
 
   /// Creates worktree `name` on a new branch at the repository's current HEAD commit, or
-  /// returns this manager's existing one of that name. `name` is [A-Za-z0-9._-]+, not
+  /// returns this object's existing one of that name. `name` is [A-Za-z0-9._-]+, not
   /// starting or ending with '.', without "..", not ending in ".lock" (git's rules for a ref
   /// component), else worktree_error. Thread-safe.
   worktree acquire(const std::string& name);
@@ -68,14 +68,14 @@ public:
     std::string note;  ///< one sentence: what was kept and why; empty when nothing was kept
   };
 
-  /// Removes worktree `name` of this manager: a worktree with uncommitted (or untracked,
+  /// Removes worktree `name` of this object: a worktree with uncommitted (or untracked,
   /// non-ignored) changes, or whose HEAD holds commits no branch or tag has, is kept and
   /// reported; otherwise `git worktree remove`. Its branch is deleted only when it has no
   /// commits beyond base_commit. Unknown name → worktree_error; a git failure →
-  /// worktree_error and the worktree stays this manager's (a later release may retry).
+  /// worktree_error and the worktree stays this object's (a later release may retry).
   removal release(const std::string& name);
 
-  /// release() for every worktree of this manager (drain, shutdown). Never throws: a failure
+  /// release() for every worktree of this object (drain, shutdown). Never throws: a failure
   /// becomes a removal whose note says what went wrong.
   std::vector<removal> release_all();
 
@@ -84,7 +84,7 @@ public:
 
   /// The repository's top-level directory (of the work tree `project_dir` is in).
   const std::string& toplevel() const;
-  /// Where this manager's worktrees go: `<base>/<owner>`.
+  /// Where this object's worktrees go: `<base>/<owner>`.
   const std::string& owner_dir() const;
 
 private:

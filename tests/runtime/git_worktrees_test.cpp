@@ -1,4 +1,4 @@
-#include "runtime/worktree_manager.hpp"
+#include "runtime/git_worktrees.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -105,14 +105,14 @@ TEST_CASE("a directory outside any git repository is refused, naming it and quot
           "[worktree]") {
   temp_dir tmp;
   try {
-    worktree_manager m(tmp.path, std::nullopt, "pool-1");
+    git_worktrees m(tmp.path, std::nullopt, "pool-1");
     FAIL("no error");
   } catch (const worktree_error& e) {
     CHECK_THAT(e.what(), Contains("worktree isolation needs a git repository: " + tmp.path +
                                   " is not one (git: "));
     CHECK_THAT(e.what(), Contains("not a git repository"));
   }
-  CHECK_THROWS_WITH(worktree_manager(tmp.path + "/missing", std::nullopt, "pool-1"),
+  CHECK_THROWS_WITH(git_worktrees(tmp.path + "/missing", std::nullopt, "pool-1"),
                     Contains("cannot change to"));
 }
 
@@ -121,7 +121,7 @@ TEST_CASE("an acquired worktree is a checkout of HEAD on its own branch, made on
   temp_dir tmp;
   auto head = make_repo(tmp.path);
   fs::create_directories(tmp.path + "/src/deep");
-  worktree_manager m(tmp.path + "/src/deep", std::nullopt, "pool-1");
+  git_worktrees m(tmp.path + "/src/deep", std::nullopt, "pool-1");
   CHECK(m.toplevel() == tmp.path);
   CHECK_FALSE(fs::exists(tmp.path + "/.claude"));  // nothing on disk before the first acquire
 
@@ -148,8 +148,8 @@ TEST_CASE("two pools on one repository see and remove only their own worktrees",
           "[worktree]") {
   temp_dir tmp;
   make_repo(tmp.path);
-  worktree_manager first(tmp.path, std::nullopt, "pool-a");
-  worktree_manager second(tmp.path, std::nullopt, "pool-b");
+  git_worktrees first(tmp.path, std::nullopt, "pool-a");
+  git_worktrees second(tmp.path, std::nullopt, "pool-b");
   auto a = first.acquire("slot-0");
   auto b = second.acquire("slot-0");
   CHECK(a.path != b.path);
@@ -173,7 +173,7 @@ TEST_CASE("releasing an untouched worktree removes its directory and its branch"
           "[worktree]") {
   temp_dir tmp;
   make_repo(tmp.path);
-  worktree_manager m(tmp.path, std::nullopt, "pool-1");
+  git_worktrees m(tmp.path, std::nullopt, "pool-1");
   auto wt = m.acquire("slot-0");
   write_file(wt.path + "/build.log", "ignored output goes with the worktree\n");
 
@@ -193,7 +193,7 @@ TEST_CASE("releasing an untouched worktree removes its directory and its branch"
 TEST_CASE("a commit made in a worktree keeps its branch, with the commit on it", "[worktree]") {
   temp_dir tmp;
   make_repo(tmp.path);
-  worktree_manager m(tmp.path, std::nullopt, "pool-1");
+  git_worktrees m(tmp.path, std::nullopt, "pool-1");
   auto wt = m.acquire("slot-0");
   commit_in(wt.path, "feature.txt", "add the feature");
 
@@ -210,7 +210,7 @@ TEST_CASE("a commit made in a worktree keeps its branch, with the commit on it",
 TEST_CASE("uncommitted work keeps the worktree, and the note says so", "[worktree]") {
   temp_dir tmp;
   make_repo(tmp.path);
-  worktree_manager m(tmp.path, std::nullopt, "pool-1");
+  git_worktrees m(tmp.path, std::nullopt, "pool-1");
   auto wt = m.acquire("slot-0");
   std::string kept_file;
   SECTION("an untracked file") {
@@ -236,7 +236,7 @@ TEST_CASE("uncommitted work keeps the worktree, and the note says so", "[worktre
 TEST_CASE("commits on a detached HEAD keep the worktree", "[worktree]") {
   temp_dir tmp;
   make_repo(tmp.path);
-  worktree_manager m(tmp.path, std::nullopt, "pool-1");
+  git_worktrees m(tmp.path, std::nullopt, "pool-1");
   auto wt = m.acquire("slot-0");
   git(wt.path, "checkout -q --detach");
   commit_in(wt.path, "loose.txt", "a commit on no branch");
@@ -251,7 +251,7 @@ TEST_CASE("commits on a detached HEAD keep the worktree", "[worktree]") {
 TEST_CASE("names that are not plain path and ref components are refused", "[worktree]") {
   temp_dir tmp;
   make_repo(tmp.path);
-  worktree_manager m(tmp.path, std::nullopt, "pool-1");
+  git_worktrees m(tmp.path, std::nullopt, "pool-1");
   for (std::string bad : {"", ".", "..", "a/b", "../x", "a b", ".hidden", "x.lock", "a..b",
                           "end.", "$(touch x)", "naïve"}) {
     INFO("name: " << bad);
@@ -260,7 +260,7 @@ TEST_CASE("names that are not plain path and ref components are refused", "[work
   CHECK(m.list().empty());
   CHECK_FALSE(fs::exists(tmp.path + "/.claude"));
   CHECK(m.acquire("Slot_1.v2-b").branch == "claude-pool/pool-1/Slot_1.v2-b");
-  CHECK_THROWS_WITH(worktree_manager(tmp.path, std::nullopt, "../other"),
+  CHECK_THROWS_WITH(git_worktrees(tmp.path, std::nullopt, "../other"),
                     Contains("is not a valid name"));
   CHECK_THROWS_WITH(m.release("never-made"), Contains("no worktree named"));
 }
@@ -268,7 +268,7 @@ TEST_CASE("names that are not plain path and ref components are refused", "[work
 TEST_CASE("release_all releases every worktree and reports each", "[worktree]") {
   temp_dir tmp;
   make_repo(tmp.path);
-  worktree_manager m(tmp.path, std::nullopt, "pool-1");
+  git_worktrees m(tmp.path, std::nullopt, "pool-1");
   m.acquire("clean");
   auto committed = m.acquire("committed");
   auto dirty = m.acquire("dirty");
@@ -277,7 +277,7 @@ TEST_CASE("release_all releases every worktree and reports each", "[worktree]") 
 
   auto all = m.release_all();
   REQUIRE(all.size() == 3);
-  std::map<std::string, worktree_manager::removal> by_name;
+  std::map<std::string, git_worktrees::removal> by_name;
   for (auto& r : all) by_name[r.name] = r;
   CHECK(by_name["clean"].worktree_removed);
   CHECK(by_name["clean"].note.empty());
@@ -295,7 +295,7 @@ TEST_CASE("base_dir: relative to the toplevel, or absolute as given", "[worktree
   make_repo(tmp.path);
   fs::create_directories(tmp.path + "/sub");
   SECTION("relative, with characters a shell would act on") {
-    worktree_manager m(tmp.path + "/sub", std::string("pool trees; $(touch pwned)"), "pool-1");
+    git_worktrees m(tmp.path + "/sub", std::string("pool trees; $(touch pwned)"), "pool-1");
     auto wt = m.acquire("slot-0");
     CHECK(wt.path == tmp.path + "/pool trees; $(touch pwned)/pool-1/slot-0");
     CHECK(fs::exists(wt.path + "/README"));
@@ -305,7 +305,7 @@ TEST_CASE("base_dir: relative to the toplevel, or absolute as given", "[worktree
   }
   SECTION("absolute, outside the repository") {
     temp_dir elsewhere;
-    worktree_manager m(tmp.path, elsewhere.path + "/trees/", "pool-1");
+    git_worktrees m(tmp.path, elsewhere.path + "/trees/", "pool-1");
     auto wt = m.acquire("slot-0");
     CHECK(wt.path == elsewhere.path + "/trees/pool-1/slot-0");
     CHECK(fs::exists(elsewhere.path + "/trees/.gitignore"));
@@ -319,7 +319,7 @@ TEST_CASE("a worktree deleted behind git's back is still released with its branc
           "[worktree]") {
   temp_dir tmp;
   make_repo(tmp.path);
-  worktree_manager m(tmp.path, std::nullopt, "pool-1");
+  git_worktrees m(tmp.path, std::nullopt, "pool-1");
   auto wt = m.acquire("slot-0");
   fs::remove_all(wt.path);
   auto r = m.release("slot-0");
@@ -332,7 +332,7 @@ TEST_CASE("a failed git command is reported with the command and git's words, le
           "[worktree]") {
   temp_dir tmp;
   make_repo(tmp.path);
-  worktree_manager m(tmp.path, std::nullopt, "pool-1");
+  git_worktrees m(tmp.path, std::nullopt, "pool-1");
   std::string in_the_way = m.owner_dir() + "/slot-0";
   fs::create_directories(in_the_way);
   write_file(in_the_way + "/someone-elses-file", "x\n");
@@ -353,7 +353,7 @@ TEST_CASE("a name whose branch was kept cannot be acquired again, and the error 
           "[worktree]") {
   temp_dir tmp;
   make_repo(tmp.path);
-  worktree_manager m(tmp.path, std::nullopt, "pool-1");
+  git_worktrees m(tmp.path, std::nullopt, "pool-1");
   commit_in(m.acquire("slot-0").path, "work.txt", "work");
   REQUIRE(m.release("slot-0").branch_kept);
   CHECK_THROWS_WITH(m.acquire("slot-0"), Contains("already exists (kept by an earlier release"));
@@ -362,7 +362,7 @@ TEST_CASE("a name whose branch was kept cannot be acquired again, and the error 
 TEST_CASE("a repository without a commit cannot give a worktree, and says why", "[worktree]") {
   temp_dir tmp;
   git(tmp.path, "init -q");
-  worktree_manager m(tmp.path, std::nullopt, "pool-1");
+  git_worktrees m(tmp.path, std::nullopt, "pool-1");
   CHECK_THROWS_WITH(m.acquire("slot-0"), Contains("HEAD names no commit yet"));
   CHECK(m.list().empty());
   CHECK_FALSE(fs::exists(m.owner_dir()));
@@ -371,7 +371,7 @@ TEST_CASE("a repository without a commit cannot give a worktree, and says why", 
 TEST_CASE("worktrees acquired from several threads at once are all made", "[worktree]") {
   temp_dir tmp;
   make_repo(tmp.path);
-  worktree_manager m(tmp.path, std::nullopt, "pool-1");
+  git_worktrees m(tmp.path, std::nullopt, "pool-1");
   std::vector<std::thread> threads;
   for (int i = 0; i < 4; ++i)
     threads.emplace_back([&m, i] { m.acquire("slot-" + std::to_string(i % 2)); });
@@ -392,7 +392,7 @@ TEST_CASE("a git command that overstays its limit is killed with its hooks and r
   auto hook = tmp.path + "/.git/hooks/post-checkout";
   write_file(hook, "#!/bin/sh\nsleep " + marker + " &\nsleep " + marker + "\n");
   REQUIRE(::chmod(hook.c_str(), 0700) == 0);
-  worktree_manager m(tmp.path, std::nullopt, "pool-1", std::chrono::milliseconds(500));
+  git_worktrees m(tmp.path, std::nullopt, "pool-1", std::chrono::milliseconds(500));
   try {
     m.acquire("slot-0");
     FAIL("no error");

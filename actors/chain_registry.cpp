@@ -1,4 +1,4 @@
-#include "actors/chain_manager.hpp"
+#include "actors/chain_registry.hpp"
 
 #include <caf/typed_event_based_actor.hpp>
 
@@ -9,7 +9,7 @@ namespace claude_pool {
 
 namespace {
 
-using self_ptr = chain_manager_actor::stateful_pointer<chain_manager_state>;
+using self_ptr = chain_registry_actor::stateful_pointer<chain_registry_state>;
 
 caf::error unknown(const chain_id& id) {
   return caf::make_error(pool_errc::unknown_chain, "no chain with id " + id.value);
@@ -24,11 +24,11 @@ struct list_gather {
 
 } // namespace
 
-chain_manager_actor::behavior_type
-chain_manager_behavior(chain_manager_actor::stateful_pointer<chain_manager_state> self,
-                       chain_manager_deps deps) {
+chain_registry_actor::behavior_type
+chain_registry_behavior(chain_registry_actor::stateful_pointer<chain_registry_state> self,
+                       chain_registry_deps deps) {
   self->state.deps = std::move(deps);
-  // Chains are the pool's: when the pool goes, so do they (and this manager).
+  // Chains are the pool's: when the pool goes, so do they (and this registry).
   self->monitor(self->state.deps.pool);
   self->set_down_handler([self](const caf::down_msg& dm) {
     if (dm.source == self->state.deps.pool.address())

@@ -1,4 +1,4 @@
-#include "runtime/worktree_manager.hpp"
+#include "runtime/git_worktrees.hpp"
 
 #include "runtime/child_spawn.hpp"
 
@@ -277,7 +277,7 @@ std::string commits(std::uint32_t n) {
 
 } // namespace
 
-worktree_manager::worktree_manager(std::string project_dir, std::optional<std::string> base_dir,
+git_worktrees::git_worktrees(std::string project_dir, std::optional<std::string> base_dir,
                                    std::string owner, std::chrono::milliseconds git_limit)
     : owner_(std::move(owner)), git_limit_(git_limit) {
   if (!is_valid_name(owner_))
@@ -297,9 +297,9 @@ worktree_manager::worktree_manager(std::string project_dir, std::optional<std::s
   owner_dir_ = base_dir_ + "/" + owner_;
 }
 
-worktree_manager::~worktree_manager() = default;
+git_worktrees::~git_worktrees() = default;
 
-worktree_manager::worktree worktree_manager::acquire(const std::string& name) {
+git_worktrees::worktree git_worktrees::acquire(const std::string& name) {
   if (!is_valid_name(name))
     throw worktree_error("worktree name \"" + name +
                          "\" is not valid: use [A-Za-z0-9._-], not starting or ending with "
@@ -347,7 +347,7 @@ worktree_manager::worktree worktree_manager::acquire(const std::string& name) {
   return worktrees_.emplace(name, wt).first->second;
 }
 
-worktree_manager::removal worktree_manager::release(const std::string& name) {
+git_worktrees::removal git_worktrees::release(const std::string& name) {
   std::lock_guard<std::mutex> lock(mutex_);
   return release_locked(name);
 }
@@ -355,7 +355,7 @@ worktree_manager::removal worktree_manager::release(const std::string& name) {
 // In order: is anything only in the worktree (uncommitted files, commits no ref holds)? Then
 // keep it all. Else remove the worktree, then the branch unless it carries commits. A failure
 // half-way leaves the entry in place; a retry finds the worktree gone and carries on.
-worktree_manager::removal worktree_manager::release_locked(const std::string& name) {
+git_worktrees::removal git_worktrees::release_locked(const std::string& name) {
   auto it = worktrees_.find(name);
   if (it == worktrees_.end())
     throw worktree_error("no worktree named \"" + name + "\" was made by this pool in " +
@@ -425,7 +425,7 @@ worktree_manager::removal worktree_manager::release_locked(const std::string& na
   return r;
 }
 
-std::vector<worktree_manager::removal> worktree_manager::release_all() {
+std::vector<git_worktrees::removal> git_worktrees::release_all() {
   std::vector<removal> out;
   try {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -452,15 +452,15 @@ std::vector<worktree_manager::removal> worktree_manager::release_all() {
   return out;
 }
 
-std::vector<worktree_manager::worktree> worktree_manager::list() const {
+std::vector<git_worktrees::worktree> git_worktrees::list() const {
   std::lock_guard<std::mutex> lock(mutex_);
   std::vector<worktree> out;
   for (const auto& [name, wt] : worktrees_) out.push_back(wt);
   return out;
 }
 
-const std::string& worktree_manager::toplevel() const { return toplevel_; }
+const std::string& git_worktrees::toplevel() const { return toplevel_; }
 
-const std::string& worktree_manager::owner_dir() const { return owner_dir_; }
+const std::string& git_worktrees::owner_dir() const { return owner_dir_; }
 
 } // namespace claude_pool

@@ -1,0 +1,260 @@
+// The pool's reactions to tasks: submitting, waiting, cancelling, reviewing, a slot's result,
+// routing them to slots, and expiry (see pool_reactions.hpp).
+#include "actors/pool_reactions.hpp"
+
+#include <chrono>
+
+#include <caf/typed_event_based_actor.hpp>
+
+namespace claude_pool::pool_reactions {
+
+namespace {
+
+using outcome = pool_actor_state::outcome;
+
+/// Why a submission is refused (draining, or the submission is invalid); none if accepted.
+caf::error refusal(self_ptr self, const task_submission& sub) {
+  // A store that failed its last write cannot make a new task durable: refuse it rather
+  // than acknowledge what a crash would lose.
+  if (self->state.store_failure)
+    return caf::make_error(pool_errc::store_failed,
+                           "the task store cannot record new tasks: " + *self->state.store_failure);
+  auto problem = self->state.check(sub);
+  if (problem.empty())
+    return caf::none;
+  return caf::make_error(self->state.draining ? pool_errc::draining : pool_errc::invalid_request,
+                         problem);
+}
+
+void deliver_waiters(self_ptr self, const task_id& id) {
+  auto& st = self->state;
+  auto node = st.waiters.extract(id);
+  if (node.empty())
+    return;
+  auto& rec = st.tasks.at(id);
+  for (auto& p : node.mapped())
+    p.deliver(rec);
+}
+
+/// Routed, but its execution waits for the budget's answer: no process exists yet.
+bool awaiting_budget(self_ptr self, const task_id& id) {
+  auto& grant = self->state.awaiting_grant;
+  return grant && grant->task.id == id;
+}
+
+/// Admits a submission through the budget (when the pool has one), then `then(accepted)`;
+/// a refusal goes to `promise`.
+template <class T, class F>
+void admit(self_ptr self, task_submission sub, caf::typed_response_promise<T> promise, F then) {
+  auto want = wanted_allowance(sub.config);
+  self->request(self->state.budget, caf::infinite, admit_atom_v, want)
+    .then(
+      [self, promise, sub, then](std::uint64_t) mutable {
+        if (auto err = refusal(self, sub)) // e.g. a drain began meanwhile
+          promise.deliver(err);
+        else
+          then(std::move(sub), promise);
+      },
+      [promise](caf::error& err) mutable { promise.deliver(err); });
+}
+
+/// Queues a task; `waiter`, when given, hears when it ends (even if it fails at once).
+task_id accept(self_ptr self, task_submission&& sub,
+               std::optional<caf::typed_response_promise<task_record>> waiter = {}) {
+  auto id = self->state.accept(std::move(sub));
+  persist(self); // durable before the submitter hears its id
+  if (waiter)
+    self->state.waiters[id].push_back(std::move(*waiter));
+  fail_unroutable(self); // every slot errored: fail fast instead of waiting for the timeout
+  dispatch(self);
+  arm_expiry(self);
+  return id;
+}
+
+} // namespace
+
+caf::error unknown(const task_id& id) {
+  return caf::make_error(pool_errc::unknown_task, "no task with id " + id.value);
+}
+
+/// Keeps exactly one expiry timer armed while any task is pending.
+void arm_expiry(self_ptr self) {
+  auto& st = self->state;
+  if (st.expiry_armed)
+    return;
+  auto when = st.next_expiry();
+  if (!when)
+    return;
+  auto now = now_ms();
+  auto delay = *when > now ? *when - now : 0;
+  st.expiry_armed = true;
+  self->delayed_send(self, std::chrono::milliseconds(delay + 1), expire_atom_v);
+}
+
+void dispatch(self_ptr self) {
+  auto& st = self->state;
+  auto now = now_ms();
+  if (st.budget) {
+    dispatch_budgeted(self, now);
+  } else {
+    auto routed = st.route(now);
+    // "running" is stored before any process starts: a pool that dies now will not run the
+    // task a second time after a restart (at most once).
+    persist(self);
+    for (auto& a : routed)
+      self->send(st.slots[a.slot].handle, execute_atom_v, std::move(a.task));
+  }
+  persist(self);
+  // During a rate-limit cool-down, one timer resumes routing when it ends.
+  if (st.cooldown_until && !st.resume_armed && !st.queue.empty()) {
+    st.resume_armed = true;
+    auto delay = *st.cooldown_until > now ? *st.cooldown_until - now : 0;
+    self->delayed_send(self, std::chrono::milliseconds(delay + 1), resume_atom_v);
+  }
+}
+
+/// A task reached a state the client may be waiting for.
+void task_settled(self_ptr self, const task_id& id) {
+  persist(self); // before anyone hears that it ended
+  deliver_waiters(self, id);
+  maybe_finish_drain(self);
+}
+
+/// A slot is done with a task (reported, or lost): answer whoever waits for it.
+void slot_released_task(self_ptr self, const task_id& id, outcome what) {
+  auto& st = self->state;
+  if (auto node = st.cancel_waiters.extract(id); !node.empty())
+    for (auto& p : node.mapped())
+      p.deliver(st.tasks.at(id));
+  if (what != outcome::requeued && st.tasks.count(id))
+    task_settled(self, id);
+}
+
+void fail_unroutable(self_ptr self) {
+  for (auto& id : self->state.fail_if_unroutable())
+    task_settled(self, id);
+}
+
+void cancel_task(self_ptr self, task_record& task, const std::string& why) {
+  auto& st = self->state;
+  bool no_process = awaiting_budget(self, task.id);
+  auto slot = st.cancel(task, why);
+  if (slot && no_process) {
+    // Never started: the budget's answer finds it cancelled and gives the reservation back.
+    st.free_slot(*slot, now_ms());
+    maybe_stop_retiring(self, *slot);
+    task_settled(self, task.id);
+    dispatch(self);
+    return;
+  }
+  if (slot) {
+    // Running: the record says cancelled now; waiters hear once the process is gone.
+    self->send(st.slots[*slot].handle, cancel_atom_v, task.id);
+    return;
+  }
+  task_settled(self, task.id);
+}
+
+caf::result<task_id> submit(self_ptr self, task_submission& sub) {
+  if (auto err = refusal(self, sub))
+    return err;
+  if (!self->state.budget)
+    return accept(self, std::move(sub));
+  auto promise = self->make_response_promise<task_id>();
+  admit(self, std::move(sub), promise, [self](task_submission&& s, auto& p) {
+    p.deliver(accept(self, std::move(s)));
+  });
+  return promise;
+}
+
+caf::result<task_record> run(self_ptr self, task_submission& sub) {
+  if (auto err = refusal(self, sub))
+    return err;
+  auto promise = self->make_response_promise<task_record>();
+  if (!self->state.budget)
+    accept(self, std::move(sub), promise);
+  else
+    admit(self, std::move(sub), promise,
+          [self](task_submission&& s, auto& p) { accept(self, std::move(s), p); });
+  return promise;
+}
+
+caf::result<task_record> wait_for(self_ptr self, const task_id& id) {
+  auto task = self->state.find(id);
+  if (!task)
+    return unknown(id);
+  if (is_terminal(task->state) || task->state == task_state::pending_review)
+    return *task;
+  auto promise = self->make_response_promise<task_record>();
+  self->state.waiters[id].push_back(promise);
+  return promise;
+}
+
+caf::result<task_record> approve(self_ptr self, const task_id& id) {
+  auto task = self->state.find(id);
+  if (!task)
+    return unknown(id);
+  if (auto why = self->state.approve(*task); !why.empty())
+    return caf::make_error(pool_errc::not_pending_review, why);
+  maybe_finish_drain(self);
+  return *task;
+}
+
+caf::result<task_record> reject(self_ptr self, const task_id& id,
+                                const std::string& feedback) {
+  auto& st = self->state;
+  auto task = st.find(id);
+  if (!task)
+    return unknown(id);
+  if (st.draining && task->state == task_state::pending_review
+      && task->rejection_count + 1 < task->max_rejections)
+    return caf::make_error(pool_errc::draining,
+                           "the pool is draining: a rejected task cannot run again");
+  if (auto why = st.reject(*task, feedback, now_ms()); !why.empty())
+    return caf::make_error(pool_errc::not_pending_review, why);
+  auto rec = *task;
+  if (is_terminal(rec.state))
+    task_settled(self, id);
+  dispatch(self);
+  arm_expiry(self);
+  return rec;
+}
+
+caf::result<task_record> cancel(self_ptr self, const task_id& id) {
+  auto task = self->state.find(id);
+  if (!task)
+    return unknown(id);
+  if (is_terminal(task->state))
+    return caf::make_error(pool_errc::already_finished,
+                           "task " + id.value + " already ended as "
+                             + std::string(to_string(task->state)));
+  bool running = task->state == task_state::running && !awaiting_budget(self, id);
+  cancel_task(self, *task, "the task was cancelled by a client request");
+  if (!running)
+    return *task;
+  auto promise = self->make_response_promise<task_record>();
+  self->state.cancel_waiters[id].push_back(promise);
+  return promise;
+}
+
+void on_task_done(self_ptr self, const slot_record& slot, const task_id& id,
+                  task_result& result) {
+  remember_session(self, slot);
+  settle_execution(self, id, result.cost_microdollars);
+  auto what = self->state.complete(slot, id, std::move(result), now_ms());
+  maybe_stop_retiring(self, slot.id);
+  slot_released_task(self, id, what);
+  dispatch(self);
+  arm_expiry(self);
+  maybe_finish_drain(self);
+}
+
+void on_expiry(self_ptr self) {
+  auto& st = self->state;
+  st.expiry_armed = false;
+  for (auto& id : st.expire(now_ms()))
+    task_settled(self, id);
+  arm_expiry(self);
+}
+
+} // namespace claude_pool::pool_reactions

@@ -1,0 +1,89 @@
+// The pool's durable store, free of messaging: writing changed records and recovering from
+// what the store held at start (see pool_actor.hpp and runtime/task_store.hpp).
+#include "actors/pool_actor.hpp"
+
+#include <algorithm>
+#include <exception>
+
+namespace claude_pool {
+
+std::string pool_actor_state::flush() {
+  if (!store || changed.empty())
+    return {};
+  std::sort(changed.begin(), changed.end());
+  changed.erase(std::unique(changed.begin(), changed.end()), changed.end());
+  try {
+    for (auto it = changed.begin(); it != changed.end(); it = changed.erase(it))
+      if (auto t = tasks.find(*it); t != tasks.end())
+        store->put_task(t->second);
+  } catch (const std::exception& e) {
+    return e.what();
+  }
+  return {};
+}
+
+std::string pool_actor_state::recover(std::vector<task_record> stored, std::uint64_t now) {
+  std::size_t kept = 0, queued = 0, interrupted = 0, retried = 0;
+  for (auto& rec : stored) {
+    auto id = rec.id;
+    rec.progress.reset();
+    switch (rec.state) {
+      case task_state::completed:
+        ++completed_count;
+        ++kept;
+        break;
+      case task_state::failed:
+        ++failed_count;
+        ++kept;
+        break;
+      case task_state::cancelled:
+      case task_state::pending_review:
+        ++kept;
+        break;
+      case task_state::pending:
+        queue.push_back(id);
+        queued_at[id] = now;
+        ++queued;
+        break;
+      case task_state::running: {
+        // Its cost died with the old pool: with a budget, book its whole allowance (as for
+        // a lost slot), so that a crash never lets spend pass the cap unnoticed.
+        if (config && config->budget_microdollars) {
+          auto allowance = config->budget_default_reservation_microdollars;
+          if (rec.config && rec.config->max_budget_usd)
+            allowance = static_cast<std::uint64_t>(*rec.config->max_budget_usd * 1e6);
+          spent_total += allowance;
+          spent_changed = true;
+        }
+        auto used = static_cast<std::uint32_t>(rec.attempts.size()) + 1;
+        auto why = std::string("the pool stopped while this task ran (its process went with "
+                               "it; the task may have run partly)");
+        if (used < rec.max_attempts) {
+          rec.attempts.push_back(attempt_record{used, rec.slot_id, "interrupted", why, 0, now});
+          rec.state = task_state::pending;
+          rec.slot_id.reset();
+          rec.started_at_ms.reset();
+          queue.push_back(id);
+          queued_at[id] = now;
+          ++retried;
+        } else {
+          rec.result = task_result::failure(why + "; not run again (at most once)",
+                                            "interrupted");
+          rec.transition_to(task_state::failed);
+          ++failed_count;
+          ++interrupted;
+        }
+        touched(id);
+        break;
+      }
+    }
+    order.push_back(id);
+    tasks.emplace(id, std::move(rec));
+  }
+  return std::to_string(stored.size()) + " tasks from " + store->describe() + ": "
+         + std::to_string(kept) + " ended, " + std::to_string(queued) + " pending queued again, "
+         + std::to_string(interrupted) + " running marked interrupted, " + std::to_string(retried)
+         + " running queued again (attempts left)";
+}
+
+} // namespace claude_pool
