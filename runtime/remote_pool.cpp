@@ -102,6 +102,14 @@ drain_summary remote_pool::drain(std::chrono::milliseconds deadline) {
   return impl_->ask<drain_summary>(drain_atom_v, static_cast<std::uint64_t>(deadline.count()));
 }
 
+task_record remote_pool::approve(const task_id& id) {
+  return impl_->ask<task_record>(approve_atom_v, id);
+}
+
+task_record remote_pool::reject(const task_id& id, const std::string& feedback) {
+  return impl_->ask<task_record>(reject_atom_v, id, feedback);
+}
+
 std::uint64_t remote_pool::set_target(std::uint64_t slots, bool force) {
   return impl_->ask<std::uint64_t>(set_target_atom_v, slots, force);
 }

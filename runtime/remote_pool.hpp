@@ -33,6 +33,9 @@ public:
   pool_status status();
   session_metrics metrics(const metrics_filter& filter = {});
   drain_summary drain(std::chrono::milliseconds deadline);
+  /// Review gate, as `pool::approve` / `pool::reject`.
+  task_record approve(const task_id& id);
+  task_record reject(const task_id& id, const std::string& feedback);
   /// Scales the pool to `slots` (within scaling.min_slots..max_slots; `out_of_bounds`
   /// otherwise); new slots go to slot hosts with room first. Returns the new target.
   std::uint64_t set_target(std::uint64_t slots, bool force = false);

@@ -144,11 +144,20 @@ int main(int argc, char** argv) {
   submit_cmd->add_flag("--wait", client.wait, "wait for the end and print the output");
   submit_cmd->add_flag("--json", client.json, "print the TaskRecord as JSON");
   submit_cmd->add_option("--tag", client.tags, "a tag for the task (repeatable)");
+  submit_cmd->add_flag("--review", client.review,
+                       "review gate: the task ends pending_review until approved or rejected");
   add_client("result", "print a task's TaskRecord (JSON) as it is now", "id", "the task id");
   add_client("wait", "wait for a task to end and print its TaskRecord (JSON)", "id",
              "the task id");
   add_client("cancel", "cancel a task; print its TaskRecord (JSON) once no process of it is "
                        "left", "id", "the task id");
+  add_client("approve", "review gate: approve a pending_review task; print its TaskRecord",
+             "id", "the task id");
+  add_client("reject", "review gate: reject a pending_review task, which runs again with the "
+                       "feedback (or fails at max_rejections); print its TaskRecord",
+             "id", "the task id")
+    ->add_option("--feedback", client.feedback, "what the next run should change")
+    ->required();
   add_client("status", "print a served pool's status", nullptr, nullptr)
     ->add_flag("--json", client.json, "as JSON");
   add_client("metrics", "print a served pool's session metrics", nullptr, nullptr)

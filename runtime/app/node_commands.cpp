@@ -207,6 +207,7 @@ int client_command(const client_options& opts) {
     if (opts.argument.empty())
       throw usage_error("submit: the prompt is empty");
     task_submission sub{opts.argument, opts.tags, std::nullopt};
+    sub.review_required = opts.review;
     auto id = pool.submit(std::move(sub));
     if (!opts.wait) {
       if (opts.json)
@@ -226,6 +227,14 @@ int client_command(const client_options& opts) {
                                          : pool.wait(id);
     print_record(rec, true);
     return opts.action == "cancel" ? 0 : record_exit(rec);
+  }
+  if (opts.action == "approve" || opts.action == "reject") {
+    task_id id{opts.argument};
+    if (opts.action == "reject" && opts.feedback.empty())
+      throw usage_error("reject: --feedback must say what the next run should change");
+    auto rec = opts.action == "approve" ? pool.approve(id) : pool.reject(id, opts.feedback);
+    print_record(rec, true);
+    return record_exit(rec);
   }
   if (opts.action == "status") {
     auto st = pool.status();

@@ -28,7 +28,8 @@ struct serve_options {
 };
 
 struct client_options {
-  std::string action;   ///< submit, result, wait, cancel, status, metrics, drain, scale
+  std::string action;   ///< submit, result, wait, cancel, approve, reject, status, metrics,
+                        ///< drain, scale
   std::string node;     ///< HOST:PORT
   tls_options tls;
   std::string argument; ///< the prompt (submit) or the task id
@@ -37,6 +38,8 @@ struct client_options {
   bool json = false;
   std::uint64_t drain_timeout_secs = 30;
   bool force = false;   ///< scale: cancel the tasks of busy slots chosen for removal
+  bool review = false;  ///< submit: the task ends pending_review until approved or rejected
+  std::string feedback; ///< reject: what the task's next run is told
 };
 
 int serve_command(const serve_options& opts);

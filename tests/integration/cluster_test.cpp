@@ -349,3 +349,48 @@ TEST_CASE("a slot host that hangs (SIGSTOP) is declared lost by the heartbeat ti
   CHECK(host->wait() != 0);
   CHECK(eventually([&] { return processes_with_marker(marker.substr(marker.find('=') + 1)) == 0; }));
 }
+
+TEST_CASE("the review gate works through the thin client", "[integration][cluster]") {
+  temp_dir dir;
+  auto server = serve(dir, "server", {"--slots", "1", "--port-file", dir / "port"});
+  auto port = wait_for_port(dir / "port", *server);
+  auto where = "127.0.0.1:" + std::to_string(port);
+  auto client = [&](const std::string& name, std::vector<std::string> args) {
+    std::vector<std::string> argv = {CLAUDE_POOL_APP};
+    argv.insert(argv.end(), args.begin(), args.end());
+    child_process p(argv, dir / (name + ".log"), no_api);
+    int code = p.wait();
+    auto out = p.log();
+    return std::make_pair(code, out);
+  };
+  auto record_in = [](const std::string& out) {
+    return nlohmann::json::parse(out.substr(out.find('{')));
+  };
+
+  auto [code, out] = client("submit", {"submit", "--node", where, "--review", "--wait", "--json",
+                                       "draft it [[mock:echo]]"});
+  INFO(out);
+  REQUIRE(code == 0);
+  auto rec = record_in(out);
+  CHECK(rec["state"] == "pending_review");
+  auto id = rec["id"].get<std::string>();
+
+  std::tie(code, out) = client("reject", {"reject", "--node", where, id, "--feedback",
+                                          "mention the sea"});
+  INFO(out);
+  CHECK(code == 0);
+  std::tie(code, out) = client("wait", {"wait", "--node", where, id});
+  rec = record_in(out);
+  CHECK(rec["state"] == "pending_review");
+  CHECK_THAT(rec["result"]["output"].get<std::string>(), Catch::Contains("mention the sea"));
+
+  std::tie(code, out) = client("approve", {"approve", "--node", where, id});
+  CHECK(code == 0);
+  CHECK(record_in(out)["state"] == "completed");
+  std::tie(code, out) = client("again", {"approve", "--node", where, id});
+  CHECK(code != 0);
+  CHECK(out.find("is completed, not pending_review") != std::string::npos);
+  std::tie(code, out) = client("nofeedback", {"reject", "--node", where, id});
+  CHECK(code != 0);
+  CHECK(out.find("--feedback") != std::string::npos);
+}
