@@ -29,9 +29,10 @@ struct remote_pool::impl {
       *answered = true;
       box->set_value(std::move(r));
     };
-    auto target = pool;
     auto where_copy = where;
-    sys->spawn([=](caf::event_based_actor* self) -> caf::behavior {
+    // The pool goes in as a spawn argument: CAF 0.17 dereferences a null argument tuple when
+    // a function actor is spawned without arguments (UBSan reports it).
+    sys->spawn([=](caf::event_based_actor* self, pool_actor target) -> caf::behavior {
       self->monitor(target);
       self->set_down_handler([=](caf::down_msg& dm) {
         finish(caf::make_error(pool_errc::node_lost, "the pool node " + where_copy
@@ -51,7 +52,7 @@ struct remote_pool::impl {
           });
       // A behavior keeps the actor alive until one of the two answers arrives.
       return {[](caf::unit_t) {}};
-    });
+    }, pool);
     auto answer = box->get_future().get();
     if (answer)
       return std::move(*answer);

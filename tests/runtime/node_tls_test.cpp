@@ -201,8 +201,10 @@ struct node {
   }
 };
 
-caf::behavior adder() {
-  return {[](int x) { return x + 1; }};
+// Takes its step as an argument: CAF 0.17 dereferences a null argument tuple when a
+// function actor is spawned without arguments (UBSan reports it).
+caf::behavior adder(int step) {
+  return {[step](int x) { return x + step; }};
 }
 
 // A server node publishing `adder` on loopback over TLS.
@@ -211,7 +213,7 @@ struct server {
   caf::actor handle;
   std::uint16_t port = 0;
 
-  explicit server(const tls_options& tls) : n(tls), handle(n.sys->spawn(adder)) {
+  explicit server(const tls_options& tls) : n(tls), handle(n.sys->spawn(adder, 1)) {
     auto published = caf::openssl::publish(handle, 0, "127.0.0.1");
     REQUIRE(published);
     port = *published;
