@@ -363,6 +363,27 @@ TEST_CASE("without pidfd the SIGCHLD fallback still sees every exit", "[process_
   CHECK(run_one(runner, req).end == process_end::timed_out);
 }
 
+TEST_CASE("without pidfd a runner that ran many children is destroyed without hanging",
+          "[process_runner]") {
+  // A SIGCHLD still queued when the destructor cancelled its wait used to re-arm the wait,
+  // so the I/O thread never ended (seen in about 3 of 10 runs of this loop).
+  for (int i = 0; i < 10; ++i) {
+    INFO("runner " << i);
+    ::setenv("CLAUDE_POOL_NO_PIDFD", "1", 1);
+    auto runner = std::make_shared<process_runner>();
+    ::unsetenv("CLAUDE_POOL_NO_PIDFD");
+    run_many_true(*runner, 64);
+    // On a thread of its own, so that a hang fails the test instead of stalling the run.
+    auto done = std::make_shared<std::promise<void>>();
+    auto destroyed = done->get_future();
+    std::thread([r = std::move(runner), done]() mutable {
+      r.reset();
+      done->set_value();
+    }).detach();
+    REQUIRE(destroyed.wait_for(std::chrono::seconds(60)) == std::future_status::ready);
+  }
+}
+
 TEST_CASE("the destructor kills running children, reports them and returns", "[process_runner]") {
   auto dir = scratch_dir();
   std::mutex mutex;
