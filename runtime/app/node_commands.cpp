@@ -71,6 +71,9 @@ int serve_slots(const serve_options& opts, app_context& ctx, caf::actor_system& 
   auto [host, port] = endpoint(opts.join, "--join");
   auto slots = opts.pool.slots.value_or(1);
   auto capacity = opts.max_slots.value_or(slots);
+  if (capacity == 0)
+    throw usage_error("--slots 0: a slot host without slots offers nothing; give --max-slots M "
+                      "for room the pool's scaler may fill");
   if (capacity < slots)
     throw usage_error("--max-slots: " + std::to_string(capacity) + " is below --slots ("
                       + std::to_string(slots) + ")");
@@ -185,10 +188,12 @@ int record_exit(const task_record& rec) {
 int serve_command(const serve_options& opts) {
   if (!opts.join.empty() && opts.port != 0)
     throw usage_error("--port: a slot host (--join) does not listen; it connects to the pool");
-  // `serve --slots 0`: a coordinator that only routes to its slot hosts' slots.
+  // `serve --slots 0`: a coordinator that only routes to its slot hosts' slots, or with
+  // --join a slot host that only offers room (--max-slots) for slots the pool places.
   auto pool_opts = opts.pool;
-  bool coordinator = opts.join.empty() && pool_opts.slots && *pool_opts.slots == 0;
-  if (coordinator)
+  bool zero_slots = pool_opts.slots && *pool_opts.slots == 0;
+  bool coordinator = opts.join.empty() && zero_slots;
+  if (zero_slots)
     pool_opts.slots.reset();
   app_context ctx(pool_opts);
   caf::actor_system_config cfg;

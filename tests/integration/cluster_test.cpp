@@ -394,3 +394,29 @@ TEST_CASE("the review gate works through the thin client", "[integration][cluste
   CHECK(code != 0);
   CHECK(out.find("--feedback") != std::string::npos);
 }
+
+TEST_CASE("a slot host may offer only room, which scaling fills", "[integration][cluster][scaling]") {
+  temp_dir dir;
+  child_process nothing({CLAUDE_POOL_APP, "serve", "--join", "127.0.0.1:1", "--slots", "0"},
+                        dir / "nothing.log", no_api);
+  CHECK(nothing.wait() == 2);
+  CHECK(nothing.log().find("--max-slots") != std::string::npos);
+
+  auto coordinator = serve(dir, "coordinator", {"--slots", "0", "--port-file", dir / "port"});
+  auto port = wait_for_port(dir / "port", *coordinator);
+  auto where = "127.0.0.1:" + std::to_string(port);
+  auto host = serve(dir, "hostA",
+                    {"--join", where, "--slots", "0", "--max-slots", "2", "--name", "hostA"});
+  remote_pool client("127.0.0.1", port);
+  REQUIRE(eventually([&] {
+    return coordinator->log().find("node hostA joins") != std::string::npos;
+  }));
+  CHECK(client.status().slots.empty());
+  CHECK(client.set_target(2) == 2);
+  REQUIRE(eventually([&] { return client.status().slots.size() == 2; }));
+  for (auto& s : client.status().slots)
+    CHECK(starts_with(s.id.value, "hostA/"));
+  auto rec = client.wait(client.submit(task_submission{"placed [[mock:reply=there]]", {}, {}}));
+  CHECK(rec.state == task_state::completed);
+  CHECK(starts_with(rec.slot_id->value, "hostA/"));
+}
