@@ -13,29 +13,13 @@
 #include "real_cli_fixture.hpp"
 #include "runtime/remote_pool.hpp"
 #include "../support/child_process.hpp"
+#include "../support/temp_dir.hpp"
 
 using namespace claude_pool;
 using namespace claude_pool::testing;
 namespace fs = std::filesystem;
 
 namespace {
-
-/// Without a key the program uses its bundled mock API and the CLI scripts/setup installed.
-const std::vector<std::string> no_api = {"ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL",
-                                         "CLAUDE_POOL_CLAUDE_BIN"};
-
-struct temp_dir {
-  fs::path path;
-  temp_dir() {
-    char pattern[] = "/tmp/claude-pool-cluster-XXXXXX";
-    path = ::mkdtemp(pattern);
-  }
-  ~temp_dir() {
-    std::error_code ignored;
-    fs::remove_all(path, ignored);
-  }
-  std::string operator/(const std::string& name) const { return (path / name).string(); }
-};
 
 std::string random_marker() {
   std::random_device rd;
@@ -82,7 +66,7 @@ bool starts_with(const std::string& s, const std::string& prefix) {
 
 TEST_CASE("a client submits to a served pool and reads results, status and metrics",
           "[integration][cluster]") {
-  temp_dir dir;
+  temp_dir dir{"claude-pool-cluster"};
   auto server = serve(dir, "server", {"--slots", "1", "--port-file", dir / "port"});
   auto port = wait_for_port(dir / "port", *server);
 
@@ -128,7 +112,7 @@ TEST_CASE("a client submits to a served pool and reads results, status and metri
 
 TEST_CASE("a coordinator runs a batch over two slot hosts and survives losing one",
           "[integration][cluster]") {
-  temp_dir dir;
+  temp_dir dir{"claude-pool-cluster"};
   auto coordinator = serve(dir, "coordinator", {"--slots", "0", "--port-file", dir / "port"});
   auto port = wait_for_port(dir / "port", *coordinator);
   auto where = "127.0.0.1:" + std::to_string(port);
@@ -188,7 +172,7 @@ TEST_CASE("a coordinator runs a batch over two slot hosts and survives losing on
 }
 
 TEST_CASE("a client whose pool node dies gets an error, not a hang", "[integration][cluster]") {
-  temp_dir dir;
+  temp_dir dir{"claude-pool-cluster"};
   auto marker = random_marker();
   auto server = serve(dir, "server", {"--slots", "1", "--port-file", dir / "port"}, {marker});
   auto port = wait_for_port(dir / "port", *server);
@@ -217,7 +201,7 @@ TEST_CASE("a client whose pool node dies gets an error, not a hang", "[integrati
 
 TEST_CASE("with TLS a node serves peers of its CA and refuses every other peer",
           "[integration][cluster][tls]") {
-  temp_dir dir;
+  temp_dir dir{"claude-pool-cluster"};
   child_process certs({CLAUDE_POOL_MAKE_CERTS, dir / "pki", "server", "client"},
                       dir / "certs.log");
   REQUIRE(certs.wait() == 0);
@@ -264,7 +248,7 @@ TEST_CASE("with TLS a node serves peers of its CA and refuses every other peer",
 
 TEST_CASE("a node without TLS refuses to listen beyond loopback unless told to",
           "[integration][cluster][tls]") {
-  temp_dir dir;
+  temp_dir dir{"claude-pool-cluster"};
   child_process server({CLAUDE_POOL_APP, "serve", "--bind", "0.0.0.0", "--port", "0"},
                        dir / "s.log", no_api);
   CHECK(server.wait() == 2);
@@ -273,7 +257,7 @@ TEST_CASE("a node without TLS refuses to listen beyond loopback unless told to",
 
 TEST_CASE("scaling places slots on a slot host with room; SIGTERM makes the host leave "
           "gracefully", "[integration][cluster][scaling]") {
-  temp_dir dir;
+  temp_dir dir{"claude-pool-cluster"};
   auto coordinator = serve(dir, "coordinator", {"--slots", "0", "--port-file", dir / "port"});
   auto port = wait_for_port(dir / "port", *coordinator);
   auto where = "127.0.0.1:" + std::to_string(port);
@@ -322,7 +306,7 @@ TEST_CASE("scaling places slots on a slot host with room; SIGTERM makes the host
 
 TEST_CASE("a slot host that hangs (SIGSTOP) is declared lost by the heartbeat timeout",
           "[integration][cluster]") {
-  temp_dir dir;
+  temp_dir dir{"claude-pool-cluster"};
   auto coordinator = serve(dir, "coordinator", {"--slots", "0", "--port-file", dir / "port"});
   auto port = wait_for_port(dir / "port", *coordinator);
   auto where = "127.0.0.1:" + std::to_string(port);
@@ -351,7 +335,7 @@ TEST_CASE("a slot host that hangs (SIGSTOP) is declared lost by the heartbeat ti
 }
 
 TEST_CASE("the review gate works through the thin client", "[integration][cluster]") {
-  temp_dir dir;
+  temp_dir dir{"claude-pool-cluster"};
   auto server = serve(dir, "server", {"--slots", "1", "--port-file", dir / "port"});
   auto port = wait_for_port(dir / "port", *server);
   auto where = "127.0.0.1:" + std::to_string(port);
@@ -396,7 +380,7 @@ TEST_CASE("the review gate works through the thin client", "[integration][cluste
 }
 
 TEST_CASE("a slot host may offer only room, which scaling fills", "[integration][cluster][scaling]") {
-  temp_dir dir;
+  temp_dir dir{"claude-pool-cluster"};
   child_process nothing({CLAUDE_POOL_APP, "serve", "--join", "127.0.0.1:1", "--slots", "0"},
                         dir / "nothing.log", no_api);
   CHECK(nothing.wait() == 2);

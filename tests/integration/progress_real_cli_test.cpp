@@ -10,6 +10,7 @@
 
 #include "runtime/cli_executor.hpp"
 #include "real_cli_fixture.hpp"
+#include "../support/temp_dir.hpp"
 
 using namespace claude_pool;
 using namespace claude_pool::testing;
@@ -83,18 +84,6 @@ std::string project_dir_name(const std::string& cwd) {
       c = '-';
   return out;
 }
-
-struct temp_dir {
-  fs::path path;
-  temp_dir() {
-    char pattern[] = "/tmp/claude-pool-progress-wd-XXXXXX";
-    path = fs::canonical(::mkdtemp(pattern));
-  }
-  ~temp_dir() {
-    std::error_code ignored;
-    fs::remove_all(path, ignored);
-  }
-};
 
 std::string read_all(const fs::path& p) {
   std::ifstream in(p);
@@ -205,20 +194,20 @@ TEST_CASE("a failed one-shot task with live progress still parses as a failure",
 TEST_CASE("a task's working_dir is where the CLI runs, one-shot", "[integration][progress]") {
   real_cli_fixture fx;
   auto cfg = bare_config(fx); // its working_dir is the fixture's HOME
-  temp_dir wd;
+  temp_dir wd{"claude-pool-progress-wd"};
   progress_log log;
   cli_executor exec(cfg, real_cli());
   auto req = request(cfg, R"(where [[mock:tool_use=Bash {"command":"pwd > where.txt"}]])");
-  req.working_dir = wd.path.string();
+  req.working_dir = wd.path;
   log.start(exec, std::move(req));
   auto r = log.wait();
   INFO(nlohmann::json(r).dump());
   REQUIRE(r.success);
   REQUIRE(r.session_id);
   // The Bash tool ran there, and the CLI filed the session under that directory.
-  CHECK(read_all(wd.path / "where.txt") == wd.path.string() + "\n");
+  CHECK(read_all(wd / "where.txt") == wd.path + "\n");
   auto projects = fx.home / ".claude" / "projects";
-  CHECK(fs::exists(projects / project_dir_name(wd.path.string()) / (*r.session_id + ".jsonl")));
+  CHECK(fs::exists(projects / project_dir_name(wd.path) / (*r.session_id + ".jsonl")));
   CHECK_FALSE(fs::exists(projects / project_dir_name(fx.home.string())));
 }
 
@@ -228,7 +217,7 @@ TEST_CASE("warm tasks report their own progress; another working_dir takes anoth
   auto cfg = bare_config(fx);
   cfg.execution = execution_mode::warm;
   cfg.slot_mode = slot_mode::ephemeral;
-  temp_dir wd;
+  temp_dir wd{"claude-pool-progress-wd"};
   cli_executor exec(cfg, real_cli());
   auto warm_request = [&](std::string prompt) {
     auto req = request(cfg, std::move(prompt));
@@ -261,12 +250,12 @@ TEST_CASE("warm tasks report their own progress; another working_dir takes anoth
   // Same slot, another directory: a new process, running there.
   progress_log log;
   auto req = warm_request(R"(where [[mock:tool_use=Bash {"command":"pwd > where.txt"}]])");
-  req.working_dir = wd.path.string();
+  req.working_dir = wd.path;
   log.start(exec, std::move(req));
   auto r = log.wait();
   INFO(nlohmann::json(r).dump());
   REQUIRE(r.success);
   CHECK(exec.warm_processes_started() == 2);
-  CHECK(read_all(wd.path / "where.txt") == wd.path.string() + "\n");
+  CHECK(read_all(wd / "where.txt") == wd.path + "\n");
   CHECK_FALSE(log.called_after_done);
 }

@@ -10,6 +10,7 @@
 #include <random>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include <dirent.h>
 #include <unistd.h>
@@ -19,6 +20,11 @@
 #include "runtime/pool.hpp"
 
 namespace claude_pool::testing {
+
+/// Environment variables to remove for a `claude-pool` child: without a key the program uses
+/// its bundled mock API and the CLI scripts/setup installed.
+inline const std::vector<std::string> no_api = {"ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL",
+                                                "CLAUDE_POOL_CLAUDE_BIN"};
 
 /// The CLI that scripts/setup installs (tests fail, not skip, when it is missing: CI
 /// installs it).

@@ -19,8 +19,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-const std::vector<std::string> no_api = {"ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL",
-                                         "CLAUDE_POOL_CLAUDE_BIN"};
 
 std::vector<nlohmann::json> records_in(const std::string& log) {
   std::vector<nlohmann::json> out;

@@ -1,4 +1,5 @@
 #include "runtime/git_worktrees.hpp"
+#include "../support/temp_dir.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -19,20 +20,9 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// A scratch directory under /tmp, removed with everything in it (worktrees included).
-struct temp_dir {
-  std::string path;
-  temp_dir() {
-    char pattern[] = "/tmp/claude-pool-worktree-XXXXXX";
-    REQUIRE(::mkdtemp(pattern) != nullptr);
-    path = fs::canonical(pattern).string();
-  }
-  ~temp_dir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  temp_dir(const temp_dir&) = delete;
-  temp_dir& operator=(const temp_dir&) = delete;
+// A repository's directory: its worktrees go inside it, so they are removed with it.
+struct temp_dir : claude_pool::testing::temp_dir {
+  temp_dir() : claude_pool::testing::temp_dir("claude-pool-worktree") {}
 };
 
 std::string quoted(const std::string& s) {

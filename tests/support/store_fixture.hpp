@@ -11,27 +11,14 @@
 #include <catch2/catch.hpp>
 
 #include "messages/records.hpp"
+#include "temp_dir.hpp"
 
 namespace claude_pool::testing {
 
 /// A fresh directory for one test's database, removed with everything in it.
-struct store_dir {
-  std::string path;
-  store_dir() {
-    char pattern[] = "/tmp/claude-pool-store-XXXXXX";
-    REQUIRE(::mkdtemp(pattern) != nullptr);
-    path = pattern;
-  }
-  ~store_dir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path, ignored);
-  }
-  store_dir(const store_dir&) = delete;
-  store_dir& operator=(const store_dir&) = delete;
-
-  std::string db() const {
-    return path + "/tasks.db";
-  }
+struct store_dir : temp_dir {
+  store_dir() : temp_dir("claude-pool-store") {}
+  std::string db() const { return path + "/tasks.db"; }
 };
 
 inline task_record record(const std::string& id, const std::string& prompt) {
