@@ -32,6 +32,18 @@ void stop_slot(self_ptr self, const slot_id& slot) {
   stop_slot(self, slot, "taken out of service by a scale-down");
 }
 
+/// A (re)started slot, the pool's own or a slot host's: routed to from now on. One that was
+/// being scaled away when it crashed and came back stops instead.
+void route_to(self_ptr self, slot_actor& handle, slot_record& rec) {
+  self->monitor(handle);
+  auto id = rec.id;
+  bool retiring = self->state.retiring.count(id) > 0;
+  self->state.add_slot(std::move(handle), std::move(rec));
+  if (retiring)
+    stop_slot(self, id);
+  dispatch(self);
+}
+
 /// A slot host's actor went away (its node was lost, or it left): its slots go too, each
 /// with its own down message; the slots the scaler had placed there are placed again.
 void on_host_down(self_ptr self, const caf::down_msg& dm) {
@@ -92,13 +104,7 @@ void on_slot_down(self_ptr self, const caf::down_msg& dm) {
 }
 
 void on_slot_up(self_ptr self, slot_actor& handle, slot_record& rec) {
-  self->monitor(handle);
-  auto id = rec.id;
-  bool retiring = self->state.retiring.count(id) > 0;
-  self->state.add_slot(std::move(handle), std::move(rec));
-  if (retiring) // restarted after a crash while it was being scaled away
-    stop_slot(self, id);
-  dispatch(self);
+  route_to(self, handle, rec);
 }
 
 caf::result<pool_config> join(self_ptr self, const std::string& node, std::uint64_t own,
@@ -125,16 +131,9 @@ void on_remote_slot(self_ptr self, caf::strong_actor_ptr& ptr, slot_record& rec,
   auto handle = caf::actor_cast<slot_actor>(ptr);
   if (!handle || !rec.node)
     return; // not a slot host's slot: ignore rather than route to it
-  auto& st = self->state;
-  auto id = rec.id;
   if (placed)
-    st.hosts.placed_slot_up(id, *rec.node);
-  self->monitor(handle);
-  bool retiring = st.retiring.count(id) > 0;
-  st.add_slot(std::move(handle), std::move(rec));
-  if (retiring) // its host restarted it after a crash while it was being scaled away
-    stop_slot(self, id);
-  dispatch(self);
+    self->state.hosts.placed_slot_up(rec.id, *rec.node);
+  route_to(self, handle, rec);
 }
 
 void on_leave(self_ptr self, const std::string& node) {
@@ -147,7 +146,6 @@ void on_leave(self_ptr self, const std::string& node) {
   for (auto& id : mine) {
     if (st.slots.at(id).record.state == slot_state::busy) {
       st.retiring.insert(id); // stops once its task ends (maybe_stop_retiring)
-      st.idle.erase(std::remove(st.idle.begin(), st.idle.end(), id), st.idle.end());
     } else {
       stop_slot(self, id, "its node " + node + " is leaving");
     }
