@@ -385,6 +385,11 @@ TEST_CASE("a slot host may offer only room, which scaling fills", "[integration]
                         dir / "nothing.log", no_api);
   CHECK(nothing.wait() == 2);
   CHECK(nothing.log().find("--max-slots") != std::string::npos);
+  child_process below({CLAUDE_POOL_APP, "serve", "--join", "127.0.0.1:1", "--slots", "3",
+                       "--max-slots", "2"},
+                      dir / "below.log", no_api);
+  CHECK(below.wait() == 2);
+  CHECK(below.log().find("--max-slots: 2 is below --slots (3)") != std::string::npos);
 
   auto coordinator = serve(dir, "coordinator", {"--slots", "0", "--port-file", dir / "port"});
   auto port = wait_for_port(dir / "port", *coordinator);
