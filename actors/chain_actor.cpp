@@ -3,7 +3,7 @@
 #include <caf/typed_event_based_actor.hpp>
 
 #include "actors/chain_steps.hpp"
-#include "runtime/git_worktrees.hpp"
+#include "runtime/worktrees/git_worktrees.hpp"
 
 namespace claude_pool {
 

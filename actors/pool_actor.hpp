@@ -18,7 +18,7 @@
 
 #include "actors/slot_actor.hpp"
 #include "actors/slot_hosts.hpp"
-#include "runtime/task_store.hpp"
+#include "runtime/store/task_store.hpp"
 #include "supervision/failure_class.hpp"
 
 namespace claude_pool {
@@ -151,7 +151,7 @@ struct pool_actor_state {
   /// True while a slot host of that name has slots here.
   bool node_in_use(const std::string& node) const;
 
-  // -- the store (runtime/task_store.hpp) -----------------------------------------------
+  // -- the store (runtime/store/task_store.hpp) -----------------------------------------------
   /// Where accepted tasks are kept; unset: only here.
   std::shared_ptr<task_store> store;
   /// Tasks changed since the last flush.

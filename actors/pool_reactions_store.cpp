@@ -1,4 +1,4 @@
-// The pool's writes to its durable store (see pool_reactions.hpp and runtime/task_store.hpp).
+// The pool's writes to its durable store (see pool_reactions.hpp and runtime/store/task_store.hpp).
 #include "actors/pool_reactions.hpp"
 
 #include <exception>

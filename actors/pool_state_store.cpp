@@ -1,5 +1,5 @@
 // The pool's durable store, free of messaging: writing changed records and recovering from
-// what the store held at start (see pool_actor.hpp and runtime/task_store.hpp).
+// what the store held at start (see pool_actor.hpp and runtime/store/task_store.hpp).
 #include "actors/pool_actor.hpp"
 
 #include <algorithm>

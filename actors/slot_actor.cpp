@@ -2,7 +2,7 @@
 
 #include <caf/send.hpp>
 
-#include "runtime/git_worktrees.hpp"
+#include "runtime/worktrees/git_worktrees.hpp"
 #include "supervision/failure_class.hpp"
 #include <caf/typed_event_based_actor.hpp>
 

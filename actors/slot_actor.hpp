@@ -7,7 +7,7 @@
 #include <optional>
 
 #include "messages/interfaces.hpp"
-#include "runtime/task_executor.hpp"
+#include "runtime/cli/task_executor.hpp"
 
 namespace claude_pool {
 

@@ -9,10 +9,10 @@
 #include <caf/atom.hpp>
 
 #include "benchmarks/common/stats.hpp"
-#include "runtime/node.hpp"
-#include "runtime/pool.hpp"
-#include "runtime/remote_pool.hpp"
-#include "runtime/task_executor.hpp"
+#include "claude_pool/node.hpp"
+#include "claude_pool/pool.hpp"
+#include "claude_pool/remote_pool.hpp"
+#include "runtime/cli/task_executor.hpp"
 
 namespace claude_pool::bench {
 

@@ -11,7 +11,7 @@
 #include "benchmarks/cluster/node_process.hpp"
 #include "benchmarks/common/stats.hpp"
 #include "benchmarks/common/temp_dir.hpp"
-#include "runtime/remote_pool.hpp"
+#include "claude_pool/remote_pool.hpp"
 
 namespace claude_pool::bench {
 

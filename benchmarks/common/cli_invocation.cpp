@@ -2,9 +2,9 @@
 
 #include <algorithm>
 
-#include "runtime/cli_command.hpp"
-#include "runtime/cli_executor.hpp"
-#include "runtime/process_runner.hpp"
+#include "runtime/cli/cli_command.hpp"
+#include "runtime/cli/cli_executor.hpp"
+#include "runtime/process/process_runner.hpp"
 
 extern char** environ;
 

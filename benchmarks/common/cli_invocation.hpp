@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "messages/config.hpp"
-#include "runtime/process_runner.hpp"
+#include "runtime/process/process_runner.hpp"
 
 namespace claude_pool::bench {
 

@@ -1,6 +1,6 @@
 #include "benchmarks/common/mock_cli_env.hpp"
 
-#include "runtime/mock_api/mock_api_server.hpp"
+#include "mock_api/mock_api_server.hpp"
 
 namespace claude_pool::bench {
 

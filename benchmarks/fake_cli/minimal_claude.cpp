@@ -1,6 +1,6 @@
 // The cheapest stand-in for the `claude` CLI: reads its stdin to the end (where the pool
 // writes the prompt), prints one fixed result object shaped like the real CLI's
-// (tests/runtime/fixtures/success.json) and exits 0. Arguments are ignored.
+// (tests/runtime/cli/fixtures/success.json) and exits 0. Arguments are ignored.
 //
 // It exists so the process-level benchmark measures what a runner adds around a process —
 // spawn, pipes, reaping, parsing — rather than what the process does. Hence raw system

@@ -17,7 +17,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "runtime/task_executor.hpp"
+#include "runtime/cli/task_executor.hpp"
 
 namespace claude_pool::bench {
 

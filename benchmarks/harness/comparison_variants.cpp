@@ -6,7 +6,7 @@
 #include "benchmarks/harness/pool_driver.hpp"
 #include "benchmarks/harness/report_json.hpp"
 #include "benchmarks/harness/scenarios.hpp"
-#include "runtime/cli_executor.hpp"
+#include "runtime/cli/cli_executor.hpp"
 
 namespace claude_pool::bench {
 

@@ -15,7 +15,7 @@
 #include <thread>
 
 #include "benchmarks/harness/bench_executors.hpp"
-#include "runtime/process_runner.hpp"
+#include "runtime/process/process_runner.hpp"
 
 namespace claude_pool::bench {
 

@@ -4,7 +4,7 @@
 ///   stdin → read stdout to EOF → waitpid, nothing else.
 /// - External runners (xargs, GNU parallel, the Python runner) run as one process each,
 ///   started through the library's process runner so that nothing they start can outlive
-///   the benchmark (guardian + run-token sweep, see runtime/process_runner.hpp).
+///   the benchmark (guardian + run-token sweep, see runtime/process/process_runner.hpp).
 
 #include <cstddef>
 #include <optional>

@@ -7,8 +7,8 @@
 #include <caf/event_based_actor.hpp>
 
 #include "benchmarks/harness/bench_executors.hpp"
-#include "runtime/pool.hpp"
-#include "runtime/task_store.hpp"
+#include "claude_pool/pool.hpp"
+#include "runtime/store/task_store.hpp"
 
 namespace claude_pool::bench {
 

@@ -16,7 +16,7 @@
 #include "benchmarks/harness/interleaved_rounds.hpp"
 #include "benchmarks/harness/pool_driver.hpp"
 #include "benchmarks/harness/scenarios.hpp"
-#include "runtime/task_store.hpp"
+#include "runtime/store/task_store.hpp"
 
 namespace claude_pool::bench {
 

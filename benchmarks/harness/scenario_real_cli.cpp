@@ -20,7 +20,7 @@
 #include "benchmarks/harness/pool_driver.hpp"
 #include "benchmarks/harness/scenarios.hpp"
 #include "benchmarks/harness/tree_rss_sampler.hpp"
-#include "runtime/cli_executor.hpp"
+#include "runtime/cli/cli_executor.hpp"
 
 namespace claude_pool::bench {
 

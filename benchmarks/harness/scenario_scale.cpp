@@ -23,7 +23,7 @@
 #include "benchmarks/harness/process_memory.hpp"
 #include "benchmarks/harness/report_json.hpp"
 #include "benchmarks/harness/scenarios.hpp"
-#include "runtime/pool.hpp"
+#include "claude_pool/pool.hpp"
 
 namespace claude_pool::bench {
 

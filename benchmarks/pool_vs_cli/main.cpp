@@ -19,8 +19,8 @@
 #include "benchmarks/common/mock_cli_env.hpp"
 #include "benchmarks/common/stats.hpp"
 #include "messages/json.hpp"
-#include "runtime/pool.hpp"
-#include "runtime/process_runner.hpp"
+#include "claude_pool/pool.hpp"
+#include "runtime/process/process_runner.hpp"
 
 using namespace claude_pool;
 using claude_pool::bench::median;

@@ -15,8 +15,8 @@
 #include <CLI/CLI.hpp>
 #include <unistd.h>
 
-#include "runtime/pool.hpp"
-#include "runtime/task_store.hpp"
+#include "claude_pool/pool.hpp"
+#include "runtime/store/task_store.hpp"
 
 using namespace claude_pool;
 

@@ -9,7 +9,7 @@
 #include <caf/actor_system_config.hpp>
 #include <caf/scoped_actor.hpp>
 
-#include "runtime/pool.hpp"
+#include <claude_pool/pool.hpp>
 
 int main() {
   claude_pool::pool_config cfg;

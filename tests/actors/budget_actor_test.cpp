@@ -6,7 +6,7 @@
 #include <cmath>
 #include <mutex>
 
-#include "runtime/pool.hpp"
+#include "claude_pool/pool.hpp"
 #include "../support/eventually.hpp"
 #include "../support/scripted_executor.hpp"
 

@@ -4,7 +4,7 @@
 
 #include <algorithm>
 
-#include "runtime/pool.hpp"
+#include "claude_pool/pool.hpp"
 #include "../support/chain_helpers.hpp"
 #include "../support/eventually.hpp"
 #include "../support/scripted_executor.hpp"

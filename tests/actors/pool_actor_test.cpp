@@ -5,7 +5,7 @@
 #include <set>
 #include <thread>
 
-#include "runtime/pool.hpp"
+#include "claude_pool/pool.hpp"
 #include "../support/scripted_executor.hpp"
 
 using namespace claude_pool;

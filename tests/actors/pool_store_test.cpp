@@ -4,7 +4,7 @@
 // retried, spend and sessions restored). No processes.
 #include <catch2/catch.hpp>
 
-#include "runtime/pool.hpp"
+#include "claude_pool/pool.hpp"
 #include "../support/chain_helpers.hpp"
 #include "../support/eventually.hpp"
 #include "../support/store_fixture.hpp"

@@ -1,7 +1,7 @@
 // The review gate and fan_out, through the facade with a scripted executor. No processes.
 #include <catch2/catch.hpp>
 
-#include "runtime/pool.hpp"
+#include "claude_pool/pool.hpp"
 #include "../support/chain_helpers.hpp"
 #include "../support/scripted_executor.hpp"
 

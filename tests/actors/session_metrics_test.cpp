@@ -2,7 +2,7 @@
 
 #include "../support/scripted_executor.hpp"
 #include "actors/session_metrics.hpp"
-#include "runtime/pool.hpp"
+#include "claude_pool/pool.hpp"
 
 using namespace claude_pool;
 

@@ -12,7 +12,7 @@
 #include <caf/send.hpp>
 
 #include "actors/slot_host_actor.hpp"
-#include "runtime/pool.hpp"
+#include "claude_pool/pool.hpp"
 #include "../support/eventually.hpp"
 #include "../support/scripted_executor.hpp"
 

@@ -9,7 +9,7 @@
 
 #include "../support/chain_helpers.hpp"
 #include "real_cli_fixture.hpp"
-#include "runtime/process_runner.hpp"
+#include "runtime/process/process_runner.hpp"
 
 using namespace claude_pool;
 using namespace claude_pool::testing;

@@ -11,7 +11,7 @@
 
 #include "messages/json.hpp"
 #include "real_cli_fixture.hpp"
-#include "runtime/remote_pool.hpp"
+#include "claude_pool/remote_pool.hpp"
 #include "../support/child_process.hpp"
 #include "../support/temp_dir.hpp"
 

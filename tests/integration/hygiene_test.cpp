@@ -22,7 +22,7 @@
 #include <vector>
 
 #include "../support/eventually.hpp"
-#include "runtime/process_runner.hpp"
+#include "runtime/process/process_runner.hpp"
 
 extern char** environ;
 

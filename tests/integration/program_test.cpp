@@ -8,7 +8,7 @@
 
 #include "messages/json.hpp"
 #include "real_cli_fixture.hpp"
-#include "runtime/process_runner.hpp"
+#include "runtime/process/process_runner.hpp"
 
 using namespace claude_pool;
 using namespace claude_pool::testing;

@@ -8,7 +8,7 @@
 #include <condition_variable>
 #include <mutex>
 
-#include "runtime/cli_executor.hpp"
+#include "runtime/cli/cli_executor.hpp"
 #include "real_cli_fixture.hpp"
 #include "../support/temp_dir.hpp"
 

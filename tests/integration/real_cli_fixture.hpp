@@ -16,8 +16,8 @@
 #include <unistd.h>
 
 #include "../support/eventually.hpp"
-#include "runtime/mock_api/mock_api_server.hpp"
-#include "runtime/pool.hpp"
+#include "mock_api/mock_api_server.hpp"
+#include "claude_pool/pool.hpp"
 
 namespace claude_pool::testing {
 

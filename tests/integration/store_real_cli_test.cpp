@@ -10,7 +10,7 @@
 
 #include "messages/json.hpp"
 #include "real_cli_fixture.hpp"
-#include "runtime/task_store.hpp"
+#include "runtime/store/task_store.hpp"
 #include "../support/child_process.hpp"
 
 using namespace claude_pool;

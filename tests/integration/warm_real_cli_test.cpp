@@ -5,7 +5,7 @@
 
 #include <signal.h>
 
-#include "runtime/cli_executor.hpp"
+#include "runtime/cli/cli_executor.hpp"
 #include "real_cli_fixture.hpp"
 
 using namespace claude_pool;

@@ -6,7 +6,7 @@
 
 #include "../support/eventually.hpp"
 #include "../support/scripted_executor.hpp"
-#include "runtime/pool.hpp"
+#include "claude_pool/pool.hpp"
 
 using namespace claude_pool;
 using claude_pool::testing::scripted_executor;

@@ -6,7 +6,7 @@
 #include <string>
 
 #include "messages/chain.hpp"
-#include "runtime/pool.hpp"
+#include "claude_pool/pool.hpp"
 
 namespace claude_pool::testing {
 

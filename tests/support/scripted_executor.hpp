@@ -9,7 +9,7 @@
 #include <mutex>
 #include <vector>
 
-#include "runtime/task_executor.hpp"
+#include "runtime/cli/task_executor.hpp"
 
 namespace claude_pool::testing {
 

@@ -1,0 +1,48 @@
+#pragma once
+/// The cluster subcommands: `serve` (publish a pool, or contribute slots to one with
+/// `--join`) and the thin clients `submit`, `status`, `metrics`, `result`, `wait`,
+/// `cancel`, `drain` with `--node HOST:PORT`.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "program/app_context.hpp"
+#include "runtime/node/node_tls.hpp"
+
+namespace claude_pool::app {
+
+struct serve_options {
+  pool_options_cli pool;
+  std::string bind = "127.0.0.1";
+  std::uint16_t port = 0;
+  bool allow_insecure = false;
+  tls_options tls;
+  std::string join;      ///< HOST:PORT of the pool to contribute slots to
+  std::string name;      ///< this slot host's name (default: hostname-pid)
+  /// With --join: the most slots this host runs, counting the ones the pool's scaler places
+  /// here (default: --slots, i.e. no room for more).
+  std::optional<std::uint64_t> max_slots;
+  std::string port_file; ///< write the port listened on here (useful with --port 0)
+};
+
+struct client_options {
+  std::string action;   ///< submit, result, wait, cancel, approve, reject, status, metrics,
+                        ///< drain, scale
+  std::string node;     ///< HOST:PORT
+  tls_options tls;
+  std::string argument; ///< the prompt (submit) or the task id
+  std::vector<std::string> tags;
+  bool wait = false;    ///< submit: wait for the end and print the output
+  bool json = false;
+  std::uint64_t drain_timeout_secs = 30;
+  bool force = false;   ///< scale: cancel the tasks of busy slots chosen for removal
+  bool review = false;  ///< submit: the task ends pending_review until approved or rejected
+  std::string feedback; ///< reject: what the task's next run is told
+};
+
+int serve_command(const serve_options& opts);
+int client_command(const client_options& opts);
+
+} // namespace claude_pool::app

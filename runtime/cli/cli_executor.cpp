@@ -1,0 +1,314 @@
+#include "runtime/cli/cli_executor.hpp"
+
+#include <algorithm>
+
+#include "runtime/cli/cli_command.hpp"
+#include "runtime/cli/cli_result.hpp"
+#include "runtime/process/process_runner.hpp"
+#include "runtime/cli/progress_tracker.hpp"
+#include "runtime/cli/stream_json.hpp"
+#include "runtime/cli/timer_thread.hpp"
+#include "runtime/cli/warm_process.hpp"
+
+namespace claude_pool {
+
+const char* const stripped_cli_env[2] = {"CLAUDECODE", "CLAUDE_CODE_ENTRYPOINT"};
+
+cli_executor::cli_executor(const pool_config& cfg, std::string default_claude_bin)
+  : claude_bin_(cfg.claude_bin ? *cfg.claude_bin : std::move(default_claude_bin)),
+    cfg_(cfg),
+    runner_(std::make_unique<runtime::process_runner>()) {
+}
+
+cli_executor::~cli_executor() {
+  {
+    std::lock_guard<std::mutex> lock(warm_mutex_);
+    for (auto& [slot, proc] : warm_)
+      proc->stop();
+  }
+  runner_.reset(); // stops and reports every child before the timers go
+  timers_.reset();
+}
+
+runtime::process_request cli_base_request(const pool_config& cfg, const std::string& claude_bin,
+                                          const std::optional<std::string>& working_dir) {
+  runtime::process_request proc;
+  proc.executable = claude_bin;
+  for (auto& [name, value] : cfg.cli_env)
+    proc.env_set.emplace_back(name, value);
+  proc.env_set.emplace_back("CLAUDE_CODE_MAX_RETRIES", std::to_string(cfg.cli_max_retries));
+  for (auto name : stripped_cli_env)
+    proc.env_unset.emplace_back(name);
+  if (working_dir)
+    proc.working_dir = *working_dir;
+  else if (cfg.working_dir)
+    proc.working_dir = *cfg.working_dir;
+  proc.stdout_limit = cfg.max_output_bytes;
+  return proc;
+}
+
+runtime::process_request
+cli_executor::base_request(const std::optional<std::string>& working_dir) const {
+  return cli_base_request(cfg_, claude_bin_, working_dir);
+}
+
+namespace {
+
+constexpr std::uint64_t warm_execution_bit = std::uint64_t{1} << 63;
+
+cli_run_context run_context(const pool_config& cfg, const resolved_config& task,
+                            std::string command) {
+  cli_run_context ctx;
+  ctx.command = std::move(command);
+  ctx.detect_permission_prompts = cfg.detect_permission_prompts;
+  ctx.wants_structured_output = task.json_schema.has_value();
+  ctx.max_budget_usd = task.max_budget_usd;
+  ctx.timeout_secs = cfg.task_timeout_secs.value_or(0);
+  return ctx;
+}
+
+/// The stdout of a one-shot event-stream run. A runner with `on_stdout` collects nothing, so
+/// this splits the chunks into lines, hands every line to the progress reporter and keeps
+/// what the result parser needs within max_output_bytes: all lines but the partial-message
+/// events (each repeats a piece of an `assistant` event), and the `result` event always.
+class event_stream_stdout {
+public:
+  event_stream_stdout(std::shared_ptr<progress_reporter> reporter, std::size_t limit)
+    : reporter_(std::move(reporter)), limit_(limit) {}
+
+  void feed(std::string_view chunk) {
+    if (overflow_)
+      return;
+    for (auto& line : lines_.feed(chunk))
+      take(line);
+    if (lines_.pending() > limit_)
+      overflow_ = true; // one line longer than everything we may keep: give up, as JSON mode
+  }
+
+  /// Ends the stream (a last line without a newline counts) and hands over what was kept.
+  void finish_into(runtime::process_outcome& out) {
+    feed("\n");
+    out.stdout_data = std::move(kept_);
+    out.stdout_truncated = out.stdout_truncated || overflow_;
+  }
+
+private:
+  void take(const std::string& line) {
+    reporter_->feed_line(line);
+    if (line.rfind(R"({"type":"stream_event")", 0) == 0)
+      return;
+    bool result = line.rfind(R"({"type":"result")", 0) == 0;
+    if (kept_.size() + line.size() + 1 > limit_) {
+      if (!result)
+        return; // context for a failure message only; the result is what counts
+      kept_.clear();
+      if (line.size() + 1 > limit_) {
+        overflow_ = true;
+        return;
+      }
+    }
+    kept_ += line;
+    kept_ += '\n';
+  }
+
+  std::shared_ptr<progress_reporter> reporter_;
+  std::size_t limit_;
+  stream_json::line_splitter lines_;
+  std::string kept_;
+  bool overflow_ = false;
+};
+
+/// The effective working directory of a request, as the child gets it.
+std::string working_dir_of(const execution_request& req, const pool_config& cfg) {
+  if (req.working_dir)
+    return *req.working_dir;
+  return cfg.working_dir.value_or(std::string());
+}
+
+} // namespace
+
+void cli_executor::use_mcp_file(execution_request& req) {
+  if (!req.config.mcp_servers.empty())
+    req.config.mcp_config_path = mcp_files_.path_for(req.slot, req.config.mcp_servers);
+}
+
+std::uint64_t cli_executor::start(execution_request req, completion done) {
+  try {
+    use_mcp_file(req);
+  } catch (const std::exception& e) {
+    done(task_result::failure(e.what(), "spawn_failed"));
+    return 0;
+  }
+  if (req.config.execution == execution_mode::warm)
+    return start_warm(std::move(req), std::move(done));
+  auto proc = base_request(req.working_dir);
+  bool live = req.live_progress;
+  proc.args = build_cli_args(req.config, req.resume_session,
+                             live ? cli_output::event_stream : cli_output::result_json);
+  proc.stdin_data = std::move(req.prompt);
+  if (cfg_.task_timeout_secs)
+    proc.timeout = std::chrono::seconds(*cfg_.task_timeout_secs);
+  auto ctx = run_context(cfg_, req.config, describe_command(claude_bin_, proc.args));
+  ctx.event_stream = live;
+  std::shared_ptr<progress_reporter> reporter;
+  std::shared_ptr<event_stream_stdout> out_lines;
+  if (live) {
+    // Both run on the runner's thread: on_stdout for each chunk, then the completion.
+    reporter = std::make_shared<progress_reporter>(std::move(req.on_progress));
+    out_lines = std::make_shared<event_stream_stdout>(reporter, proc.stdout_limit);
+    proc.on_stdout = [out_lines](std::string_view chunk) { out_lines->feed(chunk); };
+  }
+  return runner_->start(std::move(proc), [ctx = std::move(ctx), done = std::move(done), reporter,
+                                          out_lines](runtime::process_outcome out) {
+    if (out_lines) {
+      out_lines->finish_into(out);
+      reporter->finish(); // the last progress, final cost included, comes before done
+    }
+    done(interpret_cli_run(out, ctx));
+  });
+}
+
+std::vector<std::string> warm_cli_args(std::vector<std::string> args) {
+  auto it = std::find(args.begin(), args.end(), "--output-format=json");
+  if (it != args.end())
+    *it = "--output-format=stream-json";
+  bool verbose = std::find(args.begin(), args.end(), "--verbose") != args.end();
+  args.insert(args.begin() + 1, "--input-format=stream-json");
+  if (!verbose) // stream-json output needs it; the event-stream argv has it already
+    args.insert(args.begin() + 2, "--verbose");
+  return args;
+}
+
+std::string warm_process_key(const resolved_config& cfg, const std::string& working_dir) {
+  auto fixed = cfg;
+  fixed.model.reset();
+  std::string key;
+  for (auto& a : build_cli_args(fixed, std::nullopt))
+    key += a + '\n';
+  // Sessions live per directory and tools run there: another directory, another process.
+  return key + "cwd=" + working_dir + '\n';
+}
+
+/// Warm mode. Budget: the CLI's `--max-budget-usd` counts from the start of its process, so
+/// a task with an allowance runs in a process started for it alone (then retired): the
+/// allowance holds exactly as in one-shot mode. Unbudgeted tasks reuse the slot's process.
+std::uint64_t cli_executor::start_warm(execution_request req, completion done) {
+  bool budgeted = req.config.max_budget_usd.has_value();
+  auto key = warm_process_key(req.config, working_dir_of(req, cfg_));
+  std::shared_ptr<warm_process> proc;
+  bool fresh_conversation = false;
+  std::uint64_t id;
+  {
+    std::lock_guard<std::mutex> lock(warm_mutex_);
+    id = warm_execution_bit | ++warm_next_; // never equal to a one-shot (runner) id
+    if (!timers_) // a thread only for pools that have warm slots
+      timers_ = std::make_unique<runtime::timer_thread>();
+    auto& slot_proc = warm_[req.slot];
+    // set_model can name a model but not "the CLI's default": that takes a new process.
+    bool reuse = slot_proc && !budgeted && slot_proc->usable() && slot_proc->key() == key
+                 && slot_proc->tasks_run() < cfg_.warm_max_tasks
+                 && !(slot_proc->model() && !req.config.model);
+    if (reuse) {
+      proc = slot_proc;
+      // Ephemeral slots start every task in a fresh session; persistent ones continue.
+      fresh_conversation = cfg_.slot_mode == slot_mode::ephemeral;
+    } else {
+      if (slot_proc)
+        slot_proc->stop();
+      warm_launch how;
+      how.proc = base_request(req.working_dir);
+      // A new process of a persistent slot continues the slot's last good session.
+      how.proc.args = warm_cli_args(
+        build_cli_args(req.config, req.resume_session, cli_output::event_stream));
+      auto point = resume_points_.find(req.slot);
+      if (req.resume_session && point != resume_points_.end()
+          && point->second.first == *req.resume_session)
+        how.proc.args.push_back("--resume-session-at=" + point->second.second);
+      how.key = key;
+      how.model = req.config.model;
+      proc = warm_process::launch(*runner_, *timers_, std::move(how));
+      slot_proc = proc;
+      ++warm_started_;
+    }
+    warm_runs_[id] = proc;
+  }
+  auto ctx = run_context(cfg_, req.config, "warm " + describe_command(claude_bin_, {}));
+  std::optional<std::uint64_t> deadline;
+  if (cfg_.task_timeout_secs) {
+    std::weak_ptr<warm_process> weak = proc;
+    deadline = timers_->after(std::chrono::seconds(*cfg_.task_timeout_secs), [weak] {
+      if (auto p = weak.lock())
+        p->kill(runtime::process_end::timed_out);
+    });
+  }
+  auto max_rss = cfg_.warm_max_rss_mb;
+  std::shared_ptr<progress_reporter> reporter;
+  warm_process::event_sink on_event;
+  if (req.live_progress) {
+    reporter = std::make_shared<progress_reporter>(std::move(req.on_progress));
+    on_event = [reporter](std::string_view line) { reporter->feed_line(line); };
+  }
+  proc->run(req.prompt, req.config.model, fresh_conversation, std::move(ctx),
+            [this, id, slot = req.slot, deadline, budgeted, max_rss, reporter,
+             done = std::move(done)](task_result r) {
+              std::shared_ptr<warm_process> p;
+              {
+                std::lock_guard<std::mutex> lock(warm_mutex_);
+                auto it = warm_runs_.find(id);
+                if (it != warm_runs_.end()) {
+                  p = it->second;
+                  warm_runs_.erase(it);
+                }
+                auto good = p ? p->last_good_message() : std::nullopt;
+                if (r.success && r.session_id && good)
+                  resume_points_[slot] = {*r.session_id, *good};
+              }
+              if (deadline)
+                timers_->cancel(*deadline);
+              // Recycle: a budgeted task's process, or one grown past the RSS ceiling.
+              if (p && (budgeted || (max_rss && p->rss_bytes() > *max_rss * 1024 * 1024)))
+                p->stop();
+              if (reporter)
+                reporter->finish(); // the last progress comes before done
+              done(std::move(r));
+            },
+            std::move(on_event));
+  return id;
+}
+
+void cli_executor::cancel(std::uint64_t execution) {
+  std::shared_ptr<warm_process> proc;
+  {
+    std::lock_guard<std::mutex> lock(warm_mutex_);
+    auto it = warm_runs_.find(execution);
+    if (it != warm_runs_.end())
+      proc = it->second;
+  }
+  if (proc) {
+    proc->interrupt(std::chrono::milliseconds(2000));
+    return;
+  }
+  runner_->cancel(execution);
+}
+
+void cli_executor::release_slot(const slot_id& slot) {
+  mcp_files_.remove(slot);
+  std::shared_ptr<warm_process> proc;
+  {
+    std::lock_guard<std::mutex> lock(warm_mutex_);
+    resume_points_.erase(slot); // a restarted slot starts without a session anyway
+    auto it = warm_.find(slot);
+    if (it == warm_.end())
+      return;
+    proc = std::move(it->second);
+    warm_.erase(it);
+  }
+  proc->stop();
+}
+
+std::uint64_t cli_executor::warm_processes_started() const {
+  std::lock_guard<std::mutex> lock(warm_mutex_);
+  return warm_started_;
+}
+
+} // namespace claude_pool

@@ -1,0 +1,61 @@
+#include "runtime/cli/timer_thread.hpp"
+
+namespace claude_pool::runtime {
+
+timer_thread::timer_thread() : thread_([this] { loop(); }) {
+}
+
+timer_thread::~timer_thread() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    stopping_ = true;
+  }
+  changed_.notify_all();
+  thread_.join();
+}
+
+std::uint64_t timer_thread::after(std::chrono::milliseconds delay, std::function<void()> fn) {
+  std::uint64_t id;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    id = ++next_;
+    due_.emplace(clock::now() + delay, std::make_pair(id, std::move(fn)));
+  }
+  changed_.notify_all();
+  return id;
+}
+
+void timer_thread::cancel(std::uint64_t id) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  for (auto it = due_.begin(); it != due_.end(); ++it)
+    if (it->second.first == id) {
+      due_.erase(it);
+      return;
+    }
+}
+
+void timer_thread::loop() {
+  std::unique_lock<std::mutex> lock(mutex_);
+  while (!stopping_) {
+    if (due_.empty()) {
+      changed_.wait(lock);
+      continue;
+    }
+    auto first = due_.begin();
+    if (first->first > clock::now()) {
+      changed_.wait_until(lock, first->first);
+      continue;
+    }
+    auto fn = std::move(first->second.second);
+    due_.erase(first);
+    lock.unlock();
+    try {
+      fn();
+    } catch (...) {
+      // A timer callback must not throw; the other timers still run.
+    }
+    lock.lock();
+  }
+}
+
+} // namespace claude_pool::runtime
