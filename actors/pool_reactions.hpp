@@ -89,9 +89,9 @@ void on_remote_slot(self_ptr self, caf::strong_actor_ptr& ptr, slot_record& rec,
 /// A slot's or a slot host's actor is gone.
 void on_slot_down(self_ptr self, const caf::down_msg& dm);
 
-/// A slot host asks to join; answers the pool's configuration.
-caf::result<pool_config> join(self_ptr self, const std::string& node, std::uint64_t own,
-                              std::uint64_t capacity);
+/// A slot host asks to join; answers the pool's configuration and the host's member gate.
+caf::result<pool_config, caf::strong_actor_ptr>
+join(self_ptr self, const std::string& node, std::uint64_t own, std::uint64_t capacity);
 
 /// A slot host leaves: its slots stop once idle, the placed ones are placed elsewhere.
 void on_leave(self_ptr self, const std::string& node);

@@ -3,6 +3,8 @@
 // pool_reactions.hpp).
 #include "actors/pool_reactions.hpp"
 
+#include "actors/pool_gate_actor.hpp"
+
 #include <algorithm>
 
 #include <caf/send.hpp>
@@ -107,8 +109,8 @@ void on_slot_up(self_ptr self, slot_actor& handle, slot_record& rec) {
   route_to(self, handle, rec);
 }
 
-caf::result<pool_config> join(self_ptr self, const std::string& node, std::uint64_t own,
-                              std::uint64_t capacity) {
+caf::result<pool_config, caf::strong_actor_ptr>
+join(self_ptr self, const std::string& node, std::uint64_t own, std::uint64_t capacity) {
   auto& st = self->state;
   auto problem = st.hosts.check_join(node, own, capacity);
   if (problem.empty() && st.node_in_use(node))
@@ -124,7 +126,9 @@ caf::result<pool_config> join(self_ptr self, const std::string& node, std::uint6
                              "node " + node + " joins with " + std::to_string(own)
                                + " slots, room for " + std::to_string(capacity - own)
                                + " more"});
-  return *st.config;
+  // The host and its slots talk to the pool through their own gate, never this handle.
+  auto gate = self->spawn(member_gate_behavior, pool_member_actor{self}, host);
+  return {*st.config, caf::actor_cast<caf::strong_actor_ptr>(gate)};
 }
 
 void on_remote_slot(self_ptr self, caf::strong_actor_ptr& ptr, slot_record& rec, bool placed) {

@@ -17,7 +17,9 @@ class git_worktrees;
 struct slot_deps {
   std::shared_ptr<task_executor> executor;
   std::shared_ptr<const pool_config> config;
-  pool_actor pool;
+  /// Where the slot reports progress and finished tasks: the pool, or the member gate of
+  /// the slot host it runs on.
+  pool_member_actor pool;
   /// With `worktree_isolation`: the slot works in its own worktree, made at its first task.
   std::shared_ptr<git_worktrees> worktrees;
 };

@@ -43,11 +43,11 @@ void start_slot(self_ptr self, slot_record rec, bool placed) {
   auto& st = self->state;
   rec.state = slot_state::idle;
   rec.current_task.reset();
-  slot_deps deps{st.deps.executor, st.config, st.deps.pool, nullptr};
+  slot_deps deps{st.deps.executor, st.config, st.member, nullptr};
   auto slot = self->spawn(slot_behavior, rec, std::move(deps));
   self->monitor(slot);
   st.slots[slot.address()] = {slot, rec, placed};
-  self->send(st.deps.pool, remote_slot_atom_v, caf::actor_cast<caf::strong_actor_ptr>(slot),
+  self->send(st.member, remote_slot_atom_v, caf::actor_cast<caf::strong_actor_ptr>(slot),
              rec, placed);
 }
 
@@ -109,8 +109,9 @@ caf::behavior slot_host_behavior(caf::stateful_actor<slot_host_state>* self,
   self->request(st.deps.pool, std::chrono::seconds(30), join_atom_v, st.deps.node,
                 st.deps.slots, st.deps.capacity)
     .then(
-      [self](pool_config& remote) {
+      [self](pool_config& remote, caf::strong_actor_ptr& member) {
         auto& st = self->state;
+        st.member = caf::actor_cast<pool_member_actor>(member);
         st.config =
           std::make_shared<const pool_config>(merge_host_config(std::move(remote), st.deps.local));
         for (std::uint64_t i = 0; i < st.deps.slots; ++i)
@@ -149,7 +150,7 @@ caf::behavior slot_host_behavior(caf::stateful_actor<slot_host_state>* self,
         end(self, "");
         return;
       }
-      self->send(st.deps.pool, leave_atom_v, st.deps.node);
+      self->send(st.member, leave_atom_v, st.deps.node);
       self->delayed_send(self, std::chrono::milliseconds(deadline_ms), drain_atom_v);
     },
     [self](drain_atom) {

@@ -22,7 +22,7 @@
 namespace claude_pool {
 
 struct slot_host_deps {
-  pool_actor pool;                          ///< the remote pool
+  pool_client_actor pool;                   ///< the remote pool (its published gate)
   std::string node;                         ///< this host's name in slot ids and records
   std::uint64_t slots = 1;                  ///< started at once
   std::uint64_t capacity = 1;               ///< at most, with the slots the pool places
@@ -45,6 +45,7 @@ struct slot_host_state {
   };
 
   std::shared_ptr<const pool_config> config; ///< the pool's, with the local overrides
+  pool_member_actor member;                  ///< from the join: where slots report
   std::map<caf::actor_addr, slot> slots;
   std::uint64_t next_index = 0;              ///< for the next slot's id
   bool leaving = false;

@@ -7,7 +7,9 @@
 #include <caf/io/middleman.hpp>
 #include <caf/openssl/publish.hpp>
 #include <caf/openssl/remote_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
 
+#include "actors/pool_gate_actor.hpp"
 #include "claude_pool/pool.hpp"
 
 namespace claude_pool {
@@ -35,14 +37,15 @@ std::string check_listen(const node_options& opts) {
            "Give --tls-cert/--tls-key/--tls-ca, or --allow-insecure to accept the risk";
 }
 
-std::uint16_t publish_pool(caf::actor_system& sys, const pool_actor& pool,
+std::uint16_t publish_pool(caf::actor_system& sys, const pool_client_actor& pool,
                            const node_options& opts) {
   if (auto problem = check_listen(opts); !problem.empty())
     throw pool_error(pool_errc::invalid_request, problem);
   // An empty address would make CAF listen on every interface.
   const char* addr = opts.bind.c_str();
-  auto port = opts.tls.enabled() ? caf::openssl::publish(pool, opts.port, addr, true)
-                                 : sys.middleman().publish(pool, opts.port, addr, true);
+  auto gate = sys.spawn(client_gate_behavior, pool);
+  auto port = opts.tls.enabled() ? caf::openssl::publish(gate, opts.port, addr, true)
+                                 : sys.middleman().publish(gate, opts.port, addr, true);
   if (!port)
     throw pool_error(pool_errc::node_unreachable,
                      "cannot listen on " + opts.bind + ":" + std::to_string(opts.port) + ": "
@@ -50,11 +53,11 @@ std::uint16_t publish_pool(caf::actor_system& sys, const pool_actor& pool,
   return *port;
 }
 
-pool_actor connect_pool(caf::actor_system& sys, const std::string& host, std::uint16_t port,
+pool_client_actor connect_pool(caf::actor_system& sys, const std::string& host, std::uint16_t port,
                         const tls_options& tls) {
   auto where = host + ":" + std::to_string(port);
-  auto handle = tls.enabled() ? caf::openssl::remote_actor<pool_actor>(sys, host, port)
-                              : sys.middleman().remote_actor<pool_actor>(host, port);
+  auto handle = tls.enabled() ? caf::openssl::remote_actor<pool_client_actor>(sys, host, port)
+                              : sys.middleman().remote_actor<pool_client_actor>(host, port);
   if (!handle)
     throw pool_error(pool_errc::node_unreachable,
                      "no claude-pool node at " + where + " (" + sys.render(handle.error())

@@ -38,15 +38,16 @@ void configure_node(caf::actor_system_config& cfg, const tls_options& tls);
 /// `allow_insecure`), or empty.
 std::string check_listen(const node_options& opts);
 
-/// Publishes the pool; returns the port it listens on. Throws `pool_error(node_unreachable)`
-/// naming the address when it cannot listen.
-std::uint16_t publish_pool(caf::actor_system& sys, const pool_actor& pool,
+/// Publishes the pool's client protocol — through a gate actor, so a peer reaches nothing
+/// else of the pool (actors/pool_gate_actor.hpp) — and returns the port it listens on.
+/// Throws `pool_error(node_unreachable)` naming the address when it cannot listen.
+std::uint16_t publish_pool(caf::actor_system& sys, const pool_client_actor& pool,
                            const node_options& opts);
 
 /// Connects to the pool published at host:port (with TLS when `tls.enabled()`). Throws
 /// `pool_error(node_unreachable)` naming the address and CAF's reason (refused connection,
 /// failed handshake, a different interface at that port).
-pool_actor connect_pool(caf::actor_system& sys, const std::string& host, std::uint16_t port,
+pool_client_actor connect_pool(caf::actor_system& sys, const std::string& host, std::uint16_t port,
                         const tls_options& tls);
 
 /// "HOST:PORT" (IPv6 as "[::1]:PORT"). Throws `std::invalid_argument` naming the problem.

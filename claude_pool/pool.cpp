@@ -321,7 +321,7 @@ std::vector<std::string> pool::worktree_notes() {
   return impl_->worktree_notes;
 }
 
-pool_actor pool::handle() const { return impl_->actor; }
+pool_client_actor pool::handle() const { return impl_->actor; }
 
 chain_registry_actor pool::chains() const { return impl_->chains; }
 

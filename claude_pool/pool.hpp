@@ -137,8 +137,8 @@ public:
   /// worktree that was kept (uncommitted changes, or a branch with commits).
   std::vector<std::string> worktree_notes();
 
-  /// The pool actor, for CAF callers.
-  pool_actor handle() const;
+  /// The pool actor's client protocol, for CAF callers.
+  pool_client_actor handle() const;
 
   /// The pool's chains, for CAF callers.
   chain_registry_actor chains() const;

@@ -14,7 +14,7 @@ namespace claude_pool {
 struct remote_pool::impl {
   caf::actor_system_config cfg;
   std::unique_ptr<caf::actor_system> sys;
-  pool_actor pool;
+  pool_client_actor pool;
   std::string where;
 
   /// One request through a short-lived local actor that also monitors the pool: the answer,
@@ -32,7 +32,7 @@ struct remote_pool::impl {
     auto where_copy = where;
     // The pool goes in as a spawn argument: CAF 0.17 dereferences a null argument tuple when
     // a function actor is spawned without arguments (UBSan reports it).
-    sys->spawn([=](caf::event_based_actor* self, pool_actor target) -> caf::behavior {
+    sys->spawn([=](caf::event_based_actor* self, pool_client_actor target) -> caf::behavior {
       self->monitor(target);
       self->set_down_handler([=](caf::down_msg& dm) {
         finish(caf::make_error(pool_errc::node_lost, "the pool node " + where_copy
@@ -115,6 +115,6 @@ std::uint64_t remote_pool::set_target(std::uint64_t slots, bool force) {
   return impl_->ask<std::uint64_t>(set_target_atom_v, slots, force);
 }
 
-pool_actor remote_pool::handle() const { return impl_->pool; }
+pool_client_actor remote_pool::handle() const { return impl_->pool; }
 
 } // namespace claude_pool

@@ -41,7 +41,7 @@ public:
   std::uint64_t set_target(std::uint64_t slots, bool force = false);
 
   /// The remote pool's handle, for CAF code of the caller's own.
-  pool_actor handle() const;
+  pool_client_actor handle() const;
 
 private:
   struct impl;

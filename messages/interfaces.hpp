@@ -1,6 +1,7 @@
 #pragma once
-/// The whole actor protocol on one page: the typed interfaces of the pool and the slot.
-/// This is also the library's API for CAF callers (local or, later, remote nodes).
+/// The whole actor protocol on one page: the typed interfaces of the pool and its actors.
+/// `pool_client_actor` is the library's API for CAF callers, local or on other nodes; the
+/// rest is the pool's own traffic.
 
 #include <cstdint>
 #include <vector>
@@ -21,9 +22,11 @@ using slot_actor = caf::typed_actor<
   /// Executor → slot (from the executor's thread): an execution ended.
   caf::reacts_to<exec_done_atom, std::uint64_t, task_result>>;
 
-/// The pool: owns the task table, the FIFO queue and routing. Every reply that names a task
-/// fails with `pool_errc::unknown_task` for an id it never accepted.
-using pool_actor = caf::typed_actor<
+/// The pool's client protocol: what the facade, CAF callers and remote nodes may send. A
+/// node publishes only this (through a gate actor, see actors/pool_gate_actor.hpp), so a
+/// remote caller that sends anything else gets `unexpected_message`, not an effect. Every
+/// reply that names a task fails with `pool_errc::unknown_task` for an id it never accepted.
+using pool_client_actor = caf::typed_actor<
   /// Accept a task; replies with its id once it is queued (or `draining`, `invalid_request`).
   caf::replies_to<submit_atom, task_submission>::with<task_id>,
   /// Accept a task and reply with its record once it has ended.
@@ -49,42 +52,30 @@ using pool_actor = caf::typed_actor<
   /// Refuse new work, let accepted tasks finish until the deadline (milliseconds), cancel
   /// what is left, reply with a summary.
   caf::replies_to<drain_atom, std::uint64_t>::with<drain_summary>,
-  /// Executor (for a slot) → pool: a live_progress task's progress so far.
-  caf::reacts_to<progress_atom, task_id, slot_id, task_progress>,
-  /// Slot → pool: the slot finished a task (its record as it is now, the task, the result).
-  caf::reacts_to<task_done_atom, slot_record, task_id, task_result>,
-  /// Timer: fail pending tasks older than slot_assignment_timeout / end a drain / end a
-  /// rate-limit cool-down.
-  caf::reacts_to<expire_atom>,
-  caf::reacts_to<drain_atom>,
-  caf::reacts_to<resume_atom>,
-  /// Supervisor → pool: a slot (re)started; route tasks to it.
-  caf::reacts_to<slot_up_atom, slot_actor, slot_record>,
-  /// Supervisor → pool: something happened to a slot (errored, gave up, …).
-  caf::reacts_to<slot_event_atom, slot_record, pool_event>,
   /// Scaling within scaling.min_slots..max_slots (handled by the scaler; `out_of_bounds`
   /// names the bound). Each replies with the new target slot count. `force` (scale_down,
   /// set_target): a busy slot chosen for removal has its task cancelled instead of finishing.
   caf::replies_to<scale_up_atom, std::uint64_t>::with<std::uint64_t>,
   caf::replies_to<scale_down_atom, std::uint64_t, bool>::with<std::uint64_t>,
   caf::replies_to<set_target_atom, std::uint64_t, bool>::with<std::uint64_t>,
-  /// Scaler → pool: take this many slots out of service (errored first, then idle least
-  /// recently used, then busy ones once their task ends, or at once when forced).
-  caf::reacts_to<retire_atom, std::uint64_t, bool>,
-  /// Scaler → pool: the load autoscaling decides on.
-  caf::replies_to<autoscale_atom>::with<pool_load>,
-  /// Budget or scaler → pool: an event (budget warning, autoscaling) for status and logs.
-  caf::reacts_to<event_atom, pool_event>,
-  /// Scaler → pool: start this many new slots, on slot hosts with room first (see
-  /// actors/slot_hosts.hpp), the rest through the pool's own supervisor.
-  caf::reacts_to<add_slots_atom, std::uint64_t>,
   /// Slot host → pool: a node named so wants to contribute slots: it starts `own` of them
   /// and runs at most `capacity` (the rest is room for slots the scaler places there).
-  /// Replies with the pool's configuration (its slots resolve task settings from it), or
-  /// `invalid_request` when a live node already has that name. The sender is the host
-  /// actor, which the pool then asks for placed slots (`add_slots_atom, n`) and tells to
-  /// stop one (`retire_atom, slot_id`).
-  caf::replies_to<join_atom, std::string, std::uint64_t, std::uint64_t>::with<pool_config>,
+  /// Replies with the pool's configuration (its slots resolve task settings from it) and
+  /// the `pool_member_actor` the host and its slots talk to from then on (a gate that lets
+  /// through only the member messages), or `invalid_request` when a live node already has
+  /// that name. The sender is the host actor, which the pool then asks for placed slots
+  /// (`add_slots_atom, n`) and tells to stop one (`retire_atom, slot_id`).
+  caf::replies_to<join_atom, std::string, std::uint64_t, std::uint64_t>::with<
+    pool_config, caf::strong_actor_ptr>>;
+
+/// What the pool's members send it: its slots (local, or on a slot host that joined) and
+/// the slot hosts themselves. A slot host reaches this only through the handle `join`
+/// answers with.
+using pool_member_actor = caf::typed_actor<
+  /// Executor (for a slot) → pool: a live_progress task's progress so far.
+  caf::reacts_to<progress_atom, task_id, slot_id, task_progress>,
+  /// Slot → pool: the slot finished a task (its record as it is now, the task, the result).
+  caf::reacts_to<task_done_atom, slot_record, task_id, task_result>,
   /// Slot host → pool: one of its slots (a `slot_actor`; sent untyped because only built-in
   /// handle types cross the network in CAF 0.17), with its record (`node` set) and whether
   /// the pool asked for it (`placed`: scale-down may take it away). The pool routes to it
@@ -94,6 +85,30 @@ using pool_actor = caf::typed_actor<
   /// stop its idle ones now and the busy ones once their task ends; slots the scaler had
   /// placed there are placed elsewhere.
   caf::reacts_to<leave_atom, std::string>>;
+
+/// The pool actor itself: the client protocol, the members' messages, and the internal
+/// traffic of its supervisor, scaler, budget and timers. This handle never leaves the
+/// process: the facade hands out `pool_client_actor`, a node publishes a gate.
+using pool_actor = pool_client_actor::extend_with<pool_member_actor>::extend<
+  /// Timer: fail pending tasks older than slot_assignment_timeout / end a drain / end a
+  /// rate-limit cool-down.
+  caf::reacts_to<expire_atom>,
+  caf::reacts_to<drain_atom>,
+  caf::reacts_to<resume_atom>,
+  /// Supervisor → pool: a slot (re)started; route tasks to it.
+  caf::reacts_to<slot_up_atom, slot_actor, slot_record>,
+  /// Supervisor → pool: something happened to a slot (errored, gave up, …).
+  caf::reacts_to<slot_event_atom, slot_record, pool_event>,
+  /// Scaler → pool: take this many slots out of service (errored first, then idle least
+  /// recently used, then busy ones once their task ends, or at once when forced).
+  caf::reacts_to<retire_atom, std::uint64_t, bool>,
+  /// Scaler → pool: the load autoscaling decides on.
+  caf::replies_to<autoscale_atom>::with<pool_load>,
+  /// Budget or scaler → pool: an event (budget warning, autoscaling) for status and logs.
+  caf::reacts_to<event_atom, pool_event>,
+  /// Scaler → pool: start this many new slots, on slot hosts with room first (see
+  /// actors/slot_hosts.hpp), the rest through the pool's own supervisor.
+  caf::reacts_to<add_slots_atom, std::uint64_t>>;
 
 /// The budget: the only place that says yes or no to spending (see actors/budget_ledger.hpp).
 /// Allowances are in microdollars; 0 as the wanted allowance means "the task sets none".

@@ -25,9 +25,9 @@ struct drive_progress {
 };
 using progress_ptr = std::shared_ptr<drive_progress>;
 
-void send_next(caf::event_based_actor* self, const pool_actor& pool, const progress_ptr& pr);
+void send_next(caf::event_based_actor* self, const pool_client_actor& pool, const progress_ptr& pr);
 
-void on_answer(caf::event_based_actor* self, const pool_actor& pool, const progress_ptr& pr,
+void on_answer(caf::event_based_actor* self, const pool_client_actor& pool, const progress_ptr& pr,
                std::size_t i, bool ok, const std::string& why) {
   auto& s = *pr->samples;
   s.answered[i] = now_ns();
@@ -41,7 +41,7 @@ void on_answer(caf::event_based_actor* self, const pool_actor& pool, const progr
   }
 }
 
-void send_next(caf::event_based_actor* self, const pool_actor& pool, const progress_ptr& pr) {
+void send_next(caf::event_based_actor* self, const pool_client_actor& pool, const progress_ptr& pr) {
   auto i = pr->sent++;
   task_submission sub;
   sub.prompt = pr->plan.prompt + " " + std::to_string(i);
@@ -63,7 +63,7 @@ void send_next(caf::event_based_actor* self, const pool_actor& pool, const progr
   }
 }
 
-caf::behavior driver(caf::event_based_actor* self, pool_actor pool, progress_ptr pr) {
+caf::behavior driver(caf::event_based_actor* self, pool_client_actor pool, progress_ptr pr) {
   auto window = pr->plan.window == 0 ? pr->plan.tasks : pr->plan.window;
   for (std::size_t k = 0; k < window && pr->sent < pr->plan.tasks; ++k)
     send_next(self, pool, pr);
