@@ -1,21 +1,16 @@
 #include "benchmarks/cluster/node_process.hpp"
 
+#include "runtime/process/spawn.hpp"
+
 #include <cerrno>
 #include <csignal>
-#include <cstring>
 #include <fstream>
 #include <iterator>
 #include <stdexcept>
 #include <thread>
 
-#include <fcntl.h>
-#include <sys/prctl.h>
 #include <sys/resource.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
-#include <unistd.h>
-
-extern char** environ;
 
 namespace claude_pool::bench {
 
@@ -23,69 +18,26 @@ namespace {
 
 constexpr auto poll_interval = std::chrono::milliseconds(20);
 
-bool drops(const std::string& entry, const std::vector<std::string>& unset) {
-  for (auto& name : unset)
-    if (entry.rfind(name + "=", 0) == 0)
-      return true;
-  return false;
-}
-
 } // namespace
 
 node_process::node_process(const std::vector<std::string>& argv, std::string log,
                            const std::vector<std::string>& unset)
   : log_(std::move(log)) {
-  // Everything the child needs is built before fork(): between fork and exec a threaded
-  // parent's child may only make async-signal-safe calls.
-  std::vector<std::string> env;
-  for (char** e = environ; *e; ++e)
-    if (!drops(*e, unset))
-      env.emplace_back(*e);
-  std::vector<char*> args, envp;
-  for (auto& a : argv)
-    args.push_back(const_cast<char*>(a.c_str()));
-  args.push_back(nullptr);
-  for (auto& e : env)
-    envp.push_back(const_cast<char*>(e.c_str()));
-  envp.push_back(nullptr);
-  int out = ::open(log_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  int in = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
-  if (out < 0 || in < 0) {
-    if (out >= 0)
-      ::close(out);
-    if (in >= 0)
-      ::close(in);
-    throw std::runtime_error("cannot open " + log_ + ": " + std::strerror(errno));
-  }
-  auto parent = ::getpid();
-  pid_ = ::fork();
-  if (pid_ == 0) {
-    // posix_spawn cannot ask for PR_SET_PDEATHSIG: a killed benchmark takes its nodes along
-    // (and they take their CLI processes along).
-    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (::getppid() != parent)
-      ::_exit(127);
-    ::dup2(in, 0);
-    ::dup2(out, 1);
-    ::dup2(out, 2);
-#ifdef SYS_close_range
-    // The benchmark's own sockets (a client's connection) stay out of the node.
-    ::syscall(SYS_close_range, 3U, ~0U, 0U);
-#endif
-    struct sigaction dfl{};
-    dfl.sa_handler = SIG_DFL;
-    ::sigaction(SIGPIPE, &dfl, nullptr);
-    sigset_t none;
-    sigemptyset(&none);
-    ::sigprocmask(SIG_SETMASK, &none, nullptr);
-    ::execve(args[0], args.data(), envp.data());
-    ::_exit(127);
-  }
-  int fork_errno = errno;
-  ::close(out);
-  ::close(in);
-  if (pid_ < 0)
-    throw std::runtime_error(std::string("fork: ") + std::strerror(fork_errno));
+  runtime::spawn_spec spec;
+  spec.executable = argv.at(0);
+  spec.args.assign(argv.begin() + 1, argv.end());
+  spec.env_unset = unset;
+  spec.in = runtime::spawn_stream::null_device();
+  spec.out = runtime::spawn_stream::file(log_);
+  spec.err = runtime::spawn_stream::same_as_out();
+  // A killed benchmark takes its nodes along (and they take their CLI processes along).
+  spec.parent_death_signal = SIGKILL;
+  // The benchmark's own sockets (a client's connection) stay out of the node.
+  spec.close_other_descriptors = true;
+  auto started = runtime::spawn(spec);
+  if (!started)
+    throw std::runtime_error(started.error);
+  pid_ = started.pid;
 }
 
 node_process::~node_process() {

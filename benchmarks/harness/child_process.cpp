@@ -1,9 +1,10 @@
 #include "benchmarks/harness/child_process.hpp"
 
+#include "runtime/process/spawn.hpp"
+
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
-#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/syscall.h>
@@ -13,7 +14,6 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
-#include <cstring>
 
 namespace claude_pool::bench {
 
@@ -62,26 +62,6 @@ wait_end wait_for(pid_t pid, int signal_fd, double timeout_s, int& signal) {
   return end;
 }
 
-extern "C" char** environ;
-
-/// This process's environment with TMPDIR replaced.
-std::vector<std::string> environment_with_tmpdir(const std::string& tmpdir) {
-  std::vector<std::string> env;
-  for (char** e = environ; e && *e; ++e)
-    if (std::strncmp(*e, "TMPDIR=", 7) != 0)
-      env.emplace_back(*e);
-  env.push_back("TMPDIR=" + tmpdir);
-  return env;
-}
-
-std::vector<char*> c_strings(std::vector<std::string>& xs) {
-  std::vector<char*> out;
-  for (auto& x : xs)
-    out.push_back(x.data());
-  out.push_back(nullptr);
-  return out;
-}
-
 double seconds(const timeval& tv) { return static_cast<double>(tv.tv_sec) + tv.tv_usec / 1e6; }
 
 } // namespace
@@ -89,12 +69,14 @@ double seconds(const timeval& tv) { return static_cast<double>(tv.tv_sec) + tv.t
 child_outcome run_self(const std::vector<std::string>& args, const std::string& tmpdir,
                        double timeout_s) {
   child_outcome out;
-  auto exe = self_exe();
-  std::vector<std::string> strings = args;
-  strings.insert(strings.begin(), exe);
-  auto argv = c_strings(strings);
-  auto env_strings = environment_with_tmpdir(tmpdir);
-  auto envp = c_strings(env_strings);
+  runtime::spawn_spec spec;
+  spec.executable = self_exe();
+  spec.args = args;
+  // Everything the step leaves in temporary directories lives under one directory.
+  spec.env_unset = {"TMPDIR"};
+  spec.env_set = {{"TMPDIR", tmpdir}};
+  // Dies with this process, even if it is gone by the time the child asks.
+  spec.parent_death_signal = SIGKILL;
 
   // SIGINT/SIGTERM are taken through a signalfd while the child runs, so a Ctrl-C kills the
   // step and lets the caller clean up instead of ending this process on the spot.
@@ -105,24 +87,13 @@ child_outcome run_self(const std::vector<std::string>& args, const std::string& 
   ::pthread_sigmask(SIG_BLOCK, &stop, &old_mask);
   int signal_fd = ::signalfd(-1, &stop, SFD_CLOEXEC);
 
-  auto parent = ::getpid();
   auto t0 = std::chrono::steady_clock::now();
-  pid_t pid = ::fork();
-  if (pid == 0) {
-    // Only async-signal-safe calls until exec. Die with the parent, even if it is already
-    // gone by now; start with no blocked signals whatever the parent blocked (claude-pool
-    // blocks SIGINT/SIGTERM for its drain thread, and so do we just above).
-    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (::getppid() != parent)
-      ::_exit(127);
-    sigset_t none;
-    sigemptyset(&none);
-    ::sigprocmask(SIG_SETMASK, &none, nullptr);
-    ::execve(exe.c_str(), argv.data(), envp.data());
-    ::_exit(127);
-  }
-  if (pid < 0) {
-    out.error = std::string("cannot fork: ") + std::strerror(errno);
+  // spawn() starts the child with no blocked signals whatever the parent blocked
+  // (claude-pool blocks SIGINT/SIGTERM for its drain thread, and so do we just above).
+  auto started = runtime::spawn(spec);
+  const pid_t pid = started.pid;
+  if (!started) {
+    out.error = started.error;
   } else {
     auto end = wait_for(pid, signal_fd, timeout_s, out.interrupted_by);
     if (end != wait_end::exited) {

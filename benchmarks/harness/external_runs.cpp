@@ -54,6 +54,12 @@ struct spawn_attributes {
 
 /// One run: spawn, write the prompt, read stdout to EOF, reap. True if it exited 0 and
 /// printed something.
+///
+/// Deliberately raw posix_spawn, not runtime::spawn (which everything else in the tree uses):
+/// this loop is the physical limit the pool is measured against. glibc's posix_spawn is a
+/// vfork-style clone that shares this process's memory until the exec (no page tables are
+/// copied); going through the tree's fork-based helper would put that helper's own cost into
+/// the baseline and hide it from the comparison.
 bool spawn_once(const std::string& exe, char* const* argv, char* const* envp,
                 const std::string& working_dir, const posix_spawnattr_t& attr,
                 const std::string& prompt) {

@@ -1,6 +1,7 @@
 #pragma once
 
-// Internal to the process runner (no Boost, no CAF): creating one child under a guardian.
+// Internal to spawn.cpp (no Boost, no CAF): how a child of the process runner is started
+// under a guardian (spawn_spec::guardian_token).
 //
 // The guardian
 // The runner's fork does not exec the command. The forked process becomes a guardian: the
@@ -57,57 +58,14 @@
 // both cases without touching process-wide state.
 
 #include <sys/types.h>
-#include <unistd.h>
 
-#include <string>
-#include <utility>
+namespace claude_pool::runtime::detail {
 
-namespace claude_pool::runtime {
+struct launch_plan;
 
-struct process_request;
+/// The guardian's part, run by spawn() (spawn.hpp) in the child it forked for a spec with a
+/// guardian_token: becomes the guardian described above, forks and execs the command, and never
+/// returns. `status_fd` is the close-on-exec write end of spawn()'s status pipe.
+[[noreturn]] void run_guardian(const launch_plan& plan, int status_fd);
 
-namespace detail {
-
-class unique_fd {
-public:
-  unique_fd() = default;
-  explicit unique_fd(int fd) : fd_(fd) {}
-  unique_fd(unique_fd&& o) noexcept : fd_(o.release()) {}
-  unique_fd& operator=(unique_fd&& o) noexcept {
-    reset(o.release());
-    return *this;
-  }
-  unique_fd(const unique_fd&) = delete;
-  unique_fd& operator=(const unique_fd&) = delete;
-  ~unique_fd() { reset(); }
-  int get() const { return fd_; }
-  int release() { return std::exchange(fd_, -1); }
-  void reset(int fd = -1) {
-    if (fd_ >= 0) ::close(fd_);  // never retried: on Linux the fd is gone even on EINTR
-    fd_ = fd;
-  }
-
-private:
-  int fd_ = -1;
-};
-
-/// A close-on-exec pipe whose ends are >= 3, so dup2 onto 0/1/2 in the child cannot clobber.
-bool open_pipe(unique_fd& read_end, unique_fd& write_end, int& err);
-
-/// strerror, thread-safe.
-std::string errno_text(int e);
-
-/// The child's ends of its stdin, stdout and stderr pipes (all >= 3, close-on-exec).
-struct child_stdio {
-  int in = -1, out = -1, err = -1;
-};
-
-/// Starts `req` under a guardian (see above) with `token_entry` (`NAME=value`) added to its
-/// environment. Runs on the runner's I/O thread and blocks only until the command was exec'd
-/// or failed. Returns the guardian's pid (the leader of the child's process group), or 0 with
-/// `error` set to a sentence naming the executable and the cause (then nothing is left running).
-pid_t spawn_guarded(const process_request& req, const std::string& token_entry, child_stdio stdio,
-                    std::string& error);
-
-} // namespace detail
-} // namespace claude_pool::runtime
+} // namespace claude_pool::runtime::detail

@@ -4,8 +4,8 @@
 
 #include "runtime/process/process_runner_impl.hpp"
 
-#include "runtime/process/child_spawn.hpp"
 #include "runtime/process/descendant_sweep.hpp"
+#include "runtime/process/spawn.hpp"
 
 #include <boost/asio/post.hpp>
 
@@ -97,8 +97,8 @@ void process_runner::impl::spawn(std::uint64_t id, process_request req, completi
 bool process_runner::impl::launch(const child_ptr& c, std::string& error) {
   unique_fd in_r, in_w, out_r, out_w, err_r, err_w;
   int e = 0;
-  if (!detail::open_pipe(in_r, in_w, e) || !detail::open_pipe(out_r, out_w, e) || !detail::open_pipe(err_r, err_w, e))
-    return error = "cannot create pipes for " + c->req.executable + ": " + detail::errno_text(e), false;
+  if (!open_pipe(in_r, in_w, e) || !open_pipe(out_r, out_w, e) || !open_pipe(err_r, err_w, e))
+    return error = "cannot create pipes for " + c->req.executable + ": " + errno_text(e), false;
 
   c->out.limit = c->req.stdout_limit;
   c->out.buf.resize(64 * 1024);
@@ -107,11 +107,22 @@ bool process_runner::impl::launch(const child_ptr& c, std::string& error) {
   c->token_entry = std::string(run_token_variable) + "=" + instance + "-" + std::to_string(c->id);
 
   c->started = clock_type::now();
-  pid_t pid = detail::spawn_guarded(c->req, c->token_entry, {in_r.get(), out_w.get(), err_w.get()}, error);
+  spawn_spec spec;
+  spec.executable = c->req.executable;
+  spec.args = c->req.args;
+  spec.env_unset = c->req.env_unset;
+  spec.env_set = c->req.env_set;
+  spec.working_dir = c->req.working_dir;
+  spec.in = spawn_stream::descriptor(in_r.get());
+  spec.out = spawn_stream::descriptor(out_w.get());
+  spec.err = spawn_stream::descriptor(err_w.get());
+  spec.guardian_token = c->token_entry;
+  spawn_result started = runtime::spawn(spec);  // the free function, not impl::spawn above
   in_r.reset();
   out_w.reset();
   err_w.reset();
-  if (pid <= 0) return false;
+  if (!started) return error = std::move(started.error), false;
+  const pid_t pid = started.pid;
 
   c->pid = pid;
   try {

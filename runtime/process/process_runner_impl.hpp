@@ -9,7 +9,8 @@
 // - Children are created on the I/O thread only (no Boost.Process: its 1.74 SIGCHLD service
 //   loses exit callbacks and its child destructor kills), each under a guardian process that
 //   leads the child's process group and hands the command's exit status on unchanged
-//   (child_spawn.hpp). Failures before the command's exec are reported as spawn_failed.
+//   (spawn.hpp, child_spawn.hpp). Failures before the command's exec are reported as
+//   spawn_failed.
 // - No orphans: every child carries CLAUDE_POOL_RUN_TOKEN=<runner>-<id>; the guardian sweeps
 //   its carriers when the command ends or the runner's process dies, and the runner sweeps
 //   again after reaping a child (descendant_sweep.hpp), coalescing children reaped together.
@@ -27,7 +28,7 @@
 
 #include "runtime/process/process_runner.hpp"
 
-#include "runtime/process/child_spawn.hpp"
+#include "runtime/process/descriptors.hpp"
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
@@ -57,7 +58,6 @@ namespace claude_pool::runtime {
 namespace asio = boost::asio;
 using boost::system::error_code;
 using clock_type = std::chrono::steady_clock;
-using detail::unique_fd;
 
 namespace detail {
 

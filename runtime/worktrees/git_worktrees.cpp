@@ -1,30 +1,28 @@
 #include "runtime/worktrees/git_worktrees.hpp"
 
-#include "runtime/process/child_spawn.hpp"
+#include "runtime/process/descriptors.hpp"
+#include "runtime/process/spawn.hpp"
 
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstring>
 #include <filesystem>
-#include <initializer_list>
-
-extern char** environ;
+#include <utility>
+#include <vector>
 
 namespace claude_pool {
 
 namespace {
 
 namespace fs = std::filesystem;
-using runtime::detail::errno_text;
-using runtime::detail::open_pipe;
-using runtime::detail::unique_fd;
+using runtime::errno_text;
+using runtime::open_pipe;
+using runtime::unique_fd;
 using args = std::vector<std::string>;
 
 struct git_result {
@@ -41,41 +39,15 @@ struct git_overstayed : worktree_error {
 // Variables that pick the repository, dropped as git itself drops them before running a
 // command in another repository (a submodule): set when the pool is started from a git hook
 // or alias, they would make `git -C <worktree>` address the hook's repository instead.
-bool names_a_repository(const char* entry) {
-  for (const char* name : {"GIT_DIR", "GIT_WORK_TREE", "GIT_IMPLICIT_WORK_TREE",
-                           "GIT_INDEX_FILE", "GIT_COMMON_DIR", "GIT_OBJECT_DIRECTORY",
-                           "GIT_ALTERNATE_OBJECT_DIRECTORIES", "GIT_PREFIX"}) {
-    std::size_t n = std::strlen(name);
-    if (std::strncmp(entry, name, n) == 0 && entry[n] == '=') return true;
-  }
-  return false;
-}
+const std::vector<std::string> repository_variables{
+  "GIT_DIR", "GIT_WORK_TREE", "GIT_IMPLICIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_COMMON_DIR",
+  "GIT_OBJECT_DIRECTORY", "GIT_ALTERNATE_OBJECT_DIRECTORIES", "GIT_PREFIX"};
 
-bool is_overridden(const char* entry) {
-  for (const char* name : {"GIT_TERMINAL_PROMPT=", "LC_ALL=", "GIT_OPTIONAL_LOCKS="})
-    if (std::strncmp(entry, name, std::strlen(name)) == 0) return true;
-  return false;
-}
-
-// The pool's environment, plus: never ask for credentials on a terminal nobody watches (git
-// would hang), messages in English so they can be reported as they are, and no optional
+// Added to the pool's environment: never ask for credentials on a terminal nobody watches
+// (git would hang), messages in English so they can be reported as they are, and no optional
 // index lock for `status`, so our check never collides with git commands an agent runs.
-std::vector<std::string> git_environment() {
-  std::vector<std::string> env;
-  for (char** e = environ; e && *e; ++e)
-    if (!names_a_repository(*e) && !is_overridden(*e)) env.emplace_back(*e);
-  env.emplace_back("GIT_TERMINAL_PROMPT=0");
-  env.emplace_back("LC_ALL=C");
-  env.emplace_back("GIT_OPTIONAL_LOCKS=0");
-  return env;
-}
-
-std::vector<char*> pointers_to(std::vector<std::string>& strings) {
-  std::vector<char*> out;
-  for (auto& s : strings) out.push_back(s.data());
-  out.push_back(nullptr);
-  return out;
-}
+const std::vector<std::pair<std::string, std::string>> git_settings{
+  {"GIT_TERMINAL_PROMPT", "0"}, {"LC_ALL", "C"}, {"GIT_OPTIONAL_LOCKS", "0"}};
 
 // Reads both pipes to their end, whichever git writes first, so neither can fill and block it.
 // False when `deadline` came first.
@@ -114,46 +86,29 @@ std::string command_line(const args& arguments) {
   return line;
 }
 
-// posix_spawnp rather than fork: the pool has many threads, and spawn does not copy their
-// state. No shell: paths and names go to git as they are.
+// No shell: paths and names go to git as they are. spawn() also gives git default signal
+// dispositions and an empty mask whatever the application set: with SIGCHLD ignored, git
+// could not wait for its own hooks.
 git_result run_git(const args& arguments, std::chrono::milliseconds limit) {
-  std::vector<std::string> argv_storage{"git"};
-  argv_storage.insert(argv_storage.end(), arguments.begin(), arguments.end());
-  auto env_storage = git_environment();
-  auto argv = pointers_to(argv_storage);
-  auto envp = pointers_to(env_storage);
-
   unique_fd out_r, out_w, err_r, err_w;
   int e = 0;
   if (!open_pipe(out_r, out_w, e) || !open_pipe(err_r, err_w, e))
     throw worktree_error("cannot run git: no pipes (" + errno_text(e) + ")");
 
-  posix_spawn_file_actions_t actions;
-  posix_spawnattr_t attr;
-  ::posix_spawn_file_actions_init(&actions);
-  ::posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-  ::posix_spawn_file_actions_adddup2(&actions, out_w.get(), 1);
-  ::posix_spawn_file_actions_adddup2(&actions, err_w.get(), 2);
-  // The calling thread's signal mask, and dispositions the application may have set to
-  // SIG_IGN (which survive exec), must not reach git: with SIGCHLD ignored, git could not
-  // wait for its own hooks.
-  ::posix_spawnattr_init(&attr);
-  sigset_t none, defaults;
-  sigemptyset(&none);
-  sigemptyset(&defaults);
-  for (int sig : {SIGCHLD, SIGPIPE, SIGINT, SIGTERM, SIGHUP, SIGQUIT}) sigaddset(&defaults, sig);
-  ::posix_spawnattr_setsigmask(&attr, &none);
-  ::posix_spawnattr_setsigdefault(&attr, &defaults);
+  runtime::spawn_spec spec;
+  spec.executable = "git";
+  spec.args = arguments;
+  spec.env_unset = repository_variables;
+  spec.env_set = git_settings;
+  spec.in = runtime::spawn_stream::null_device();
+  spec.out = runtime::spawn_stream::descriptor(out_w.get());
+  spec.err = runtime::spawn_stream::descriptor(err_w.get());
   // Its own process group, so that a git that overstays (a hook, a filter, a fetch) is
   // killed with everything it started.
-  ::posix_spawnattr_setpgroup(&attr, 0);
-  ::posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF
-                                      | POSIX_SPAWN_SETPGROUP);
-  pid_t pid = 0;
-  int rc = ::posix_spawnp(&pid, "git", &actions, &attr, argv.data(), envp.data());
-  ::posix_spawn_file_actions_destroy(&actions);
-  ::posix_spawnattr_destroy(&attr);
-  if (rc != 0) throw worktree_error("cannot run git: " + errno_text(rc));
+  spec.new_process_group = true;
+  auto started = runtime::spawn(spec);
+  if (!started) throw worktree_error("cannot run git: " + started.error);
+  const pid_t pid = started.pid;
   out_w.reset();  // our copies closed, so EOF comes when git exits
   err_w.reset();
 

@@ -2,62 +2,40 @@
 // A program started in the background for a test (a served pool, a slot host): its pid, so
 // the test can SIGTERM or SIGKILL exactly that process, and its output in a log file.
 
+#include "runtime/process/spawn.hpp"
+
+#include <cerrno>
 #include <csignal>
 #include <fstream>
 #include <iterator>
 #include <string>
 #include <vector>
 
-#include <fcntl.h>
-#include <spawn.h>
 #include <sys/wait.h>
-#include <unistd.h>
-
-extern char** environ;
 
 namespace claude_pool::testing {
 
 class child_process {
 public:
   /// Starts `argv` with this environment minus `unset`, plus `set` ("NAME=value"); stdout
-  /// and stderr go to `log`.
+  /// and stderr go to `log`. pid() is -1 when it could not start.
   child_process(const std::vector<std::string>& argv, const std::string& log,
                 const std::vector<std::string>& unset = {},
                 const std::vector<std::string>& set = {})
     : log_(log) {
-    std::vector<std::string> env;
-    for (char** e = environ; *e; ++e) {
-      std::string kv = *e;
-      bool drop = false;
-      for (auto& u : unset)
-        drop = drop || kv.rfind(u + "=", 0) == 0;
-      if (!drop)
-        env.push_back(kv);
+    runtime::spawn_spec spec;
+    spec.executable = argv.at(0);
+    spec.args.assign(argv.begin() + 1, argv.end());
+    spec.env_unset = unset;
+    for (const auto& kv : set) {
+      auto eq = kv.find('=');
+      spec.env_set.emplace_back(kv.substr(0, eq), eq == std::string::npos ? "" : kv.substr(eq + 1));
     }
-    env.insert(env.end(), set.begin(), set.end());
-    std::vector<char*> args, envp;
-    for (auto& a : argv)
-      args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    for (auto& e : env)
-      envp.push_back(const_cast<char*>(e.c_str()));
-    envp.push_back(nullptr);
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 1, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    posix_spawn_file_actions_adddup2(&fa, 1, 2);
-    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-    // The test blocks nothing, but a Catch2 binary may: give the child a clean mask.
-    posix_spawnattr_t attr;
-    posix_spawnattr_init(&attr);
-    sigset_t none;
-    sigemptyset(&none);
-    posix_spawnattr_setsigmask(&attr, &none);
-    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK);
-    if (posix_spawn(&pid_, args[0], &fa, &attr, args.data(), envp.data()) != 0)
-      pid_ = -1;
-    posix_spawn_file_actions_destroy(&fa);
-    posix_spawnattr_destroy(&attr);
+    spec.in = runtime::spawn_stream::null_device();
+    spec.out = runtime::spawn_stream::file(log);
+    spec.err = runtime::spawn_stream::same_as_out();
+    auto started = runtime::spawn(spec);  // also gives it a clean signal mask, whatever Catch2 set
+    pid_ = started ? started.pid : -1;
   }
 
   ~child_process() {
