@@ -1,3 +1,4 @@
+cmake_policy(VERSION 3.25)
 # Installs the public headers under ${CLAUDE_POOL_INCLUDE_DEST}/claude_pool/, rewriting the
 # tree's root-relative includes of our own headers ("messages/ids.hpp") to the installed
 # spelling (<claude_pool/messages/ids.hpp>). Run at install time (see CMakeLists.txt).
