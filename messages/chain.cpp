@@ -1,12 +1,11 @@
 #include "messages/chain.hpp"
 
 #include "messages/json.hpp"
-#include "messages/json_reader.hpp"
+#include "messages/json_fields.hpp"
 
 namespace claude_pool {
 
 using nlohmann::json;
-using detail::object_reader;
 
 namespace {
 
@@ -30,55 +29,69 @@ void read_enum(const json& v, const std::string& path, Enum& out, const char* co
                        + ")");
 }
 
-template <class T>
-void put_omitted(json& j, const char* name, const std::optional<T>& x) {
-  if (x)
-    j[name] = *x;
+// -- field lists (in reading order; see messages/json_fields.hpp) -----------------------------
+
+template <class W>
+void fields(W& w, chain_failure_policy& x) {
+  w.defaulted("retries", x.retries);
+  w.omitted("recovery_prompt", x.recovery_prompt);
 }
 
-void read_policy(const json& v, const std::string& path, chain_failure_policy& x, bool strict) {
-  object_reader r(v, path, strict);
-  r.defaulted("retries", x.retries);
-  r.optional("recovery_prompt", x.recovery_prompt);
-  r.finish();
+template <class W>
+void fields(W& w, chain_step& x) {
+  w.required("name", x.name);
+  w.required("prompt", x.prompt);
+  w.nullable("config", x.config); // from a chain file (strict): validated as well
+  w.defaulted("failure_policy", x.failure_policy);
+  w.defaulted("output_vars", x.output_vars);
 }
 
-void read_step(const json& v, const std::string& path, chain_step& x, bool strict) {
-  object_reader r(v, path, strict);
-  r.required("name", x.name);
-  r.required("prompt", x.prompt);
-  if (auto it = v.find("config"); it != v.end() && !it->is_null()) {
-    r.known("config");
-    x.config = strict ? parse_task_overrides(*it, path + ".config") : it->get<task_overrides>();
-  }
-  if (auto it = v.find("failure_policy"); it != v.end() && !it->is_null()) {
-    r.known("failure_policy");
-    read_policy(*it, path + ".failure_policy", x.failure_policy, strict);
-  }
-  r.defaulted("output_vars", x.output_vars);
-  r.finish();
+template <class W>
+void fields(W& w, chain_definition& x) {
+  w.required("steps", x.steps);
+  w.defaulted("tags", x.tags);
+  w.defaulted("live_progress", x.live_progress);
+  w.omitted("worktree", x.worktree);
 }
 
-void read_definition(const json& v, const std::string& path, chain_definition& x, bool strict) {
-  if (!v.is_object())
-    detail::fail(path, "expected an object, got " + detail::describe(v));
-  object_reader r(v, path, strict);
-  auto steps = v.find("steps");
-  if (steps == v.end() || steps->is_null())
-    detail::fail(path + ".steps", "missing required field");
-  if (!steps->is_array())
-    detail::fail(path + ".steps", "expected an array, got " + detail::describe(*steps));
-  r.known("steps");
-  x.steps.clear();
-  for (std::size_t i = 0; i < steps->size(); ++i) {
-    chain_step step;
-    read_step((*steps)[i], path + ".steps[" + std::to_string(i) + "]", step, strict);
-    x.steps.push_back(std::move(step));
-  }
-  r.defaulted("tags", x.tags);
-  r.defaulted("live_progress", x.live_progress);
-  r.optional("worktree", x.worktree);
-  r.finish();
+template <class W>
+void fields(W& w, chain_step_result& x) {
+  w.required("name", x.name);
+  w.defaulted("state", x.state);
+  w.defaulted("task_ids", x.task_ids);
+  w.nullable("prompt", x.prompt);
+  w.nullable("output", x.output);
+  w.defaulted("vars", x.vars);
+  w.defaulted("cost_microdollars", x.cost_microdollars);
+  w.defaulted("runs", x.runs);
+  w.defaulted("recovered", x.recovered);
+  w.nullable("error", x.error);
+}
+
+template <class W>
+void fields(W& w, chain_worktree& x) {
+  w.required("path", x.path);
+  w.required("branch", x.branch);
+  w.defaulted("worktree_removed", x.worktree_removed);
+  w.defaulted("branch_kept", x.branch_kept);
+  w.defaulted("commits_ahead", x.commits_ahead);
+  w.defaulted("note", x.note);
+}
+
+template <class W>
+void fields(W& w, chain_record& x) {
+  w.required("id", x.id);
+  w.defaulted("state", x.state);
+  w.nullable("current_step", x.current_step);
+  w.defaulted("completed_steps", x.completed_steps);
+  w.defaulted("steps", x.steps);
+  w.defaulted("cost_microdollars", x.cost_microdollars);
+  w.nullable("live", x.live);
+  w.nullable("worktree", x.worktree);
+  w.nullable("final_output", x.final_output);
+  w.nullable("error", x.error);
+  w.defaulted("created_at_ms", x.created_at_ms);
+  w.nullable("completed_at_ms", x.completed_at_ms);
 }
 
 } // namespace
@@ -93,128 +106,32 @@ std::string to_string(step_state x) {
 
 chain_definition parse_chain_definition(const json& j) {
   chain_definition def;
-  read_definition(j, "chain", def, true);
+  detail::read_value(j, "chain", def, true);
   return def;
 }
 
+void detail::read_value(const json& v, const std::string& path, chain_id& out) {
+  read_value(v, path, out.value);
+}
+void detail::read_value(const json& v, const std::string& path, chain_state& out) {
+  read_enum(v, path, out, chain_state_names);
+}
+void detail::read_value(const json& v, const std::string& path, step_state& out) {
+  read_enum(v, path, out, step_state_names);
+}
+
 void to_json(json& j, const chain_id& x) { j = x.value; }
-void from_json(const json& j, chain_id& x) { detail::read_value(j, "chain_id", x.value); }
+void from_json(const json& j, chain_id& x) { detail::read_value(j, "chain_id", x); }
 void to_json(json& j, const chain_state& x) { j = to_string(x); }
-void from_json(const json& j, chain_state& x) { read_enum(j, "chain_state", x, chain_state_names); }
+void from_json(const json& j, chain_state& x) { detail::read_value(j, "chain_state", x); }
 void to_json(json& j, const step_state& x) { j = to_string(x); }
-void from_json(const json& j, step_state& x) { read_enum(j, "step_state", x, step_state_names); }
+void from_json(const json& j, step_state& x) { detail::read_value(j, "step_state", x); }
 
-void to_json(json& j, const chain_failure_policy& x) {
-  j = json{{"retries", x.retries}};
-  put_omitted(j, "recovery_prompt", x.recovery_prompt);
-}
-
-void from_json(const json& j, chain_failure_policy& x) {
-  read_policy(j, "chain_failure_policy", x, false);
-}
-
-void to_json(json& j, const chain_step& x) {
-  j = json{{"name", x.name},
-           {"prompt", x.prompt},
-           {"failure_policy", x.failure_policy},
-           {"output_vars", x.output_vars}};
-  j["config"] = x.config ? json(*x.config) : json(nullptr);
-}
-
-void from_json(const json& j, chain_step& x) { read_step(j, "chain_step", x, false); }
-
-void to_json(json& j, const chain_definition& x) {
-  j = json{{"steps", x.steps}, {"tags", x.tags}, {"live_progress", x.live_progress}};
-  put_omitted(j, "worktree", x.worktree);
-}
-
-void from_json(const json& j, chain_definition& x) {
-  read_definition(j, "chain_definition", x, false);
-}
-
-void to_json(json& j, const chain_step_result& x) {
-  j = json{{"name", x.name},
-           {"state", x.state},
-           {"task_ids", x.task_ids},
-           {"vars", x.vars},
-           {"cost_microdollars", x.cost_microdollars},
-           {"runs", x.runs},
-           {"recovered", x.recovered}};
-  j["prompt"] = x.prompt ? json(*x.prompt) : json(nullptr);
-  j["output"] = x.output ? json(*x.output) : json(nullptr);
-  j["error"] = x.error ? json(*x.error) : json(nullptr);
-}
-
-void from_json(const json& j, chain_step_result& x) {
-  object_reader r(j, "chain_step_result", false);
-  r.required("name", x.name);
-  if (auto it = j.find("state"); it != j.end())
-    read_enum(*it, "chain_step_result.state", x.state, step_state_names);
-  r.defaulted("task_ids", x.task_ids);
-  r.optional("prompt", x.prompt);
-  r.optional("output", x.output);
-  r.defaulted("vars", x.vars);
-  r.defaulted("cost_microdollars", x.cost_microdollars);
-  r.defaulted("runs", x.runs);
-  r.defaulted("recovered", x.recovered);
-  r.optional("error", x.error);
-}
-
-void to_json(json& j, const chain_worktree& x) {
-  j = json{{"path", x.path},
-           {"branch", x.branch},
-           {"worktree_removed", x.worktree_removed},
-           {"branch_kept", x.branch_kept},
-           {"commits_ahead", x.commits_ahead},
-           {"note", x.note}};
-}
-
-void from_json(const json& j, chain_worktree& x) {
-  object_reader r(j, "chain_worktree", false);
-  r.required("path", x.path);
-  r.required("branch", x.branch);
-  r.defaulted("worktree_removed", x.worktree_removed);
-  r.defaulted("branch_kept", x.branch_kept);
-  r.defaulted("commits_ahead", x.commits_ahead);
-  r.defaulted("note", x.note);
-}
-
-void to_json(json& j, const chain_record& x) {
-  j = json{{"id", x.id},
-           {"state", x.state},
-           {"completed_steps", x.completed_steps},
-           {"steps", x.steps},
-           {"cost_microdollars", x.cost_microdollars},
-           {"created_at_ms", x.created_at_ms}};
-  j["current_step"] = x.current_step ? json(*x.current_step) : json(nullptr);
-  j["live"] = x.live ? json(*x.live) : json(nullptr);
-  j["worktree"] = x.worktree ? json(*x.worktree) : json(nullptr);
-  j["final_output"] = x.final_output ? json(*x.final_output) : json(nullptr);
-  j["error"] = x.error ? json(*x.error) : json(nullptr);
-  j["completed_at_ms"] = x.completed_at_ms ? json(*x.completed_at_ms) : json(nullptr);
-}
-
-void from_json(const json& j, chain_record& x) {
-  object_reader r(j, "chain_record", false);
-  r.required("id", x.id.value);
-  if (auto it = j.find("state"); it != j.end())
-    read_enum(*it, "chain_record.state", x.state, chain_state_names);
-  r.optional("current_step", x.current_step);
-  r.defaulted("completed_steps", x.completed_steps);
-  if (auto it = j.find("steps"); it != j.end() && it->is_array()) {
-    x.steps.clear();
-    for (auto& s : *it)
-      x.steps.push_back(s.get<chain_step_result>());
-  }
-  r.defaulted("cost_microdollars", x.cost_microdollars);
-  if (auto it = j.find("live"); it != j.end() && !it->is_null())
-    x.live = it->get<task_progress>();
-  if (auto it = j.find("worktree"); it != j.end() && !it->is_null())
-    x.worktree = it->get<chain_worktree>();
-  r.optional("final_output", x.final_output);
-  r.optional("error", x.error);
-  r.defaulted("created_at_ms", x.created_at_ms);
-  r.optional("completed_at_ms", x.completed_at_ms);
-}
+CLAUDE_POOL_JSON_OBJECT(chain_failure_policy)
+CLAUDE_POOL_JSON_OBJECT(chain_step)
+CLAUDE_POOL_JSON_OBJECT(chain_definition)
+CLAUDE_POOL_JSON_OBJECT(chain_step_result)
+CLAUDE_POOL_JSON_OBJECT(chain_worktree)
+CLAUDE_POOL_JSON_OBJECT(chain_record)
 
 } // namespace claude_pool

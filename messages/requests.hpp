@@ -116,4 +116,9 @@ void from_json(const nlohmann::json& j, drain_summary& x);
 void to_json(nlohmann::json& j, const task_assignment& x);
 void from_json(const nlohmann::json& j, task_assignment& x);
 
+/// Reads one line of a batch file as a user wrote it: `prompt` (not empty), `tags`,
+/// `max_attempts`, `live_progress` and `config` (validated); unknown fields are errors.
+/// Throws `json_error` (messages/json.hpp) naming the field (`line.config.max_turns: ...`).
+task_submission parse_batch_line(const nlohmann::json& j);
+
 } // namespace claude_pool

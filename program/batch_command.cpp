@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #include "messages/json.hpp"
-#include "messages/json_reader.hpp"
+#include "messages/requests.hpp"
 #include "program/metrics_table.hpp"
 #include "program/progress_display.hpp"
 #include "program/signal_drain.hpp"
@@ -36,19 +36,7 @@ std::vector<task_submission> read_batch(std::istream& in, const std::string& nam
     if (doc.is_discarded())
       throw usage_error(where + ": not valid JSON");
     try {
-      detail::object_reader r(doc, "line", true);
-      task_submission sub;
-      r.required("prompt", sub.prompt);
-      r.defaulted("tags", sub.tags);
-      r.defaulted("max_attempts", sub.max_attempts);
-      r.defaulted("live_progress", sub.live_progress);
-      if (auto it = doc.find("config"); it != doc.end() && !it->is_null())
-        sub.config = parse_task_overrides(*it, "line.config");
-      r.known("config");
-      r.finish();
-      if (sub.prompt.empty())
-        throw json_error("line.prompt: must not be empty");
-      out.push_back(std::move(sub));
+      out.push_back(parse_batch_line(doc));
     } catch (const json_error& e) {
       throw usage_error(where + ": " + e.what());
     }

@@ -1,4 +1,4 @@
-#include "messages/json_reader.hpp"
+#include "messages/json_fields.hpp"
 
 #include <cmath>
 #include <limits>
@@ -125,19 +125,19 @@ void read_value(const json& v, const std::string& path, effort& out) {
   read_enum(v, path, out, parse_effort, "low, medium, high, xhigh, max");
 }
 
-object_reader::object_reader(const json& j, std::string path, bool strict)
+field_reader::field_reader(const json& j, std::string path, bool strict)
   : j_(j), path_(std::move(path)), strict_(strict) {
   if (!j_.is_object())
     fail(path_, "expected an object, got " + describe(j_));
 }
 
-const json* object_reader::find(const char* name) {
+const json* field_reader::find(const char* name) {
   seen_.insert(name);
   auto it = j_.find(name);
   return it == j_.end() ? nullptr : &*it;
 }
 
-void object_reader::finish() const {
+void field_reader::finish() const {
   if (!strict_)
     return;
   for (auto it = j_.begin(); it != j_.end(); ++it)
