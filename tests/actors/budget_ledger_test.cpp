@@ -21,7 +21,7 @@ TEST_CASE("without a cap every execution is granted and spend is counted", "[bud
   CHECK(b.reserved() == 0);
 }
 
-TEST_CASE("reservations keep concurrent executions inside the cap; the rest wait",
+TEST_CASE("reservations keep concurrent executions inside the cap, the rest wait",
           "[budget]") {
   budget_ledger b(10000, 3000);
   for (auto name : {"a", "b", "c"})

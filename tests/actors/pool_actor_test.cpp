@@ -248,7 +248,7 @@ TEST_CASE("an invalid pool configuration is refused naming the field", "[actors]
   }
 }
 
-TEST_CASE("a persistent slot resumes its session; an ephemeral slot starts fresh",
+TEST_CASE("a persistent slot resumes its session, an ephemeral slot starts fresh",
           "[actors]") {
   for (auto mode : {slot_mode::persistent, slot_mode::ephemeral}) {
     auto exec = std::make_shared<scripted_executor>(true);
@@ -314,7 +314,7 @@ TEST_CASE("task and slot settings reach the executor resolved", "[actors]") {
   CHECK(req.config.slot_name == "reviewer");
 }
 
-TEST_CASE("list filters by state and tags in submission order; status counts states",
+TEST_CASE("list filters by state and tags in submission order, status counts states",
           "[actors]") {
   auto exec = std::make_shared<scripted_executor>(true);
   exec->answer = [](const execution_request& r) {

@@ -95,7 +95,7 @@ TEST_CASE("approve or reject in another state, or of an unknown task, is a clear
   CHECK(p.wait(plain).state == task_state::completed);
 }
 
-TEST_CASE("fan_out returns every outcome in order; one failure keeps the others",
+TEST_CASE("fan_out returns every outcome in order, one failure keeps the others",
           "[review]") {
   auto exec = std::make_shared<scripted_executor>(true);
   exec->answer = [](const execution_request& r) {

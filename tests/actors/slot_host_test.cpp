@@ -96,7 +96,7 @@ TEST_CASE("scaling places slots on a slot host with room and takes them away aga
   CHECK(*f.ends == 0);
 }
 
-TEST_CASE("a leaving slot host finishes its running task; its placed slots go elsewhere",
+TEST_CASE("a leaving slot host finishes its running task, its placed slots go elsewhere",
           "[cluster][scaling]") {
   host_fixture f(1, 2);
   REQUIRE(eventually([&] { return f.on_host() == 1; }));

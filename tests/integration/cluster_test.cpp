@@ -255,7 +255,7 @@ TEST_CASE("a node without TLS refuses to listen beyond loopback unless told to",
   CHECK(server.log().find("refusing to listen on 0.0.0.0 without TLS") != std::string::npos);
 }
 
-TEST_CASE("scaling places slots on a slot host with room; SIGTERM makes the host leave "
+TEST_CASE("scaling places slots on a slot host with room, SIGTERM makes the host leave "
           "gracefully", "[integration][cluster][scaling]") {
   temp_dir dir{"claude-pool-cluster"};
   auto coordinator = serve(dir, "coordinator", {"--slots", "0", "--port-file", dir / "port"});

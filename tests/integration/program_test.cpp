@@ -72,7 +72,7 @@ TEST_CASE("claude-pool batch prints one record per input line, in order, and exi
   CHECK_THAT(out.stderr_data, Catch::Contains("mock API"));
 }
 
-TEST_CASE("claude-pool run prints the answer and exits 0; --json prints the TaskRecord",
+TEST_CASE("claude-pool run prints the answer and exits 0, --json prints the TaskRecord",
           "[integration][program]") {
   auto plain = run_program({"run", "hello there"});
   CHECK(plain.exit_code == 0);
@@ -193,7 +193,7 @@ TEST_CASE("claude-pool chain runs a chain file, prints the last output, and --js
   CHECK(rec["cost_microdollars"].get<std::uint64_t>() > 0);
 }
 
-TEST_CASE("claude-pool chain names a bad chain file and exits 2; a failed chain exits 1",
+TEST_CASE("claude-pool chain names a bad chain file and exits 2, a failed chain exits 1",
           "[integration][program][chain]") {
   auto bad = write_temp("claude-pool-chain-bad.json",
                         R"({"steps": [{"name": "a", "prompt": "{steps.b.x}"}]})");

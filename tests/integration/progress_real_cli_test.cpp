@@ -211,7 +211,7 @@ TEST_CASE("a task's working_dir is where the CLI runs, one-shot", "[integration]
   CHECK_FALSE(fs::exists(projects / project_dir_name(fx.home.string())));
 }
 
-TEST_CASE("warm tasks report their own progress; another working_dir takes another process",
+TEST_CASE("warm tasks report their own progress, another working_dir takes another process",
           "[integration][progress][warm]") {
   real_cli_fixture fx;
   auto cfg = bare_config(fx);

@@ -106,7 +106,7 @@ TEST_CASE("a persistent warm slot keeps the conversation across tasks", "[integr
   CHECK(w.exec->warm_processes_started() == 1);
 }
 
-TEST_CASE("a task with a different system prompt gets a fresh process; a model change does not",
+TEST_CASE("a task with a different system prompt gets a fresh process, a model change does not",
           "[integration][warm]") {
   real_cli_fixture fx;
   warm_pool w(fx, 1, slot_mode::ephemeral);
@@ -121,7 +121,7 @@ TEST_CASE("a task with a different system prompt gets a fresh process; a model c
   CHECK(reqs[0].body.dump().find("You are terse.") == std::string::npos);
 }
 
-TEST_CASE("cancelling a warm task interrupts it; the next task runs clean", "[integration][warm]") {
+TEST_CASE("cancelling a warm task interrupts it, the next task runs clean", "[integration][warm]") {
   real_cli_fixture fx;
   warm_pool w(fx, 1, slot_mode::persistent);
   REQUIRE(w.pool->run("warm up").state == task_state::completed);

@@ -92,7 +92,7 @@ TEST_CASE("a slot whose CLI crashed is restarted with its id and restart_count +
   CHECK(next.slot_id->value == "slot-0");
 }
 
-TEST_CASE("a hung task's slot is restarted; unparsable output leaves the slot alone",
+TEST_CASE("a hung task's slot is restarted, unparsable output leaves the slot alone",
           "[supervision]") {
   auto exec = scripted_by_prompt();
   claude_pool::pool p(fast_restarts(1), with(exec));

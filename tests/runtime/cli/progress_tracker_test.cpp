@@ -216,7 +216,7 @@ TEST_CASE("a subagent's turns and tools count, its text stays out of the answer"
   CHECK(p.cost_microdollars == (1000 * 5 + 25) + (1000 * 1 + 5)); // opus + haiku
 }
 
-TEST_CASE("the result's cost is final; nothing later moves it", "[progress]") {
+TEST_CASE("the result's cost is final, nothing later moves it", "[progress]") {
   progress_tracker t;
   t.feed_line(message_start("m1", "claude-opus-4-8", 1000, 200));
   CHECK(t.progress().cost_microdollars == 10000);
@@ -243,7 +243,7 @@ TEST_CASE("cache reads cost a tenth and cache writes a quarter more than input",
   CHECK(t.progress().cost_microdollars == 50 + 6250 + 1000 + 25);
 }
 
-TEST_CASE("list prices go by model family; unknown models are priced like opus",
+TEST_CASE("list prices go by model family, unknown models are priced like opus",
           "[progress]") {
   auto same = [](token_prices a, token_prices b) {
     return a.input == b.input && a.output == b.output;

@@ -47,7 +47,7 @@ TEST_CASE("cumulative result figures become the last task's own", "[stream_json]
   CHECK(before.total_usd == Approx(0.016));
 }
 
-TEST_CASE("warm argv reads and writes stream-json; the key ignores only the model",
+TEST_CASE("warm argv reads and writes stream-json, the key ignores only the model",
           "[stream_json]") {
   auto args = warm_cli_args({"-p", "--output-format=json", "--model=x"});
   CHECK(args == std::vector<std::string>{"-p", "--input-format=stream-json", "--verbose",
