@@ -136,7 +136,8 @@ using scaler_actor = caf::typed_actor<
   /// Timer: look at the pool's load and apply the autoscale policy.
   caf::reacts_to<autoscale_atom>>;
 
-/// The supervisor: spawns the slots, monitors them, and owns every restart decision.
+/// The supervisor: starts its children (slots) from a child spec, monitors them, and owns
+/// every restart decision (see supervision/supervisor_actor.hpp).
 using supervisor_actor = caf::typed_actor<
   /// Timer: a slot's backoff is over; start it again.
   caf::reacts_to<restart_atom, slot_id>,
@@ -145,6 +146,9 @@ using supervisor_actor = caf::typed_actor<
   /// Scaler → supervisor: start this many new slots.
   caf::reacts_to<add_slots_atom, std::uint64_t>,
   /// Pool → supervisor: stop this slot for good (it runs no task); no restart.
-  caf::reacts_to<retire_atom, slot_id>>;
+  caf::reacts_to<retire_atom, slot_id>,
+  /// Owner → supervisor: the owner is going away (a leaving slot host): restart nothing
+  /// more: a child that fails from now on is errored at once.
+  caf::reacts_to<leave_atom>>;
 
 } // namespace claude_pool
