@@ -5,16 +5,15 @@
 /// slots: each is handed to the pool, a crashed one is restarted after a backoff (up to
 /// `max_restarts`), one refused for its credentials is not restarted at all, and the host
 /// ends once every slot has failed so. Up to `capacity` slots in all: the pool's scaler may
-/// place more here
-/// (`add_slots_atom, n`) and take them away again (`retire_atom, slot_id`).
+/// place more here (`add_slots_atom, n`) and take them away again (`retire_atom, slot_id`).
 /// `leave_atom, deadline_ms` (SIGTERM) leaves gracefully: the pool routes nothing more here,
 /// running tasks get until the deadline, then their processes are killed. When the pool node
 /// goes away, or the host is stopped, its slots stop with their tasks' processes.
 
 #include <cstdint>
 #include <functional>
-#include <set>
 #include <memory>
+#include <set>
 #include <string>
 
 #include <caf/event_based_actor.hpp>
