@@ -8,6 +8,7 @@
 #include "actors/budget_actor.hpp"
 #include "actors/pool_reactions.hpp"
 #include "actors/scaler_actor.hpp"
+#include "actors/slot_actor.hpp"
 #include "supervision/supervisor_actor.hpp"
 
 namespace claude_pool {
@@ -30,6 +31,35 @@ caf::result<std::uint64_t> ask_scaler(self_ptr self, Ts... xs) {
   return promise;
 }
 
+/// What the pool's supervisor starts: this pool's slots, announced to it with `slot_up`; its
+/// restarts and give-ups reach the pool as slot events.
+supervisor_setup slot_supervision(self_ptr self, std::shared_ptr<const pool_config> cfg,
+                                  pool_services& services) {
+  pool_actor pool{self};
+  supervisor_setup setup;
+  setup.spec.start = [pool, cfg, executor = std::move(services.executor),
+                      worktrees = std::move(services.worktrees)](
+                       supervisor_actor::pointer sup, const slot_record& rec, bool) {
+    auto handle = sup->spawn(slot_behavior, rec, slot_deps{executor, cfg, pool, worktrees});
+    sup->send(pool, slot_up_atom_v, handle, rec);
+    return caf::actor_cast<caf::actor>(handle);
+  };
+  setup.spec.report = [pool](supervisor_actor::pointer sup, const slot_record& rec,
+                             pool_event ev) {
+    sup->send(pool, slot_event_atom_v, rec, std::move(ev));
+  };
+  setup.policy = restart_policy::from(*cfg);
+  if (cfg->supervisor_enabled)
+    setup.periodic_pass = std::chrono::seconds(cfg->supervisor_interval_secs);
+  auto count = cfg->initial_slots.value_or(cfg->scaling.min_slots);
+  for (std::uint64_t i = 0; i < count; ++i)
+    setup.initial.push_back(i < services.slot_configs.size() ? services.slot_configs[i]
+                                                             : slot_config{});
+  setup.sessions = std::move(services.sessions);
+  setup.owner = caf::actor_cast<caf::actor>(self);
+  return setup;
+}
+
 } // namespace
 
 pool_actor::behavior_type pool_behavior(self_ptr self, pool_config config, pool_services services) {
@@ -45,9 +75,7 @@ pool_actor::behavior_type pool_behavior(self_ptr self, pool_config config, pool_
     if (auto problem = st.flush(); !problem.empty())
       st.record_event(pool_event{now_ms(), "store_failed", std::nullopt, problem});
   }
-  st.supervisor = self->spawn(supervisor_behavior, cfg, std::move(services.executor),
-                              std::move(services.worktrees), pool_actor{self},
-                              std::move(services.slot_configs), std::move(services.sessions));
+  st.supervisor = self->spawn(supervisor_behavior, slot_supervision(self, cfg, services));
   st.target_slots = cfg->initial_slots.value_or(cfg->scaling.min_slots);
   st.scaler = self->spawn(scaler_behavior, cfg, pool_actor{self});
   if (cfg->budget_microdollars)

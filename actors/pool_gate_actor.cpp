@@ -53,17 +53,32 @@ pool_client_actor::behavior_type client_gate_behavior(pool_client_actor::pointer
 }
 
 pool_member_actor::behavior_type member_gate_behavior(pool_member_actor::pointer self,
-                                                      pool_member_actor pool, caf::actor host) {
+                                                      pool_member_actor pool, caf::actor host,
+                                                      std::string node) {
   follow(self, pool, host);
+  auto theirs = [node](const slot_record& rec) { return rec.node == node; };
   return {
     [self, pool](progress_atom a, const task_id& id, const slot_id& from, task_progress& p) {
       return self->delegate(pool, a, id, from, std::move(p));
     },
-    [self, pool](task_done_atom a, const slot_record& slot, const task_id& id,
-                 task_result& result) { return self->delegate(pool, a, slot, id, std::move(result)); },
-    [self, pool](remote_slot_atom a, caf::strong_actor_ptr& slot, const slot_record& rec,
-                 bool placed) { return self->delegate(pool, a, std::move(slot), rec, placed); },
-    [self, pool](leave_atom a, const std::string& node) { return self->delegate(pool, a, node); },
+    [self, pool, theirs](task_done_atom a, const slot_record& slot, const task_id& id,
+                         task_result& result) {
+      if (theirs(slot))
+        self->delegate(pool, a, slot, id, std::move(result));
+    },
+    [self, pool, theirs](remote_slot_atom a, caf::strong_actor_ptr& slot, const slot_record& rec,
+                         bool placed) {
+      if (theirs(rec))
+        self->delegate(pool, a, std::move(slot), rec, placed);
+    },
+    [self, pool, theirs](slot_event_atom a, const slot_record& rec, pool_event& ev) {
+      if (theirs(rec))
+        self->delegate(pool, a, rec, std::move(ev));
+    },
+    [self, pool, node](leave_atom a, const std::string& name) {
+      if (name == node)
+        self->delegate(pool, a, name);
+    },
   };
 }
 

@@ -17,7 +17,10 @@ namespace claude_pool {
 pool_client_actor::behavior_type client_gate_behavior(pool_client_actor::pointer self,
                                                       pool_client_actor pool);
 
+/// `node` is the host's name: what the gate lets through about slots must be about that
+/// host's slots (`node` set to it), so a host can neither announce nor report another's.
 pool_member_actor::behavior_type member_gate_behavior(pool_member_actor::pointer self,
-                                                      pool_member_actor pool, caf::actor host);
+                                                      pool_member_actor pool, caf::actor host,
+                                                      std::string node);
 
 } // namespace claude_pool

@@ -127,7 +127,7 @@ join(self_ptr self, const std::string& node, std::uint64_t own, std::uint64_t ca
                                + " slots, room for " + std::to_string(capacity - own)
                                + " more"});
   // The host and its slots talk to the pool through their own gate, never this handle.
-  auto gate = self->spawn(member_gate_behavior, pool_member_actor{self}, host);
+  auto gate = self->spawn(member_gate_behavior, pool_member_actor{self}, host, node);
   return {*st.config, caf::actor_cast<caf::strong_actor_ptr>(gate)};
 }
 

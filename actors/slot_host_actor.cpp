@@ -4,6 +4,7 @@
 #include <chrono>
 
 #include <caf/event_based_actor.hpp>
+#include <caf/send.hpp>
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
@@ -20,10 +21,11 @@ namespace {
 
 using self_ptr = caf::stateful_actor<slot_host_state>*;
 
-/// Stops every slot; a slot that runs a task kills its process on the way out.
+/// Stops every slot: the supervisor takes its children along, and a slot that runs a task
+/// kills its process on the way out.
 void stop_all_slots(self_ptr self) {
-  for (auto& [addr, s] : self->state.slots)
-    self->send_exit(s.handle, caf::exit_reason::user_shutdown);
+  if (self->state.supervisor)
+    self->send_exit(self->state.supervisor, caf::exit_reason::user_shutdown);
   self->state.slots.clear();
 }
 
@@ -39,56 +41,60 @@ void end(self_ptr self, const std::string& why) {
   self->quit();
 }
 
-void start_slot(self_ptr self, slot_record rec, bool placed) {
+/// The host's child spec: a slot for the remote pool, announced to the host and then to the
+/// pool; what the supervisor does about it is reported to both. It runs in the supervisor.
+child_spec host_slots(self_ptr self) {
   auto& st = self->state;
-  rec.state = slot_state::idle;
-  rec.current_task.reset();
+  auto host = caf::actor_cast<caf::actor>(self);
   slot_deps deps{st.deps.executor, st.config, st.member, nullptr};
-  auto slot = self->spawn(slot_behavior, rec, std::move(deps));
-  self->monitor(slot);
-  st.slots[slot.address()] = {slot, rec, placed};
-  self->send(st.member, remote_slot_atom_v, caf::actor_cast<caf::strong_actor_ptr>(slot),
-             rec, placed);
+  child_spec spec;
+  spec.node = st.deps.node;
+  spec.start = [host, deps](supervisor_actor::pointer sup, const slot_record& rec, bool added) {
+    auto slot = sup->spawn(slot_behavior, rec, deps);
+    // The host hears first, so it knows the slot before the pool can ask to retire it.
+    // (anon_send: a typed actor cannot send() to an untyped one.)
+    caf::anon_send(host, slot_up_atom_v, rec);
+    sup->send(deps.pool, remote_slot_atom_v, caf::actor_cast<caf::strong_actor_ptr>(slot), rec,
+              added);
+    return caf::actor_cast<caf::actor>(slot);
+  };
+  spec.report = [host, pool = st.member](supervisor_actor::pointer sup,
+                                            const slot_record& rec, pool_event ev) {
+    caf::anon_send(host, slot_event_atom_v, rec, ev);
+    sup->send(pool, slot_event_atom_v, rec, std::move(ev));
+  };
+  return spec;
 }
 
-void start_new_slot(self_ptr self, bool placed) {
+/// Joined: the supervisor starts the host's own slots, under the pool's restart policy.
+void start_supervisor(self_ptr self) {
   auto& st = self->state;
-  slot_record rec;
-  rec.id = slot_id{st.deps.node + "/slot-" + std::to_string(st.next_index++)};
-  rec.node = st.deps.node;
-  start_slot(self, std::move(rec), placed);
+  supervisor_setup setup;
+  setup.spec = host_slots(self);
+  setup.policy = restart_policy::from(*st.config);
+  if (st.config->supervisor_enabled)
+    setup.periodic_pass = std::chrono::seconds(st.config->supervisor_interval_secs);
+  setup.initial.resize(st.deps.slots);
+  setup.owner = caf::actor_cast<caf::actor>(self);
+  st.starting = st.deps.slots;
+  st.supervisor = self->spawn(supervisor_behavior, std::move(setup));
+  self->monitor(st.supervisor);
+}
+
+/// Nothing left to run: a leaving host is done; otherwise every slot failed for good.
+void end_if_empty(self_ptr self, const std::string& why) {
+  auto& st = self->state;
+  if (!st.slots.empty() || st.starting > 0)
+    return;
+  end(self, st.leaving ? "" : why);
 }
 
 void on_down(self_ptr self, const caf::down_msg& dm) {
   auto& st = self->state;
-  if (dm.source == st.deps.pool.address()) {
+  if (dm.source == st.deps.pool.address())
     end(self, "the pool node went away (" + to_string(dm.reason) + ")");
-    return;
-  }
-  auto it = st.slots.find(dm.source);
-  if (it == st.slots.end())
-    return; // retired: stopped on the pool's word
-  auto s = std::move(it->second);
-  st.slots.erase(it);
-  if (st.leaving) {
-    if (st.slots.empty())
-      end(self, "");
-    return;
-  }
-  if (st.ended || !dm.reason)
-    return;
-  // A crashed CLI stops its slot (see slot_actor); start it again under the same id,
-  // like the pool's supervisor does for its own slots.
-  auto& rec = s.record;
-  if (rec.restart_count >= st.config->max_restarts) {
-    if (st.slots.empty())
-      end(self, "every slot of this host failed more than max_restarts times");
-    return;
-  }
-  ++rec.restart_count;
-  rec.last_error = to_string(dm.reason);
-  rec.session_id.reset();
-  start_slot(self, std::move(rec), s.placed);
+  else if (st.supervisor && dm.source == st.supervisor.address())
+    end(self, "the slots' supervisor stopped (" + to_string(dm.reason) + ")");
 }
 
 } // namespace
@@ -114,8 +120,7 @@ caf::behavior slot_host_behavior(caf::stateful_actor<slot_host_state>* self,
         st.member = caf::actor_cast<pool_member_actor>(member);
         st.config =
           std::make_shared<const pool_config>(merge_host_config(std::move(remote), st.deps.local));
-        for (std::uint64_t i = 0; i < st.deps.slots; ++i)
-          start_new_slot(self, false);
+        start_supervisor(self);
       },
       [self](caf::error& err) {
         end(self, "the pool refused to let this host join: "
@@ -127,29 +132,48 @@ caf::behavior slot_host_behavior(caf::stateful_actor<slot_host_state>* self,
       if (!st.config || st.leaving)
         return;
       // The pool counts room from what this host announced; never exceed it regardless.
-      for (; n > 0 && st.slots.size() < st.deps.capacity; --n)
-        start_new_slot(self, true);
+      auto used = st.slots.size() + st.starting;
+      auto k = std::min(n, used < st.deps.capacity ? st.deps.capacity - used : 0);
+      if (k == 0)
+        return;
+      st.starting += k;
+      self->send(st.supervisor, add_slots_atom_v, k);
+    },
+    [self](slot_up_atom, const slot_record& rec) {
+      // From the supervisor: a slot started; a new one (not a restart) was being waited for.
+      auto& st = self->state;
+      if (rec.restart_count == 0 && st.starting > 0)
+        --st.starting;
+      st.slots.insert(rec.id);
+    },
+    [self](slot_event_atom, const slot_record& rec, const pool_event&) {
+      // From the supervisor: a slot it gave up on (past max_restarts, or its credentials
+      // were refused) is gone for good.
+      auto& st = self->state;
+      if (rec.state != slot_state::errored || !st.slots.erase(rec.id))
+        return;
+      end_if_empty(self, "every slot of this host failed for good (last: "
+                           + rec.last_error.value_or("no reason given") + ")");
     },
     [self](retire_atom, const slot_id& id) {
       auto& st = self->state;
-      for (auto it = st.slots.begin(); it != st.slots.end(); ++it)
-        if (it->second.record.id == id) {
-          self->send_exit(it->second.handle, caf::exit_reason::user_shutdown);
-          st.slots.erase(it);
-          break;
-        }
-      if (st.leaving && st.slots.empty())
-        end(self, "");
+      if (st.slots.erase(id) && st.supervisor)
+        self->send(st.supervisor, retire_atom_v, id);
+      if (st.leaving)
+        end_if_empty(self, "");
     },
     [self](leave_atom, std::uint64_t deadline_ms) {
       auto& st = self->state;
       if (st.leaving)
         return;
       st.leaving = true;
-      if (st.slots.empty()) {
+      if (st.slots.empty() && st.starting == 0) {
         end(self, "");
         return;
       }
+      // A slot that fails from now on stays down, as if retired.
+      if (st.supervisor)
+        self->send(st.supervisor, leave_atom_v);
       self->send(st.member, leave_atom_v, st.deps.node);
       self->delayed_send(self, std::chrono::milliseconds(deadline_ms), drain_atom_v);
     },

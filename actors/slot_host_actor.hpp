@@ -1,23 +1,26 @@
 #pragma once
 /// A slot host (`claude-pool serve --join`): runs slots on this machine for a pool on
-/// another node. It joins the pool (which answers with its configuration), spawns its slots,
-/// hands each to the pool, and restarts a slot whose CLI crashed (up to `max_restarts`
-/// each). Up to `capacity` slots in all: the pool's scaler may place more here
-/// (`add_slots_atom, n`) and take them away again (`retire_atom, slot_id`).
+/// another node. It joins the pool (which answers with its configuration) and starts its
+/// slots through a supervisor of its own, under the pool's restart policy like the pool's own
+/// slots: each is handed to the pool, a crashed one is restarted after a backoff (up to
+/// `max_restarts`), one refused for its credentials is not restarted at all, and the host
+/// ends once every slot has failed so. Up to `capacity` slots in all: the pool's scaler may
+/// place more here (`add_slots_atom, n`) and take them away again (`retire_atom, slot_id`).
 /// `leave_atom, deadline_ms` (SIGTERM) leaves gracefully: the pool routes nothing more here,
 /// running tasks get until the deadline, then their processes are killed. When the pool node
 /// goes away, or the host is stopped, its slots stop with their tasks' processes.
 
 #include <cstdint>
 #include <functional>
-#include <map>
 #include <memory>
+#include <set>
 #include <string>
 
 #include <caf/event_based_actor.hpp>
 #include <caf/stateful_actor.hpp>
 
 #include "actors/slot_actor.hpp"
+#include "supervision/supervisor_actor.hpp"
 
 namespace claude_pool {
 
@@ -38,16 +41,14 @@ struct slot_host_state {
   static inline const char* name = "claude_pool.slot_host";
 
   slot_host_deps deps;
-  struct slot {
-    slot_actor handle;
-    slot_record record;
-    bool placed = false; ///< started because the pool asked
-  };
 
   std::shared_ptr<const pool_config> config; ///< the pool's, with the local overrides
   pool_member_actor member;                  ///< from the join: where slots report
-  std::map<caf::actor_addr, slot> slots;
-  std::uint64_t next_index = 0;              ///< for the next slot's id
+  supervisor_actor supervisor;               ///< starts, restarts and stops the slots
+  /// The slots that run or wait out a restart's backoff. A slot the supervisor gave up on,
+  /// or the pool retired, is no longer here.
+  std::set<slot_id> slots;
+  std::uint64_t starting = 0;                ///< asked of the supervisor, not up yet
   bool leaving = false;
   bool ended = false;
 };

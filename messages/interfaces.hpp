@@ -81,6 +81,9 @@ using pool_member_actor = caf::typed_actor<
   /// the pool asked for it (`placed`: scale-down may take it away). The pool routes to it
   /// like to its own; when it goes away, its task fails with `node_lost`.
   caf::reacts_to<remote_slot_atom, caf::strong_actor_ptr, slot_record, bool>,
+  /// Supervisor (the pool's, or a slot host's) → pool: something happened to a slot
+  /// (restarting, errored, gave up, …).
+  caf::reacts_to<slot_event_atom, slot_record, pool_event>,
   /// Slot host → pool: the host is going away (SIGTERM): route nothing more to its slots,
   /// stop its idle ones now and the busy ones once their task ends; slots the scaler had
   /// placed there are placed elsewhere.
@@ -97,8 +100,6 @@ using pool_actor = pool_client_actor::extend_with<pool_member_actor>::extend<
   caf::reacts_to<resume_atom>,
   /// Supervisor → pool: a slot (re)started; route tasks to it.
   caf::reacts_to<slot_up_atom, slot_actor, slot_record>,
-  /// Supervisor → pool: something happened to a slot (errored, gave up, …).
-  caf::reacts_to<slot_event_atom, slot_record, pool_event>,
   /// Scaler → pool: take this many slots out of service (errored first, then idle least
   /// recently used, then busy ones once their task ends, or at once when forced).
   caf::reacts_to<retire_atom, std::uint64_t, bool>,
@@ -151,7 +152,8 @@ using scaler_actor = caf::typed_actor<
   /// Timer: look at the pool's load and apply the autoscale policy.
   caf::reacts_to<autoscale_atom>>;
 
-/// The supervisor: spawns the slots, monitors them, and owns every restart decision.
+/// The supervisor: starts its children (slots) from a child spec, monitors them, and owns
+/// every restart decision (see supervision/supervisor_actor.hpp).
 using supervisor_actor = caf::typed_actor<
   /// Timer: a slot's backoff is over; start it again.
   caf::reacts_to<restart_atom, slot_id>,
@@ -160,6 +162,9 @@ using supervisor_actor = caf::typed_actor<
   /// Scaler → supervisor: start this many new slots.
   caf::reacts_to<add_slots_atom, std::uint64_t>,
   /// Pool → supervisor: stop this slot for good (it runs no task); no restart.
-  caf::reacts_to<retire_atom, slot_id>>;
+  caf::reacts_to<retire_atom, slot_id>,
+  /// Owner → supervisor: the owner is going away (a leaving slot host): restart nothing
+  /// more: a child that fails from now on is errored at once.
+  caf::reacts_to<leave_atom>>;
 
 } // namespace claude_pool

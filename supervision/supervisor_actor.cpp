@@ -20,49 +20,108 @@ pool_event event(std::string kind, const slot_id& slot, std::string message) {
   return pool_event{now_ms(), std::move(kind), slot, std::move(message)};
 }
 
-/// Spawns (or respawns) the slot actor for `rec` and tells the pool.
-void start_slot(self_ptr self, slot_record rec) {
+void report(self_ptr self, const slot_record& rec, pool_event ev) {
+  if (self->state.spec.report)
+    self->state.spec.report(self, rec, std::move(ev));
+}
+
+/// Starts (or restarts) the child for `rec` through the spec and watches it.
+void start_child(self_ptr self, slot_record rec, bool added) {
   auto& st = self->state;
   rec.state = slot_state::idle;
   rec.current_task.reset();
-  slot_deps deps{st.executor, st.config, st.pool, st.worktrees};
-  auto handle = self->spawn(slot_behavior, rec, std::move(deps));
-  self->monitor(handle);
-  st.by_addr[handle.address()] = rec.id;
+  auto handle = st.spec.start(self, rec, added);
   auto& c = st.children[rec.id];
   c.record = rec;
   c.handle = handle;
-  self->send(st.pool, slot_up_atom_v, handle, rec);
-}
-
-/// A new slot (initial or scaled up), named by the next free index.
-void add_slot(self_ptr self, slot_config cfg) {
-  slot_record rec;
-  rec.id = slot_id{"slot-" + std::to_string(self->state.next_index++)};
-  rec.config = std::move(cfg);
-  // A pool restarted on its store: the slot of the same id continues its session.
-  if (auto s = self->state.stored_sessions.find(rec.id); s != self->state.stored_sessions.end()) {
-    rec.session_id = s->second;
-    self->state.stored_sessions.erase(s);
-  }
-  start_slot(self, std::move(rec));
+  c.added = added;
+  c.restarting = false;
+  if (!handle)
+    return; // the spec could not start it: nothing to watch (it stays as recorded)
+  self->monitor(handle);
+  st.by_addr[handle.address()] = rec.id;
 }
 
 void periodic_pass(self_ptr self) {
   auto& st = self->state;
   auto now = now_ms();
   for (auto& [id, c] : st.children) {
-    if (c.record.state != slot_state::errored || c.disabled
+    if (st.leaving || c.record.state != slot_state::errored || c.disabled
         || !may_retry(st.policy, c.history, now))
       continue;
     c.history.consecutive = 0;
     c.history.restarts_ms.push_back(now);
     auto rec = st.restarted_record(id);
-    self->send(st.pool, slot_event_atom_v, rec,
-               event("slot_recovered", id,
-                     "the periodic pass restarts the errored slot (restart "
-                       + std::to_string(rec.restart_count) + ")"));
-    start_slot(self, std::move(rec));
+    report(self, rec,
+           event("slot_recovered", id,
+                 "the periodic pass restarts the errored slot (restart "
+                   + std::to_string(rec.restart_count) + ")"));
+    start_child(self, std::move(rec), c.added);
+  }
+}
+
+/// Stops every child; the children end with their supervisor, as under OTP.
+void stop_children(self_ptr self) {
+  for (auto& [id, c] : self->state.children)
+    if (c.handle)
+      self->send_exit(c.handle, caf::exit_reason::user_shutdown);
+  self->state.children.clear();
+  self->state.by_addr.clear();
+}
+
+/// The owner is going away: nothing is restarted any more, and a child waiting out its
+/// backoff is given up now (its owner counts on hearing about every child that ends).
+void leave(self_ptr self) {
+  auto& st = self->state;
+  st.leaving = true;
+  for (auto& [id, c] : st.children) {
+    if (!c.restarting)
+      continue;
+    c.restarting = false;
+    c.record.state = slot_state::errored;
+    *c.record.last_error += "; not restarted: its owner is leaving";
+    report(self, c.record, event("slot_errored", id, *c.record.last_error));
+  }
+}
+
+void on_down(self_ptr self, const caf::down_msg& dm) {
+  auto& st = self->state;
+  if (st.owner && dm.source == st.owner.address()) {
+    stop_children(self);
+    self->quit(dm.reason);
+    return;
+  }
+  auto it = st.by_addr.find(dm.source);
+  if (it == st.by_addr.end())
+    return;
+  auto id = it->second;
+  st.by_addr.erase(it);
+  auto child = st.children.find(id);
+  if (child == st.children.end() || child->second.handle.address() != dm.source)
+    return; // retired, or an older incarnation
+  auto& c = child->second;
+  auto v = st.on_stopped(id, dm.reason, now_ms());
+  switch (v.what) {
+    case supervisor_state::verdict::ignore:
+      c.record.state = slot_state::stopped;
+      break;
+    case supervisor_state::verdict::restart:
+      c.record.last_error = v.why;
+      c.record.state = slot_state::stopped;
+      c.restarting = true;
+      report(self, c.record,
+             event("slot_restarting", id,
+                   v.why + "; restarting in " + std::to_string(v.delay.count()) + " ms"));
+      self->delayed_send(self, v.delay, restart_atom_v, id);
+      break;
+    case supervisor_state::verdict::give_up:
+    case supervisor_state::verdict::disable:
+      c.record.last_error = v.why;
+      c.record.state = slot_state::errored;
+      report(self, c.record,
+             event(v.what == supervisor_state::verdict::disable ? "auth_failed" : "slot_errored",
+                   id, v.why));
+      break;
   }
 }
 
@@ -80,6 +139,11 @@ supervisor_state::verdict supervisor_state::on_stopped(const slot_id& slot,
       && reason.code() == static_cast<std::uint8_t>(pool_errc::slot_disabled)) {
     v.what = verdict::disable;
     c.disabled = true;
+    return v;
+  }
+  if (leaving) {
+    v.what = verdict::give_up;
+    v.why += "; not restarted: its owner is leaving";
     return v;
   }
   std::uniform_real_distribution<double> jitter(0.0, 1.0);
@@ -103,81 +167,55 @@ slot_record supervisor_state::restarted_record(const slot_id& slot) const {
   return rec;
 }
 
-supervisor_actor::behavior_type
-supervisor_behavior(self_ptr self, std::shared_ptr<const pool_config> config,
-                    std::shared_ptr<task_executor> executor,
-                    std::shared_ptr<git_worktrees> worktrees, pool_actor pool,
-                    std::vector<slot_config> slot_configs,
-                    std::map<slot_id, std::string> sessions) {
+slot_record supervisor_state::next_record(slot_config cfg) {
+  slot_record rec;
+  auto name = "slot-" + std::to_string(next_index++);
+  rec.id = slot_id{spec.node ? *spec.node + "/" + name : name};
+  rec.node = spec.node;
+  rec.config = std::move(cfg);
+  // A pool restarted on its store: the slot of the same id continues its session.
+  if (auto s = stored_sessions.find(rec.id); s != stored_sessions.end()) {
+    rec.session_id = s->second;
+    stored_sessions.erase(s);
+  }
+  return rec;
+}
+
+supervisor_actor::behavior_type supervisor_behavior(self_ptr self, supervisor_setup setup) {
   auto& st = self->state;
-  st.config = std::move(config);
-  st.policy = restart_policy::from(*st.config);
-  st.executor = std::move(executor);
-  st.worktrees = std::move(worktrees);
-  st.stored_sessions = std::move(sessions);
-  st.pool = std::move(pool);
-  // The supervisor lives as long as its pool; slots watch the pool themselves.
-  self->monitor(st.pool);
-  auto count = st.config->initial_slots.value_or(st.config->scaling.min_slots);
-  for (std::uint64_t i = 0; i < count; ++i)
-    add_slot(self, i < slot_configs.size() ? slot_configs[i] : slot_config{});
-  if (st.config->supervisor_enabled)
-    self->delayed_send(self, std::chrono::seconds(st.config->supervisor_interval_secs),
-                       supervise_atom_v);
-  self->set_down_handler([self](const caf::down_msg& dm) {
-    auto& st = self->state;
-    if (dm.source == st.pool.address()) {
-      self->quit(dm.reason);
-      return;
-    }
-    auto it = st.by_addr.find(dm.source);
-    if (it == st.by_addr.end())
-      return;
-    auto id = it->second;
-    st.by_addr.erase(it);
-    auto child = st.children.find(id);
-    if (child == st.children.end() || child->second.handle.address() != dm.source)
-      return; // retired, or an older incarnation
-    auto& c = child->second;
-    auto v = st.on_stopped(id, dm.reason, now_ms());
-    switch (v.what) {
-      case supervisor_state::verdict::ignore:
-        c.record.state = slot_state::stopped;
-        break;
-      case supervisor_state::verdict::restart:
-        c.record.last_error = v.why;
-        c.record.state = slot_state::stopped;
-        self->send(st.pool, slot_event_atom_v, c.record,
-                   event("slot_restarting", id,
-                         v.why + "; restarting in " + std::to_string(v.delay.count()) + " ms"));
-        self->delayed_send(self, v.delay, restart_atom_v, id);
-        break;
-      case supervisor_state::verdict::give_up:
-      case supervisor_state::verdict::disable:
-        c.record.last_error = v.why;
-        c.record.state = slot_state::errored;
-        self->send(st.pool, slot_event_atom_v, c.record,
-                   event(v.what == supervisor_state::verdict::disable ? "auth_failed"
-                                                                      : "slot_errored",
-                         id, v.why));
-        break;
-    }
+  st.spec = std::move(setup.spec);
+  st.policy = setup.policy;
+  st.periodic_pass = setup.periodic_pass;
+  st.stored_sessions = std::move(setup.sessions);
+  st.owner = std::move(setup.owner);
+  if (st.owner)
+    self->monitor(st.owner);
+  for (auto& cfg : setup.initial)
+    start_child(self, st.next_record(std::move(cfg)), false);
+  if (st.periodic_pass)
+    self->delayed_send(self, *st.periodic_pass, supervise_atom_v);
+  self->set_down_handler([self](const caf::down_msg& dm) { on_down(self, dm); });
+  // Stopped from outside (its owner ending): the children go with it.
+  self->set_exit_handler([self](const caf::exit_msg& em) {
+    stop_children(self);
+    self->quit(em.reason);
   });
   return {
     [self](restart_atom, const slot_id& id) {
       auto& st = self->state;
-      if (!st.children.count(id))
-        return; // retired during its backoff
+      auto it = st.children.find(id);
+      if (it == st.children.end() || !it->second.restarting)
+        return; // retired during its backoff, or given up when the owner began leaving
       auto rec = st.restarted_record(id);
-      self->send(st.pool, slot_event_atom_v, rec,
-                 event("slot_restarted", id,
-                       "restart " + std::to_string(rec.restart_count) + " of at most "
-                         + std::to_string(st.policy.max_restarts)));
-      start_slot(self, std::move(rec));
+      report(self, rec,
+             event("slot_restarted", id,
+                   "restart " + std::to_string(rec.restart_count) + " of at most "
+                     + std::to_string(st.policy.max_restarts)));
+      start_child(self, std::move(rec), it->second.added);
     },
     [self](add_slots_atom, std::uint64_t n) {
       for (std::uint64_t i = 0; i < n; ++i)
-        add_slot(self, slot_config{});
+        start_child(self, self->state.next_record(slot_config{}), true);
     },
     [self](retire_atom, const slot_id& id) {
       auto& st = self->state;
@@ -192,9 +230,9 @@ supervisor_behavior(self_ptr self, std::shared_ptr<const pool_config> config,
     },
     [self](supervise_atom) {
       periodic_pass(self);
-      self->delayed_send(self, std::chrono::seconds(self->state.config->supervisor_interval_secs),
-                         supervise_atom_v);
+      self->delayed_send(self, *self->state.periodic_pass, supervise_atom_v);
     },
+    [self](leave_atom) { leave(self); },
   };
 }
 

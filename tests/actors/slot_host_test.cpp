@@ -6,6 +6,9 @@
 
 #include <algorithm>
 #include <atomic>
+#include <iterator>
+#include <string>
+#include <vector>
 
 #include <caf/actor_system.hpp>
 #include <caf/scoped_actor.hpp>
@@ -36,9 +39,11 @@ struct host_fixture {
   claude_pool::pool p;
   caf::actor host;
   std::shared_ptr<std::atomic<int>> ends = std::make_shared<std::atomic<int>>(0);
+  /// Why the host ended (written before `ends` counts it).
+  std::shared_ptr<std::string> end_reason = std::make_shared<std::string>();
 
-  host_fixture(std::uint64_t own, std::uint64_t capacity)
-    : p(scalable(4), [this] {
+  host_fixture(std::uint64_t own, std::uint64_t capacity, pool_config cfg = scalable(4))
+    : p(std::move(cfg), [this] {
         pool_options o;
         o.executor = pool_exec;
         return o;
@@ -49,7 +54,10 @@ struct host_fixture {
     deps.slots = own;
     deps.capacity = capacity;
     deps.executor = host_exec;
-    deps.on_end = [ends = ends](const std::string&) { ++*ends; };
+    deps.on_end = [ends = ends, reason = end_reason](const std::string& why) {
+      *reason = why;
+      ++*ends;
+    };
     host = p.system().spawn(slot_host_behavior, std::move(deps));
   }
 
@@ -61,6 +69,28 @@ struct host_fixture {
   }
   std::size_t local() { return p.status().slots.size() - on_host(); }
 };
+
+/// The pool's events about one slot, oldest first.
+std::vector<pool_event> events_of(claude_pool::pool& p, const std::string& slot) {
+  std::vector<pool_event> out;
+  for (auto& e : p.status().events)
+    if (e.slot_id && e.slot_id->value == slot)
+      out.push_back(e);
+  return out;
+}
+
+std::vector<pool_event> of_kind(const std::vector<pool_event>& events, const std::string& kind) {
+  std::vector<pool_event> out;
+  std::copy_if(events.begin(), events.end(), std::back_inserter(out),
+               [&](auto& e) { return e.kind == kind; });
+  return out;
+}
+
+task_result scripted_failure(std::string subtype, std::optional<int> api = {}) {
+  auto r = task_result::failure("scripted " + subtype, std::move(subtype));
+  r.api_error_status = api;
+  return r;
+}
 
 bool has_slot(claude_pool::pool& p, const std::string& id) {
   auto slots = p.status().slots;
@@ -141,6 +171,13 @@ TEST_CASE("a leaving slot host stops what still runs at its deadline", "[cluster
 TEST_CASE("a lost slot host: its task fails node_lost, its placed slots are placed again",
           "[cluster][scaling]") {
   host_fixture f(0, 2);
+  // A host with no slots of its own shows up only in the events: scale once it has joined,
+  // or the slots go to the pool itself.
+  REQUIRE(eventually([&] {
+    auto events = f.p.status().events;
+    return std::any_of(events.begin(), events.end(),
+                       [](auto& e) { return e.kind == "node_joined"; });
+  }));
   CHECK(f.p.set_target(2) == 2);
   REQUIRE(eventually([&] { return f.on_host() == 2; }));
   auto running = f.p.submit("lost with its node");
@@ -155,4 +192,69 @@ TEST_CASE("a lost slot host: its task fails node_lost, its placed slots are plac
   CHECK(f.p.status().target_slots == 2);
   auto next = f.p.submit("runs here now");
   CHECK(f.p.wait(next).state == task_state::completed);
+}
+
+TEST_CASE("a slot host whose credentials are refused does not restart its slot in a loop",
+          "[cluster][supervision]") {
+  auto cfg = scalable(4);
+  cfg.restart_backoff_min_ms = 10;
+  cfg.restart_backoff_max_ms = 40;
+  host_fixture f(1, 1, cfg);
+  f.host_exec->answer = [](const execution_request&) { return scripted_failure("success", 401); };
+  REQUIRE(eventually([&] { return f.on_host() == 1; }));
+  auto id = f.p.submit("with a bad key");
+  REQUIRE(f.host_exec->wait_for_live(1));
+  REQUIRE(f.host_exec->finish(id));
+  CHECK(f.p.wait(id).state == task_state::failed);
+
+  // The slot is disabled as a local one would be, and with its only slot gone for good the
+  // host ends, saying why.
+  REQUIRE(eventually([&] { return *f.ends == 1; }));
+  CHECK_THAT(*f.end_reason, Catch::Contains("authentication failed"));
+  REQUIRE(eventually([&] { return !of_kind(events_of(f.p, "h/slot-0"), "auth_failed").empty(); }));
+  auto events = events_of(f.p, "h/slot-0");
+  CHECK(of_kind(events, "auth_failed").size() == 1);
+  // Started once: never restarted, and its one incarnation was lost once.
+  CHECK(of_kind(events, "slot_restarting").empty());
+  CHECK(of_kind(events, "slot_restarted").empty());
+  CHECK(eventually([&] { return of_kind(events_of(f.p, "h/slot-0"), "node_slot_lost").size() == 1; }));
+  CHECK(f.host_exec->requests().size() == 1);
+  CHECK(f.on_host() == 0);
+}
+
+TEST_CASE("a slot host restarts a crashing slot with backoff and gives up after max_restarts",
+          "[cluster][supervision]") {
+  auto cfg = scalable(4);
+  cfg.max_restarts = 2;
+  cfg.restart_backoff_min_ms = 100;
+  cfg.restart_backoff_max_ms = 400;
+  host_fixture f(1, 1, cfg);
+  f.host_exec->answer = [](const execution_request&) { return scripted_failure("crashed"); };
+  REQUIRE(eventually([&] { return f.on_host() == 1; }));
+  // Each crash stops the slot; the next task waits in the queue for its restart.
+  for (std::size_t i = 0; i < 3; ++i) {
+    auto id = f.p.submit("crash " + std::to_string(i));
+    REQUIRE(f.host_exec->wait_for_started(i + 1));
+    REQUIRE(f.host_exec->finish(id));
+    CHECK(f.p.wait(id).result->subtype == "crashed");
+  }
+  REQUIRE(eventually([&] { return *f.ends == 1; }));
+  CHECK_THAT(*f.end_reason, Catch::Contains("max_restarts 2"));
+
+  REQUIRE(eventually([&] { return !of_kind(events_of(f.p, "h/slot-0"), "slot_errored").empty(); }));
+  auto events = events_of(f.p, "h/slot-0");
+  auto restarting = of_kind(events, "slot_restarting");
+  auto restarted = of_kind(events, "slot_restarted");
+  REQUIRE(restarting.size() == 2);
+  REQUIRE(restarted.size() == 2);
+  CHECK_THAT(restarted[0].message, Catch::Contains("restart 1 of at most 2"));
+  CHECK_THAT(restarted[1].message, Catch::Contains("restart 2 of at most 2"));
+  // Backoff with "equal jitter": the first wait is at least half of backoff_min, the second
+  // (doubled) at least backoff_min. Timers never fire early, so these bounds are safe.
+  CHECK(restarted[0].at_ms - restarting[0].at_ms >= 50);
+  CHECK(restarted[1].at_ms - restarting[1].at_ms >= 100);
+  auto errored = of_kind(events, "slot_errored");
+  REQUIRE(errored.size() == 1);
+  CHECK_THAT(errored[0].message, Catch::Contains("max_restarts 2"));
+  CHECK(f.host_exec->requests().size() == 3);
 }
