@@ -126,6 +126,7 @@ pool_actor::behavior_type pool_behavior(self_ptr self, pool_config config, pool_
       on_remote_slot(self, ptr, rec, placed);
     },
     [self](leave_atom, const std::string& node) { on_leave(self, node); },
+    [](sync_atom) { return true; },
     [self](scale_up_atom, std::uint64_t n) { return ask_scaler(self, scale_up_atom_v, n); },
     [self](scale_down_atom, std::uint64_t n, bool force) {
       return ask_scaler(self, scale_down_atom_v, n, force);

@@ -74,6 +74,11 @@ struct pool_actor_state {
   std::map<slot_id, std::uint64_t> idle_since;          ///< for autoscaling
   std::map<slot_id, std::uint64_t> last_used;           ///< when it last finished a task
   slot_hosts hosts;                    ///< slot hosts that joined, and their room
+  /// Each joined host's gate (by node), through which its slots report.
+  std::map<std::string, pool_member_actor> member_gates;
+  /// Slot hosts' busy slots that stopped; their last report may still be in their host's
+  /// gate, so they take no new task until their loss is handled (see on_slot_down).
+  std::set<slot_id> going;
 
   void record_event(pool_event ev);
 

@@ -75,6 +75,7 @@ pool_member_actor::behavior_type member_gate_behavior(pool_member_actor::pointer
       if (theirs(rec))
         self->delegate(pool, a, rec, std::move(ev));
     },
+    [](sync_atom) { return true; }, // in order: whatever came before is with the pool now
     [self, pool, node](leave_atom a, const std::string& name) {
       if (name == node)
         self->delegate(pool, a, name);

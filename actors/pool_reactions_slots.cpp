@@ -53,6 +53,7 @@ void on_host_down(self_ptr self, const caf::down_msg& dm) {
   auto gone = st.hosts.host_down(dm.source);
   if (!gone)
     return;
+  st.member_gates.erase(gone->first);
   st.record_event(pool_event{now_ms(), "node_left", std::nullopt,
                              "node " + gone->first + " went away (" + to_string(dm.reason)
                                + ")"});
@@ -85,15 +86,30 @@ void maybe_stop_retiring(self_ptr self, const slot_id& slot) {
     stop_slot(self, slot);
 }
 
-void on_slot_down(self_ptr self, const caf::down_msg& dm) {
+/// The gate of the host whose busy slot this is, when the slot's last report may still be
+/// in it (the slot reports one hop further away than its down message comes from).
+std::optional<pool_member_actor> last_report_pending(self_ptr self, const slot_id& slot,
+                                                     const caf::actor_addr& source) {
+  auto& st = self->state;
+  auto it = st.slots.find(slot);
+  if (it == st.slots.end() || it->second.handle.address() != source
+      || !it->second.record.node || !it->second.record.current_task)
+    return std::nullopt;
+  auto gate = st.member_gates.find(*it->second.record.node);
+  if (gate == st.member_gates.end())
+    return std::nullopt;
+  return gate->second;
+}
+
+/// The slot is gone: its task (if it still had one) is settled as lost.
+void slot_gone(self_ptr self, const caf::down_msg& dm) {
   auto& st = self->state;
   auto it = st.slot_by_addr.find(dm.source);
-  if (it == st.slot_by_addr.end()) {
-    on_host_down(self, dm);
+  if (it == st.slot_by_addr.end())
     return;
-  }
   auto slot = it->second;
   st.slot_by_addr.erase(it);
+  st.going.erase(slot);
   if (st.slots.count(slot) && st.slots[slot].handle.address() != dm.source)
     return; // an older incarnation; the slot was already restarted
   auto running = st.slots.count(slot) ? st.slots[slot].record.current_task : std::nullopt;
@@ -103,6 +119,23 @@ void on_slot_down(self_ptr self, const caf::down_msg& dm) {
     slot_released_task(self, lost->first, lost->second);
   dispatch(self);
   maybe_finish_drain(self);
+}
+
+void on_slot_down(self_ptr self, const caf::down_msg& dm) {
+  auto& st = self->state;
+  auto it = st.slot_by_addr.find(dm.source);
+  if (it == st.slot_by_addr.end()) {
+    on_host_down(self, dm);
+    return;
+  }
+  if (auto gate = last_report_pending(self, it->second, dm.source)) {
+    st.going.insert(it->second);
+    auto gone = [self, dm] { slot_gone(self, dm); };
+    self->request(*gate, caf::infinite, sync_atom_v)
+      .then([gone](bool) { gone(); }, [gone](caf::error&) { gone(); });
+    return;
+  }
+  slot_gone(self, dm);
 }
 
 void on_slot_up(self_ptr self, slot_actor& handle, slot_record& rec) {
@@ -128,6 +161,7 @@ join(self_ptr self, const std::string& node, std::uint64_t own, std::uint64_t ca
                                + " more"});
   // The host and its slots talk to the pool through their own gate, never this handle.
   auto gate = self->spawn(member_gate_behavior, pool_member_actor{self}, host, node);
+  st.member_gates[node] = gate;
   return {*st.config, caf::actor_cast<caf::strong_actor_ptr>(gate)};
 }
 

@@ -39,7 +39,7 @@ void pool_actor_state::free_slot(const slot_id& slot, std::uint64_t now) {
     return;
   it->second.record.state = slot_state::idle;
   it->second.record.current_task.reset();
-  if (retiring.count(slot))
+  if (retiring.count(slot) || going.count(slot))
     return;
   idle.push_back(slot);
   idle_since[slot] = now;

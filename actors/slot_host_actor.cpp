@@ -58,10 +58,12 @@ child_spec host_slots(self_ptr self) {
               added);
     return caf::actor_cast<caf::actor>(slot);
   };
+  // The pool hears first: the host may end on this report, and its gate (through which the
+  // report travels) stops with it.
   spec.report = [host, pool = st.member](supervisor_actor::pointer sup,
-                                            const slot_record& rec, pool_event ev) {
-    caf::anon_send(host, slot_event_atom_v, rec, ev);
-    sup->send(pool, slot_event_atom_v, rec, std::move(ev));
+                                         const slot_record& rec, pool_event ev) {
+    sup->send(pool, slot_event_atom_v, rec, ev);
+    caf::anon_send(host, slot_event_atom_v, rec, std::move(ev));
   };
   return spec;
 }

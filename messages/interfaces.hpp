@@ -84,6 +84,10 @@ using pool_member_actor = caf::typed_actor<
   /// Supervisor (the pool's, or a slot host's) → pool: something happened to a slot
   /// (restarting, errored, gave up, …).
   caf::reacts_to<slot_event_atom, slot_record, pool_event>,
+  /// A barrier: the answer comes once everything sent through this handle before it has
+  /// reached the pool. The pool asks a host's gate before it handles the loss of that host's
+  /// busy slot, so the slot's last report is not overtaken by the slot's down message.
+  caf::replies_to<sync_atom>::with<bool>,
   /// Slot host → pool: the host is going away (SIGTERM): route nothing more to its slots,
   /// stop its idle ones now and the busy ones once their task ends; slots the scaler had
   /// placed there are placed elsewhere.
