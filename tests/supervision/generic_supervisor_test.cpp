@@ -24,8 +24,9 @@ using namespace claude_pool;
 
 namespace {
 
-/// A child that is not a slot: it stops with the error it is sent.
-caf::behavior stoppable(caf::event_based_actor* self) {
+/// A child that is not a slot: it stops with the error it is sent. (It takes its id: CAF 0.17
+/// dereferences a null argument tuple when a function actor is spawned without arguments.)
+caf::behavior stoppable(caf::event_based_actor* self, slot_id) {
   return {[self](caf::error& reason) { self->quit(std::move(reason)); }};
 }
 
@@ -72,7 +73,7 @@ struct recorder {
 supervisor_setup trivial_children(std::shared_ptr<recorder> rec, std::size_t initial) {
   supervisor_setup setup;
   setup.spec.start = [rec](supervisor_actor::pointer self, const slot_record& r, bool added) {
-    auto child = self->spawn(stoppable);
+    auto child = self->spawn(stoppable, r.id);
     {
       std::lock_guard<std::mutex> lock(rec->mutex);
       rec->starts.push_back({r, child, added});
@@ -182,7 +183,8 @@ TEST_CASE("the supervisor never restarts a disabled child, names added ones and 
 TEST_CASE("the supervisor's children stop with its owner", "[supervision][supervisor]") {
   system_fixture f;
   auto rec = std::make_shared<recorder>();
-  auto owner = f.sys->spawn([]() -> caf::behavior { return {[](int) {}}; });
+  auto owner = f.sys->spawn(
+    [](caf::event_based_actor*, int) -> caf::behavior { return {[](int) {}}; }, 0);
   auto setup = trivial_children(rec, 2);
   setup.owner = owner;
   auto sup = f.sys->spawn(supervisor_behavior, std::move(setup));
