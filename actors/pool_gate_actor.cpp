@@ -1,6 +1,12 @@
 #include "actors/pool_gate_actor.hpp"
 
+#include <chrono>
+#include <memory>
+#include <optional>
+
 #include <caf/typed_event_based_actor.hpp>
+
+#include "actors/submission_policy.hpp"
 
 namespace claude_pool {
 
@@ -15,40 +21,189 @@ void follow(Self* self, const Handles&... watched) {
 
 } // namespace
 
-pool_client_actor::behavior_type client_gate_behavior(pool_client_actor::pointer self,
-                                                      pool_client_actor pool) {
-  follow(self, pool);
+namespace {
+
+using gate_ptr = pool_client_actor::stateful_pointer<client_gate_state>;
+
+std::uint64_t now_ms() {
+  return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                      std::chrono::system_clock::now().time_since_epoch())
+                                      .count());
+}
+
+/// One audit line per principal per window, then how many it held back: a client that
+/// hammers a refused call cannot flood the log.
+void audit(gate_ptr self, const client_gate_deps& d, const char* kind, std::string what) {
+  auto& st = self->state;
+  auto now = now_ms();
+  if (now < st.audit_window_end_ms) {
+    ++st.audit_held_back;
+    return;
+  }
+  if (st.audit_held_back > 0)
+    what += " (and " + std::to_string(st.audit_held_back) + " more refusals in the last 10 s)";
+  st.audit_held_back = 0;
+  st.audit_window_end_ms = now + 10000;
+  if (d.audit)
+    d.audit(pool_event{now, kind, std::nullopt, std::move(what)});
+}
+
+caf::error refuse(gate_ptr self, const client_gate_deps& d, const char* kind, std::string why) {
+  audit(self, d, kind, d.who.name + ": " + why);
+  return caf::make_error(pool_errc::not_permitted, std::move(why));
+}
+
+/// Admin-only calls: what a submit-role principal asking for one gets.
+caf::error admin_only(gate_ptr self, const client_gate_deps& d, const char* what) {
+  return refuse(self, d, "client_refused",
+                "'" + d.who.name + "' (role submit) may not " + what + ": that takes the admin role");
+}
+
+/// Why this submission may not enter the pool, if it may not.
+std::optional<caf::error> admit(gate_ptr self, const client_gate_deps& d,
+                                const task_submission& sub) {
+  auto limit = d.node.remote.max_pending_per_client;
+  if (self->state.unfinished >= limit)
+    return refuse(self, d, "client_refused",
+                  "'" + d.who.name + "' already has " + std::to_string(self->state.unfinished)
+                    + " unfinished tasks (remote.max_pending_per_client is "
+                    + std::to_string(limit) + "); submit again once some have ended");
+  if (auto why = check_remote_submission(d.node, sub))
+    return refuse(self, d, "override_refused", *why);
+  return std::nullopt;
+}
+
+/// The task is this principal's: it may read, wait for and cancel it, and it counts against
+/// the principal's limit until it ends.
+void own(gate_ptr self, const pool_client_actor& pool, const task_id& id) {
+  self->state.owned.insert(id.value);
+  ++self->state.unfinished;
+  auto ended = [self] { --self->state.unfinished; };
+  self->request(pool, caf::infinite, wait_atom_v, id)
+    .then([ended](const task_record&) { ended(); }, [ended](const caf::error&) { ended(); });
+}
+
+bool may_touch(gate_ptr self, const client_gate_deps& d, const task_id& id) {
+  return d.who.admin || self->state.owned.count(id.value) > 0;
+}
+
+caf::error not_theirs(gate_ptr self, const client_gate_deps& d, const task_id& id) {
+  return refuse(self, d, "client_refused",
+                "task " + id.value + " was not submitted by '" + d.who.name
+                  + "' (a submit-role client sees only its own tasks)");
+}
+
+} // namespace
+
+pool_client_actor::behavior_type client_gate_behavior(gate_ptr self, client_gate_deps deps) {
+  follow(self, deps.pool);
+  auto d = std::make_shared<const client_gate_deps>(std::move(deps));
+  auto pool = d->pool;
   return {
-    [self, pool](submit_atom a, task_submission& sub) {
-      return self->delegate(pool, a, std::move(sub));
+    [self, d, pool](submit_atom, task_submission& sub) -> caf::result<task_id> {
+      if (auto no = admit(self, *d, sub))
+        return std::move(*no);
+      auto rp = self->make_response_promise<task_id>();
+      self->request(pool, caf::infinite, submit_atom_v, std::move(sub))
+        .then(
+          [self, pool, rp](task_id& id) mutable {
+            own(self, pool, id);
+            rp.deliver(std::move(id));
+          },
+          [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
+      return rp;
     },
-    [self, pool](run_atom a, task_submission& sub) {
-      return self->delegate(pool, a, std::move(sub));
+    [self, d, pool](run_atom, task_submission& sub) -> caf::result<task_record> {
+      if (auto no = admit(self, *d, sub))
+        return std::move(*no);
+      auto rp = self->make_response_promise<task_record>();
+      self->request(pool, caf::infinite, submit_atom_v, std::move(sub))
+        .then(
+          [self, pool, rp](task_id& id) mutable {
+            own(self, pool, id);
+            self->request(pool, caf::infinite, wait_atom_v, id)
+              .then([rp](task_record& rec) mutable { rp.deliver(std::move(rec)); },
+                    [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
+          },
+          [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
+      return rp;
     },
-    [self, pool](wait_atom a, const task_id& id) { return self->delegate(pool, a, id); },
-    [self, pool](result_atom a, const task_id& id) { return self->delegate(pool, a, id); },
-    [self, pool](list_atom a, const task_filter& f) { return self->delegate(pool, a, f); },
+    [self, d, pool](wait_atom a, const task_id& id) -> caf::result<task_record> {
+      if (!may_touch(self, *d, id))
+        return not_theirs(self, *d, id);
+      return self->delegate(pool, a, id);
+    },
+    [self, d, pool](result_atom a, const task_id& id) -> caf::result<task_record> {
+      if (!may_touch(self, *d, id))
+        return not_theirs(self, *d, id);
+      return self->delegate(pool, a, id);
+    },
+    [self, d, pool](cancel_atom a, const task_id& id) -> caf::result<task_record> {
+      if (!may_touch(self, *d, id))
+        return not_theirs(self, *d, id);
+      return self->delegate(pool, a, id);
+    },
+    [self, d, pool](list_atom a, const task_filter& f) -> caf::result<std::vector<task_record>> {
+      if (d->who.admin)
+        return self->delegate(pool, a, f);
+      auto rp = self->make_response_promise<std::vector<task_record>>();
+      self->request(pool, caf::infinite, a, f)
+        .then(
+          [self, rp](std::vector<task_record>& all) mutable {
+            std::vector<task_record> mine;
+            for (auto& rec : all)
+              if (self->state.owned.count(rec.id.value) > 0)
+                mine.push_back(std::move(rec));
+            rp.deliver(std::move(mine));
+          },
+          [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
+      return rp;
+    },
     [self, pool](status_atom a) { return self->delegate(pool, a); },
-    [self, pool](metrics_atom a, const metrics_filter& f) {
+    [self, d, pool](metrics_atom a, const metrics_filter& f) -> caf::result<session_metrics> {
+      if (!d->who.admin)
+        return admin_only(self, *d, "read the pool's metrics");
       return self->delegate(pool, a, f);
     },
-    [self, pool](cancel_atom a, const task_id& id) { return self->delegate(pool, a, id); },
-    [self, pool](approve_atom a, const task_id& id) { return self->delegate(pool, a, id); },
-    [self, pool](reject_atom a, const task_id& id, const std::string& feedback) {
+    [self, d, pool](approve_atom a, const task_id& id) -> caf::result<task_record> {
+      if (!d->who.admin)
+        return admin_only(self, *d, "approve tasks");
+      return self->delegate(pool, a, id);
+    },
+    [self, d, pool](reject_atom a, const task_id& id,
+                    const std::string& feedback) -> caf::result<task_record> {
+      if (!d->who.admin)
+        return admin_only(self, *d, "reject tasks");
       return self->delegate(pool, a, id, feedback);
     },
-    [self, pool](drain_atom a, std::uint64_t deadline_ms) {
+    [self, d, pool](drain_atom a, std::uint64_t deadline_ms) -> caf::result<drain_summary> {
+      if (!d->who.admin)
+        return admin_only(self, *d, "drain the pool");
       return self->delegate(pool, a, deadline_ms);
     },
-    [self, pool](scale_up_atom a, std::uint64_t n) { return self->delegate(pool, a, n); },
-    [self, pool](scale_down_atom a, std::uint64_t n, bool force) {
+    [self, d, pool](scale_up_atom a, std::uint64_t n) -> caf::result<std::uint64_t> {
+      if (!d->who.admin)
+        return admin_only(self, *d, "scale the pool");
+      return self->delegate(pool, a, n);
+    },
+    [self, d, pool](scale_down_atom a, std::uint64_t n,
+                    bool force) -> caf::result<std::uint64_t> {
+      if (!d->who.admin)
+        return admin_only(self, *d, "scale the pool");
       return self->delegate(pool, a, n, force);
     },
-    [self, pool](set_target_atom a, std::uint64_t n, bool force) {
+    [self, d, pool](set_target_atom a, std::uint64_t n,
+                    bool force) -> caf::result<std::uint64_t> {
+      if (!d->who.admin)
+        return admin_only(self, *d, "scale the pool");
       return self->delegate(pool, a, n, force);
     },
-    [self, pool](join_atom a, const std::string& node, std::uint64_t own,
-                 std::uint64_t capacity) { return self->delegate(pool, a, node, own, capacity); },
+    [self, d, pool](join_atom a, const std::string& node, std::uint64_t own_slots,
+                    std::uint64_t capacity) -> caf::result<pool_config, caf::strong_actor_ptr> {
+      if (!d->who.admin)
+        return admin_only(self, *d, "join as a slot host");
+      return self->delegate(pool, a, node, own_slots, capacity);
+    },
   };
 }
 

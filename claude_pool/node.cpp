@@ -1,5 +1,9 @@
 #include "claude_pool/node.hpp"
 
+#include <chrono>
+#include <filesystem>
+#include <mutex>
+#include <optional>
 #include <stdexcept>
 
 #include <caf/actor_system.hpp>
@@ -11,6 +15,8 @@
 
 #include "actors/pool_gate_actor.hpp"
 #include "claude_pool/pool.hpp"
+#include "runtime/node/node_tokens.hpp"
+#include "runtime/node/node_transport.hpp"
 
 namespace claude_pool {
 
@@ -37,32 +43,187 @@ std::string check_listen(const node_options& opts) {
            "Give --tls-cert/--tls-key/--tls-ca, or --allow-insecure to accept the risk";
 }
 
-std::uint16_t publish_pool(caf::actor_system& sys, const pool_client_actor& pool,
-                           const node_options& opts) {
+namespace {
+
+/// The open or TLS way: one gate for every peer, published with CAF's own middleman.
+class caf_published final : public published_pool {
+public:
+  explicit caf_published(std::uint16_t port) : port_(port) {}
+  std::uint16_t port() const override { return port_; }
+  std::string token_dir() const override { return {}; }
+  std::uint64_t refused() const override { return 0; }
+
+private:
+  std::uint16_t port_;
+};
+
+/// The token way: the authenticated listener, a gate per principal.
+class token_published final : public published_pool {
+public:
+  std::uint16_t port() const override { return listener->port(); }
+  std::string token_dir() const override { return dir; }
+  std::uint64_t refused() const override { return listener->refused(); }
+
+  std::unique_ptr<node_listener> listener;
+  std::string dir;
+};
+
+/// `admin.token` and `submit.token` stand for principals named so; `NAME.ROLE.token` for
+/// NAME with ROLE. Anything else in the directory is not a credential.
+std::optional<peer_credential> credential_of(const std::string& file_name) {
+  const std::string suffix = ".token";
+  if (file_name.size() <= suffix.size()
+      || file_name.compare(file_name.size() - suffix.size(), suffix.size(), suffix) != 0)
+    return std::nullopt;
+  auto stem = file_name.substr(0, file_name.size() - suffix.size());
+  if (auto role = parse_node_role(stem))
+    return peer_credential{stem, *role};
+  auto dot = stem.rfind('.');
+  if (dot == std::string::npos || dot == 0)
+    return std::nullopt;
+  auto role = parse_node_role(stem.substr(dot + 1));
+  if (!role)
+    return std::nullopt;
+  return peer_credential{stem.substr(0, dot), *role};
+}
+
+/// Reads the directory at every connection: a file added or deleted counts at once.
+std::optional<peer_credential> find_token(const std::string& dir, const std::string& token,
+                                          const std::function<void(const std::string&)>& warn) {
+  std::error_code ec;
+  std::optional<peer_credential> found;
+  for (auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+    auto who = credential_of(entry.path().filename().string());
+    if (!who)
+      continue;
+    try {
+      // Every file is compared, so how long a refusal takes says nothing about the files.
+      if (tokens_equal(read_token_file(entry.path().string()), token) && !found)
+        found = who;
+    } catch (const token_error& e) {
+      warn(std::string("ignoring a token file: ") + e.what());
+    }
+  }
+  return found;
+}
+
+std::unique_ptr<published_pool> publish_with_tokens(caf::actor_system& sys, node_target target,
+                                                    const node_options& opts) {
+  auto out = std::make_unique<token_published>();
+  auto audit = target.audit;
+  struct shared_dir {
+    std::mutex m;
+    std::string path;
+    std::string get() {
+      std::lock_guard<std::mutex> lock(m);
+      return path;
+    }
+  };
+  auto dir = std::make_shared<shared_dir>();
+  listener_hooks hooks;
+  hooks.on_refused = [audit](const std::string& what) {
+    if (audit)
+      audit(pool_event{static_cast<std::uint64_t>(
+                         std::chrono::duration_cast<std::chrono::milliseconds>(
+                           std::chrono::system_clock::now().time_since_epoch())
+                           .count()),
+                       "client_refused", std::nullopt, what});
+  };
+  hooks.authenticate = [dir, warn = hooks.on_refused](const std::string& token) {
+    auto path = dir->get();
+    return path.empty() ? std::nullopt : find_token(path, token, warn);
+  };
+  hooks.gate_for = [&sys, target](const peer_credential& who) {
+    client_gate_deps deps{target.pool,
+                          gate_principal{who.principal, who.role == node_role::admin},
+                          target.config, target.audit};
+    auto gate = sys.spawn(client_gate_behavior, std::move(deps));
+    return std::make_pair(caf::actor_cast<caf::strong_actor_ptr>(gate),
+                          sys.message_types<pool_client_actor>());
+  };
+  try {
+    out->listener = std::make_unique<node_listener>(sys, opts.bind, opts.port, std::move(hooks));
+  } catch (const std::runtime_error& e) {
+    throw pool_error(pool_errc::node_unreachable, e.what());
+  }
+  auto path = opts.token_dir.empty()
+                ? default_token_dir() + "/node-" + std::to_string(out->listener->port())
+                : opts.token_dir;
+  // A fresh node gets one credential per role; an operator may add more (see node_options).
+  ensure_token_file(path + "/admin.token");
+  ensure_token_file(path + "/submit.token");
+  {
+    std::lock_guard<std::mutex> lock(dir->m);
+    dir->path = path;
+  }
+  out->dir = path;
+  return out;
+}
+
+} // namespace
+
+std::unique_ptr<published_pool> publish_pool(caf::actor_system& sys, node_target target,
+                                             const node_options& opts) {
   if (auto problem = check_listen(opts); !problem.empty())
     throw pool_error(pool_errc::invalid_request, problem);
+  if (!opts.tls.enabled() && !opts.allow_insecure)
+    return publish_with_tokens(sys, std::move(target), opts);
+  if (opts.tls.enabled() && !opts.token_dir.empty())
+    throw pool_error(pool_errc::invalid_request,
+                     "--token-dir: with TLS the certificate is the credential; give one or "
+                     "the other");
+  // One gate for every peer: with TLS every certificate the CA signed is an admin; open,
+  // everyone is.
+  gate_principal who{opts.tls.enabled() ? "tls-peer" : "anyone (--allow-insecure)", true};
+  auto gate = sys.spawn(client_gate_behavior,
+                        client_gate_deps{target.pool, who, target.config, target.audit});
   // An empty address would make CAF listen on every interface.
   const char* addr = opts.bind.c_str();
-  auto gate = sys.spawn(client_gate_behavior, pool);
   auto port = opts.tls.enabled() ? caf::openssl::publish(gate, opts.port, addr, true)
                                  : sys.middleman().publish(gate, opts.port, addr, true);
   if (!port)
     throw pool_error(pool_errc::node_unreachable,
                      "cannot listen on " + opts.bind + ":" + std::to_string(opts.port) + ": "
                        + sys.render(port.error()));
-  return *port;
+  return std::make_unique<caf_published>(*port);
+}
+
+std::unique_ptr<published_pool> publish_pool(caf::actor_system& sys, pool& p,
+                                             const node_options& opts) {
+  node_target target{p.handle(), p.config(), [&p](pool_event ev) { p.record_event(std::move(ev)); }};
+  return publish_pool(sys, std::move(target), opts);
+}
+
+std::string client_token(const std::string& token_file) {
+  auto path = token_file.empty() ? token_file_from_env() : token_file;
+  return path.empty() ? std::string() : read_token_file(path);
 }
 
 pool_client_actor connect_pool(caf::actor_system& sys, const std::string& host, std::uint16_t port,
-                        const tls_options& tls) {
+                               const node_credentials& creds) {
   auto where = host + ":" + std::to_string(port);
-  auto handle = tls.enabled() ? caf::openssl::remote_actor<pool_client_actor>(sys, host, port)
-                              : sys.middleman().remote_actor<pool_client_actor>(host, port);
+  if (!creds.token.empty() && !creds.tls.enabled()) {
+    auto got = connect_authenticated(sys, host, port, creds.token);
+    if (got.failure)
+      throw pool_error(got.failure->what == connect_failure::kind::refused
+                         ? pool_errc::not_authenticated
+                         : pool_errc::node_unreachable,
+                       got.failure->message);
+    if (!sys.assignable(got.interface, sys.message_types<pool_client_actor>()))
+      throw pool_error(pool_errc::node_unreachable,
+                       "the actor published at " + where + " is not a claude-pool node");
+    return caf::actor_cast<pool_client_actor>(got.actor);
+  }
+  auto handle = creds.tls.enabled()
+                  ? caf::openssl::remote_actor<pool_client_actor>(sys, host, port)
+                  : sys.middleman().remote_actor<pool_client_actor>(host, port);
   if (!handle)
     throw pool_error(pool_errc::node_unreachable,
                      "no claude-pool node at " + where + " (" + sys.render(handle.error())
-                       + (tls.enabled() ? "; with TLS, check both sides' certificates and CA"
-                                        : "; is it serving with TLS?")
+                       + (creds.tls.enabled()
+                            ? "; with TLS, check both sides' certificates and CA"
+                            : "; a node asks for a token: give --token-file or "
+                              "CLAUDE_POOL_TOKEN_FILE (or is it serving with TLS?)")
                        + ")");
   return *handle;
 }

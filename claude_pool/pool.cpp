@@ -37,6 +37,7 @@ struct pool::impl {
   std::string owner;
   std::vector<std::string> worktree_notes;
   std::function<void(const pool_event&)> on_event;
+  pool_config config;
 
   std::shared_ptr<git_worktrees> get_worktrees() {
     std::lock_guard<std::mutex> lock(worktree_mutex);
@@ -61,6 +62,7 @@ struct pool::impl {
                          std::string("pool_config.worktree_isolation: ") + e.what());
       }
     }
+    config = cfg;
     pool_services services;
     load_store(cfg, opts, services);
     executor = opts.executor ? opts.executor
@@ -322,6 +324,12 @@ std::vector<std::string> pool::worktree_notes() {
 }
 
 pool_client_actor pool::handle() const { return impl_->actor; }
+
+const pool_config& pool::config() const { return impl_->config; }
+
+void pool::record_event(pool_event ev) {
+  caf::anon_send(impl_->actor, event_atom_v, std::move(ev));
+}
 
 chain_registry_actor pool::chains() const { return impl_->chains; }
 

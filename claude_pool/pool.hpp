@@ -139,6 +139,11 @@ public:
 
   /// The pool actor's client protocol, for CAF callers.
   pool_client_actor handle() const;
+  /// The configuration the pool was started with.
+  const pool_config& config() const;
+  /// Adds an event to the pool's log (status `events`, `pool_options::on_event`): what a
+  /// node's gates report (refused clients and overrides).
+  void record_event(pool_event ev);
 
   /// The pool's chains, for CAF callers.
   chain_registry_actor chains() const;

@@ -63,13 +63,17 @@ struct remote_pool::impl {
   }
 };
 
-remote_pool::remote_pool(const std::string& host, std::uint16_t port, const tls_options& tls)
+remote_pool::remote_pool(const std::string& host, std::uint16_t port,
+                         const node_credentials& creds)
   : impl_(std::make_unique<impl>()) {
-  configure_node(impl_->cfg, tls);
+  configure_node(impl_->cfg, creds.tls);
   impl_->sys = std::make_unique<caf::actor_system>(impl_->cfg);
   impl_->where = host + ":" + std::to_string(port);
-  impl_->pool = connect_pool(*impl_->sys, host, port, tls);
+  impl_->pool = connect_pool(*impl_->sys, host, port, creds);
 }
+
+remote_pool::remote_pool(const std::string& host, std::uint16_t port, const tls_options& tls)
+  : remote_pool(host, port, node_credentials{tls, tls.enabled() ? "" : client_token("")}) {}
 
 remote_pool::~remote_pool() = default;
 

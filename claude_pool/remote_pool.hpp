@@ -11,14 +11,18 @@
 #include <vector>
 
 #include "messages/interfaces.hpp"
-#include "runtime/node/node_tls.hpp"
+#include "claude_pool/node.hpp"
 
 namespace claude_pool {
 
 class remote_pool {
 public:
-  /// Connects; throws `pool_error(node_unreachable)` naming the address and the reason,
-  /// `tls_error` for bad TLS files.
+  /// Connects with the credentials (a token or TLS files; see claude_pool/node.hpp). Throws
+  /// `pool_error(not_authenticated)` when the node refuses them, `pool_error(node_unreachable)`
+  /// naming the address and the reason, `tls_error` for bad TLS files.
+  remote_pool(const std::string& host, std::uint16_t port, const node_credentials& creds);
+  /// Connects with TLS files, or else with the token in $CLAUDE_POOL_TOKEN_FILE, or else
+  /// without credentials (a node run with --allow-insecure).
   remote_pool(const std::string& host, std::uint16_t port, const tls_options& tls = {});
   ~remote_pool();
 

@@ -20,6 +20,8 @@ std::string to_string(pool_errc x) {
     case pool_errc::node_lost: return "node_lost";
     case pool_errc::node_unreachable: return "node_unreachable";
     case pool_errc::store_failed: return "store_failed";
+    case pool_errc::not_permitted: return "not_permitted";
+    case pool_errc::not_authenticated: return "not_authenticated";
   }
   return "unknown_pool_error";
 }

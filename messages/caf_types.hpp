@@ -43,6 +43,10 @@ enum class pool_errc : std::uint8_t {
   node_lost,          ///< the node holding the pool (or the task's slot) went away
   node_unreachable,   ///< no pool answers at that address (or the TLS handshake failed)
   store_failed,       ///< the durable task store cannot record (the message says why)
+  // Appended: the codes above keep their wire values.
+  not_permitted,      ///< a remote caller asked for what its role or the node's policy
+                      ///< forbids (the message names the field and the rule)
+  not_authenticated,  ///< missing or wrong credentials
 };
 
 std::string to_string(pool_errc x);

@@ -1,8 +1,32 @@
 #include "messages/config.hpp"
 
+#include <algorithm>
 #include <cmath>
 
 namespace claude_pool {
+
+namespace {
+
+std::string validate(const remote_policy& r) {
+  if (!std::isfinite(r.max_task_budget_usd) || r.max_task_budget_usd < 0)
+    return "pool_config.remote.max_task_budget_usd: must be a finite number of US dollars, "
+           "0 or more";
+  if (r.max_prompt_bytes == 0)
+    return "pool_config.remote.max_prompt_bytes: must be at least 1";
+  if (r.max_pending_per_client == 0)
+    return "pool_config.remote.max_pending_per_client: must be at least 1";
+  if (r.max_attempts == 0)
+    return "pool_config.remote.max_attempts: must be at least 1";
+  for (const auto& name : r.allow_overrides)
+    if (std::find(remote_override_names.begin(), remote_override_names.end(), name)
+        == remote_override_names.end())
+      return "pool_config.remote.allow_overrides: unknown field name \"" + name
+             + "\" (known: mcp_servers, working_dir, system_prompt, permission_mode, tools, "
+               "model)";
+  return {};
+}
+
+} // namespace
 
 std::string validate(const pool_config& cfg) {
   auto& s = cfg.scaling;
@@ -43,7 +67,7 @@ std::string validate(const pool_config& cfg) {
     return "pool_config.warm_max_tasks: must be at least 1";
   if (cfg.claude_bin && cfg.claude_bin->empty())
     return "pool_config.claude_bin: must not be empty";
-  return {};
+  return validate(cfg.remote);
 }
 
 std::string validate(const task_overrides& cfg) {

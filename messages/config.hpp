@@ -3,10 +3,12 @@
 /// `SlotConfig`, `TaskOverrides`. Field names and defaults follow the reference; fields
 /// marked "extension" are claude-pool's own and are omitted from JSON when unset.
 
+#include <array>
 #include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -37,6 +39,39 @@ struct scaling_config {
   /// Extension: when set, the scaler adjusts the slot count by itself within the bounds.
   std::optional<autoscale_config> autoscale;
 };
+
+/// What a task submitted by a remote client may ask for (extension; issue 16, "a node trusts
+/// no one"). A remote task must not start programs (MCP servers are commands), leave the
+/// node's directory or raise permissions; everything else a task may set is harmless. Local
+/// submitters are not bound by it. See actors/submission_policy.hpp for the rules.
+struct remote_policy {
+  /// Models a remote task may ask for (`model`, `fallback_model`): a model is the operator's
+  /// cost decision. The node's own `model` and `fallback_model` are always fine (asking for
+  /// what the node runs anyway); empty: only those.
+  std::vector<std::string> allowed_models;
+  /// Ceiling on a remote task's `max_budget_usd` when it sets one: one client must not spend
+  /// the node's budget on a single task. (A task without one is the receiving actor's to cap.)
+  double max_task_budget_usd = 1.0;
+  /// Tools a remote task may list in `allowed_tools` / `tools` beyond the node's own
+  /// `pool_config::allowed_tools`: listing a tool pre-approves it, which raises permissions.
+  /// (A subset of the node's own list is always fine; `disallowed_tools` only restricts.)
+  std::vector<std::string> allowed_tools;
+  /// The operator's explicit opt-in for otherwise forbidden fields, by name (see
+  /// `remote_override_names`): a node that wants remote tasks to bring MCP servers, a
+  /// directory, a system prompt, a more permissive mode, any tool or any model says so.
+  std::vector<std::string> allow_overrides;
+  /// A larger prompt is refused before it costs memory, a store row and tokens.
+  std::uint64_t max_prompt_bytes = 1ull << 20;
+  /// Tasks one remote client may have pending or running at once, so that one client cannot
+  /// fill the queue ahead of everyone else.
+  std::uint64_t max_pending_per_client = 64;
+  /// Ceiling on a remote task's `max_attempts`: each attempt costs again.
+  std::uint32_t max_attempts = 3;
+};
+
+/// The names `remote_policy::allow_overrides` knows, one per forbidden field.
+inline constexpr std::array<std::string_view, 6> remote_override_names = {
+  "mcp_servers", "working_dir", "system_prompt", "permission_mode", "tools", "model"};
 
 /// Configuration that applies to all slots by default (reference `PoolConfig`).
 struct pool_config {
@@ -112,6 +147,10 @@ struct pool_config {
   std::uint32_t warm_max_tasks = 200;
   /// …or as soon as its process group's RSS passes this many MiB after a task.
   std::optional<std::uint64_t> warm_max_rss_mb;
+
+  // -- network node (extension) -----------------------------------------------------------
+  /// What tasks submitted by remote clients may ask for (a node trusts no one).
+  remote_policy remote;
 
   // -- durability (extension) -------------------------------------------------------------
   /// A SQLite file that keeps every accepted task, the budget's spend and the persistent

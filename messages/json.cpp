@@ -58,6 +58,17 @@ void fields(W& w, scaling_config& x) {
 }
 
 template <class W>
+void fields(W& w, remote_policy& x) {
+  w.defaulted("allowed_models", x.allowed_models);
+  w.defaulted("max_task_budget_usd", x.max_task_budget_usd);
+  w.defaulted("allowed_tools", x.allowed_tools);
+  w.defaulted("allow_overrides", x.allow_overrides);
+  w.defaulted("max_prompt_bytes", x.max_prompt_bytes);
+  w.defaulted("max_pending_per_client", x.max_pending_per_client);
+  w.defaulted("max_attempts", x.max_attempts);
+}
+
+template <class W>
 void fields(W& w, pool_config& x) {
   w.nullable("model", x.model);
   // An explicit null means "let the CLI decide"; absence keeps the reference default (plan).
@@ -99,6 +110,7 @@ void fields(W& w, pool_config& x) {
   w.defaulted("execution", x.execution);
   w.defaulted("warm_max_tasks", x.warm_max_tasks);
   w.omitted("warm_max_rss_mb", x.warm_max_rss_mb);
+  w.defaulted("remote", x.remote);
   w.omitted("store_path", x.store_path);
 }
 
@@ -266,6 +278,7 @@ void fields(W& w, metrics_filter& x) {
 
 CLAUDE_POOL_JSON_OBJECT(autoscale_config)
 CLAUDE_POOL_JSON_OBJECT(scaling_config)
+CLAUDE_POOL_JSON_OBJECT(remote_policy)
 CLAUDE_POOL_JSON_OBJECT(pool_config)
 CLAUDE_POOL_JSON_OBJECT(slot_config)
 CLAUDE_POOL_JSON_OBJECT(task_overrides)

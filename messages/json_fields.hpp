@@ -71,6 +71,7 @@ void read_value(const nlohmann::json& v, const std::string& path, T& out, bool /
   void read_value(const nlohmann::json& v, const std::string& path, type& out, bool strict);
 CLAUDE_POOL_DECLARE_READ_OBJECT(autoscale_config)
 CLAUDE_POOL_DECLARE_READ_OBJECT(scaling_config)
+CLAUDE_POOL_DECLARE_READ_OBJECT(remote_policy)
 CLAUDE_POOL_DECLARE_READ_OBJECT(pool_config)
 CLAUDE_POOL_DECLARE_READ_OBJECT(slot_config)
 CLAUDE_POOL_DECLARE_READ_OBJECT(task_overrides)

@@ -115,7 +115,15 @@ int main(int argc, char** argv) {
   serve_cmd->add_option("--port", serve.port, "port to listen on (0 picks a free one)");
   serve_cmd->add_option("--bind", serve.bind, "address to listen on (default 127.0.0.1)");
   serve_cmd->add_flag("--allow-insecure", serve.allow_insecure,
-                      "allow listening on a non-loopback address without TLS");
+                      "run open: no token or certificate asked, every peer is an admin (also "
+                      "needed to listen on a non-loopback address without TLS)");
+  serve_cmd->add_option("--token-dir", serve.token_dir,
+                        "the node's token files (created 0700; admin.token and submit.token "
+                        "are made when missing; default $XDG_RUNTIME_DIR/claude-pool/node-PORT "
+                        "or ~/.claude-pool/node-PORT)");
+  serve_cmd->add_option("--token-file", serve.token_file,
+                        "with --join: the pool node's admin token (else "
+                        "$CLAUDE_POOL_TOKEN_FILE)");
   serve_cmd->add_option("--join", serve.join, "HOST:PORT of a pool to contribute slots to "
                                               "(--slots N of them, default 1)");
   serve_cmd->add_option("--name", serve.name, "with --join: this node's name (default "
@@ -133,6 +141,8 @@ int main(int argc, char** argv) {
                         const char* arg_what) {
     auto cmd = app.add_subcommand(name, what);
     cmd->add_option("--node", client.node, "HOST:PORT of the pool node")->required();
+    cmd->add_option("--token-file", client.token_file,
+                    "the node's token for this client (else $CLAUDE_POOL_TOKEN_FILE)");
     add_tls_options(cmd, client.tls);
     if (arg_name)
       cmd->add_option(arg_name, client.argument, arg_what)->required();
@@ -144,6 +154,9 @@ int main(int argc, char** argv) {
   submit_cmd->add_flag("--wait", client.wait, "wait for the end and print the output");
   submit_cmd->add_flag("--json", client.json, "print the TaskRecord as JSON");
   submit_cmd->add_option("--tag", client.tags, "a tag for the task (repeatable)");
+  submit_cmd->add_option("--config", client.overrides_file,
+                         "a TaskOverrides JSON file: the task's own settings (the node's "
+                         "remote policy decides which it accepts)");
   submit_cmd->add_flag("--review", client.review,
                        "review gate: the task ends pending_review until approved or rejected");
   add_client("result", "print a task's TaskRecord (JSON) as it is now", "id", "the task id");
@@ -222,7 +235,11 @@ int main(int argc, char** argv) {
     return 2;
   } catch (const claude_pool::pool_error& e) {
     std::cerr << "claude-pool: " << e.what() << '\n';
-    // A node that went away or cannot be reached is an outcome, not a usage error.
+    // A node that went away or cannot be reached is an outcome, not a usage error; a
+    // refusal of the credentials or of what they asked for is its own exit code.
+    if (e.code == claude_pool::pool_errc::not_authenticated
+        || e.code == claude_pool::pool_errc::not_permitted)
+      return 3;
     return e.code == claude_pool::pool_errc::node_lost
                || e.code == claude_pool::pool_errc::node_unreachable
              ? 1

@@ -45,6 +45,21 @@ void write_port_file(const std::string& path, std::uint16_t port) {
   std::rename(tmp.c_str(), path.c_str());
 }
 
+/// `submit --config FILE`: the task's TaskOverrides, checked as the library checks them.
+task_overrides read_overrides(const std::string& path) {
+  std::ifstream in(path);
+  if (!in)
+    throw usage_error("--config: cannot read " + path);
+  try {
+    auto o = nlohmann::json::parse(in).get<task_overrides>();
+    if (auto problem = validate(o); !problem.empty())
+      throw usage_error("--config " + path + ": " + problem);
+    return o;
+  } catch (const nlohmann::json::exception& e) {
+    throw usage_error("--config " + path + ": not a TaskOverrides JSON object (" + e.what() + ")");
+  }
+}
+
 /// Waits for SIGINT or SIGTERM (blocked in every thread since main()).
 int wait_for_signal() {
   sigset_t set;
@@ -77,7 +92,7 @@ int serve_slots(const serve_options& opts, app_context& ctx, caf::actor_system& 
   if (capacity < slots)
     throw usage_error("--max-slots: " + std::to_string(capacity) + " is below --slots ("
                       + std::to_string(slots) + ")");
-  auto pool = connect_pool(sys, host, port, opts.tls);
+  auto pool = connect_pool(sys, host, port, node_credentials{opts.tls, client_token(opts.token_file)});
   std::string name = opts.name;
   if (name.empty()) {
     char buf[256] = {};
@@ -157,11 +172,21 @@ int serve_pool(const serve_options& opts, app_context& ctx, caf::actor_system& s
   node.port = opts.port;
   node.allow_insecure = opts.allow_insecure;
   node.tls = opts.tls;
-  auto port = publish_pool(sys, p.handle(), node);
+  node.token_dir = opts.token_dir;
+  auto published = publish_pool(sys, p, node);
+  auto port = published->port();
   write_port_file(opts.port_file, port);
   std::cerr << "claude-pool: serving a pool of " << cfg.initial_slots.value_or(cfg.scaling.min_slots)
             << " local slots on " << opts.bind << ":" << port
             << (opts.tls.enabled() ? " (mutual TLS)" : "") << "; SIGTERM drains and stops\n";
+  if (!published->token_dir().empty())
+    std::cerr << "claude-pool: clients present a token: " << published->token_dir()
+              << "/admin.token (admin), " << published->token_dir()
+              << "/submit.token (submit); give one with --token-file or CLAUDE_POOL_TOKEN_FILE\n";
+  else if (opts.allow_insecure && !opts.tls.enabled())
+    std::cerr << "claude-pool: WARNING: --allow-insecure: no credentials are asked; anyone who "
+                 "can reach port "
+              << port << " may submit work, scale, drain and read every task\n";
   on_signal.wait_until_drained();
   auto st = p.status();
   std::cerr << "claude-pool: drained: " << st.completed << " completed, " << st.failed
@@ -207,11 +232,13 @@ int serve_command(const serve_options& opts) {
 
 int client_command(const client_options& opts) {
   auto [host, port] = endpoint(opts.node, "--node");
-  remote_pool pool(host, port, opts.tls);
+  remote_pool pool(host, port, node_credentials{opts.tls, client_token(opts.token_file)});
   if (opts.action == "submit") {
     if (opts.argument.empty())
       throw usage_error("submit: the prompt is empty");
     task_submission sub{opts.argument, opts.tags, std::nullopt};
+    if (!opts.overrides_file.empty())
+      sub.config = read_overrides(opts.overrides_file);
     sub.review_required = opts.review;
     auto id = pool.submit(std::move(sub));
     if (!opts.wait) {

@@ -25,6 +25,8 @@ struct serve_options {
   /// here (default: --slots, i.e. no room for more).
   std::optional<std::uint64_t> max_slots;
   std::string port_file; ///< write the port listened on here (useful with --port 0)
+  std::string token_dir;  ///< the node's token files (see node_options::token_dir)
+  std::string token_file; ///< with --join: the pool node's admin token
 };
 
 struct client_options {
@@ -40,6 +42,8 @@ struct client_options {
   bool force = false;   ///< scale: cancel the tasks of busy slots chosen for removal
   bool review = false;  ///< submit: the task ends pending_review until approved or rejected
   std::string feedback; ///< reject: what the task's next run is told
+  std::string token_file;     ///< the node's token for this client
+  std::string overrides_file; ///< submit: a TaskOverrides JSON file
 };
 
 int serve_command(const serve_options& opts);

@@ -28,19 +28,23 @@ namespace {
 void progress(const std::string& line) { std::cerr << line << std::endl; }
 
 void print_round_trips(std::ostream& out, const round_trip_figures& f) {
-  char line[160];
   out << "\n1. Round trip per call, µs (" << f.plan.rounds << " rounds × "
       << f.plan.calls_per_round << " calls each side, interleaved; pool with "
       << f.plan.slots << " slots, instant executor)\n";
-  std::snprintf(line, sizeof line, "  %-14s %10s %10s %11s %11s %13s\n", "call", "local p50",
-                "local p99", "remote p50", "remote p99", "remote/local");
-  out << line;
+  char line2[240];
+  std::snprintf(line2, sizeof line2, "  %-14s %10s %10s %11s %11s %13s %10s %12s\n", "call",
+                "local p50", "local p99", "remote p50", "remote p99", "remote/local", "open p50",
+                "token/open");
+  out << line2;
   for (auto& c : f.calls) {
-    std::snprintf(line, sizeof line, "  %-14s %10.1f %10.1f %11.1f %11.1f %12.1fx\n",
+    std::snprintf(line2, sizeof line2,
+                  "  %-14s %10.1f %10.1f %11.1f %11.1f %12.1fx %10.1f %11.3fx\n",
                   c.call.c_str(), c.local.median_us, c.local.p99_us, c.remote.median_us,
-                  c.remote.p99_us, c.ratio);
-    out << line;
+                  c.remote.p99_us, c.ratio, c.open.median_us, c.auth_ratio);
+    out << line2;
   }
+  out << "  (remote: through the node's authenticated port with a token; open: the same pool\n"
+      << "   published with --allow-insecure; token/open: what the credential checks cost)\n";
   out << "  (remote/local: median of the per-round ratios of medians; status_loaded: the pool\n"
       << "   holds " << f.tasks_held << " finished tasks, which status() counts one by one)\n";
 }
@@ -109,7 +113,10 @@ json to_json(const round_trip_figures& f) {
     calls[c.call] = {{"local", latency_json(c.local)},
                      {"remote", latency_json(c.remote)},
                      {"remote_over_local_round_ratios", c.round_ratios},
-                     {"remote_over_local_median_ratio", c.ratio}};
+                     {"remote_over_local_median_ratio", c.ratio},
+                     {"open", latency_json(c.open)},
+                     {"token_over_open_round_ratios", c.auth_round_ratios},
+                     {"token_over_open_median_ratio", c.auth_ratio}};
   return {{"rounds", f.plan.rounds}, {"calls_per_round", f.plan.calls_per_round},
           {"warm_up_calls", f.plan.warm_up_calls}, {"slots", f.plan.slots}, {"tasks_held_for_status_loaded", f.tasks_held},
           {"calls", calls}};

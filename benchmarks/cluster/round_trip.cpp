@@ -1,6 +1,9 @@
 #include "benchmarks/cluster/round_trip.hpp"
 
 #include <atomic>
+#include <cstdlib>
+#include <filesystem>
+#include <functional>
 #include <chrono>
 #include <memory>
 
@@ -11,6 +14,8 @@
 #include "benchmarks/common/stats.hpp"
 #include "claude_pool/node.hpp"
 #include "claude_pool/pool.hpp"
+#include "claude_pool/remote_pool.hpp"
+#include "runtime/node/node_tokens.hpp"
 #include "claude_pool/remote_pool.hpp"
 #include "runtime/cli/task_executor.hpp"
 
@@ -79,26 +84,48 @@ round_trip_figures measure_round_trips(const round_trip_plan& plan) {
   caf::actor_system sys{cfg};
   pool_config pc;
   pc.initial_slots = static_cast<std::uint64_t>(plan.slots);
+  // Thousands of remote submissions in a row: no per-client cap in the way.
+  pc.remote.max_pending_per_client = 1ull << 40;
   pool_options po;
   po.executor = std::make_shared<instant_executor>();
   claude_pool::pool local(sys, pc, std::move(po));
-  out.port = publish_pool(sys, local.handle(), node_options{});
-  remote_pool remote("127.0.0.1", out.port);
+  // The same pool twice: behind tokens (as `serve` runs by default) and open.
+  char dir_pattern[] = "/tmp/claude-pool-bench-tokens-XXXXXX";
+  std::string token_dir = ::mkdtemp(dir_pattern) ? dir_pattern : "";
+  node_options secured;
+  secured.token_dir = token_dir + "/node";
+  auto published = publish_pool(sys, local, secured);
+  out.port = published->port();
+  node_options insecure;
+  insecure.allow_insecure = true;
+  auto published_open = publish_pool(sys, local, insecure);
+  remote_pool remote("127.0.0.1", out.port,
+                     node_credentials{{}, read_token_file(secured.token_dir + "/admin.token")});
+  remote_pool open("127.0.0.1", published_open->port());
+  struct cleanup {
+    std::string dir;
+    ~cleanup() {
+      std::error_code ignored;
+      std::filesystem::remove_all(dir, ignored);
+    }
+  } remove_tokens{token_dir};
 
   using side_call = std::function<void(int)>;
   struct kind {
     const char* name;
-    side_call local, remote;
+    side_call local, remote, open;
   };
   // One kind after the other: status() scans every task the pool holds, so it is timed
   // first on a pool without tasks, then again once the submissions left ~10k behind.
   auto status_local = [&](int) { local.status(); };
   auto status_remote = [&](int) { remote.status(); };
+  auto status_open = [&](int) { open.status(); };
   std::vector<kind> kinds = {
-    {"status", status_local, status_remote},
+    {"status", status_local, status_remote, status_open},
     {"submit", [&](int i) { local.submit(numbered("local", i)); },
-     [&](int i) { remote.submit(numbered("remote", i)); }},
-    {"status_loaded", status_local, status_remote},
+     [&](int i) { remote.submit(numbered("remote", i)); },
+     [&](int i) { open.submit(numbered("open", i)); }},
+    {"status_loaded", status_local, status_remote, status_open},
   };
 
   for (auto& k : kinds) {
@@ -108,19 +135,21 @@ round_trip_figures measure_round_trips(const round_trip_plan& plan) {
     std::vector<double> ignored;
     time_calls(plan.warm_up_calls, k.local, ignored);
     time_calls(plan.warm_up_calls, k.remote, ignored);
+    time_calls(plan.warm_up_calls, k.open, ignored);
     for (int r = 0; r < plan.rounds; ++r) {
-      // Alternate which side goes first, so neither always runs right after the other.
-      double l = 0, rm = 0;
-      if (r % 2 == 0) {
-        l = time_calls(plan.calls_per_round, k.local, c.local.us);
-        rm = time_calls(plan.calls_per_round, k.remote, c.remote.us);
-      } else {
-        rm = time_calls(plan.calls_per_round, k.remote, c.remote.us);
-        l = time_calls(plan.calls_per_round, k.local, c.local.us);
-      }
+      // Rotate which side goes first, so none always runs right after another.
+      double l = 0, rm = 0, op = 0;
+      auto run_local = [&] { l = time_calls(plan.calls_per_round, k.local, c.local.us); };
+      auto run_remote = [&] { rm = time_calls(plan.calls_per_round, k.remote, c.remote.us); };
+      auto run_open = [&] { op = time_calls(plan.calls_per_round, k.open, c.open.us); };
+      std::function<void()> order[3] = {run_local, run_remote, run_open};
+      for (int i = 0; i < 3; ++i)
+        order[(r + i) % 3]();
       c.local.round_medians.push_back(l);
       c.remote.round_medians.push_back(rm);
+      c.open.round_medians.push_back(op);
       c.round_ratios.push_back(l > 0 ? rm / l : 0);
+      c.auth_round_ratios.push_back(op > 0 ? rm / op : 0);
     }
     out.calls.push_back(std::move(c));
   }
@@ -128,7 +157,9 @@ round_trip_figures measure_round_trips(const round_trip_plan& plan) {
   for (auto& c : out.calls) {
     summarize(c.local);
     summarize(c.remote);
+    summarize(c.open);
     c.ratio = median(c.round_ratios);
+    c.auth_ratio = median(c.auth_round_ratios);
   }
   return out;
 }

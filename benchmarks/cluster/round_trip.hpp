@@ -27,12 +27,16 @@ struct call_latency {
   double median_us = 0, p99_us = 0;
 };
 
-/// One call kind (`submit`, `status`) measured both ways.
+/// One call kind (`submit`, `status`) measured three ways: in process, through the node's
+/// authenticated port (a token; what `serve` does by default), and through an open port
+/// (`--allow-insecure`: no credentials, no per-connection checks) of the same pool.
 struct call_comparison {
   std::string call;
-  call_latency local, remote;
+  call_latency local, remote, open;
   std::vector<double> round_ratios; ///< remote median / local median, per round
   double ratio = 0;                 ///< median of `round_ratios`
+  std::vector<double> auth_round_ratios; ///< remote (token) median / open median, per round
+  double auth_ratio = 0;                 ///< median of `auth_round_ratios`
 };
 
 struct round_trip_figures {

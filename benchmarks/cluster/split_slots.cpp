@@ -12,6 +12,7 @@
 #include "benchmarks/common/stats.hpp"
 #include "benchmarks/common/temp_dir.hpp"
 #include "claude_pool/remote_pool.hpp"
+#include "runtime/node/node_tokens.hpp"
 
 namespace claude_pool::bench {
 
@@ -78,14 +79,15 @@ struct node_set {
     auto port_file = dir.path() + "/port";
     nodes.push_back(std::make_unique<node_process>(
       std::vector<std::string>{app, "serve", "--slots", std::to_string(layout.local_slots),
-                               "--port-file", port_file},
+                               "--port-file", port_file, "--token-dir", dir.path() + "/tokens"},
       dir.path() + "/serve.log", no_api));
     port = nodes.front()->wait_for_port(port_file, start_bound);
     auto where = "127.0.0.1:" + std::to_string(port);
     for (auto& [name, slots] : layout.hosts)
       nodes.push_back(std::make_unique<node_process>(
         std::vector<std::string>{app, "serve", "--join", where, "--slots",
-                                 std::to_string(slots), "--name", name},
+                                 std::to_string(slots), "--name", name, "--token-file",
+                                 dir.path() + "/tokens/admin.token"},
         dir.path() + "/" + name + ".log", no_api));
   }
 
@@ -140,7 +142,8 @@ batch_run run_batch(const slot_layout& layout, const split_slots_plan& plan) {
     auto started = clock_type::now();
     node_set set(plan.app, layout);
     {
-      remote_pool client("127.0.0.1", set.port);
+      remote_pool client("127.0.0.1", set.port,
+                         node_credentials{{}, read_token_file(set.dir.path() + "/tokens/admin.token")});
       wait_for_slots(client, set);
       run.startup_s = seconds_since(started);
       auto suffix = " [[mock:delay_ms=" + std::to_string(plan.delay_ms) + "]]";

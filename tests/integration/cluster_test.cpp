@@ -3,7 +3,11 @@
 // slot hosts, losing a slot host (SIGKILL) and losing the pool node, and mutual TLS.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+#include <cstdlib>
 #include <filesystem>
+
+#include <fstream>
 #include <future>
 #include <random>
 #include <set>
@@ -38,11 +42,33 @@ std::uint16_t wait_for_port(const std::string& file, child_process& server) {
   return port;
 }
 
+/// The nodes these tests serve keep their tokens here, and every client the tests start
+/// (a child inherits the variable) presents the admin token: one directory per test process.
+struct node_tokens {
+  std::string dir;
+  node_tokens() {
+    char pattern[] = "/tmp/claude-pool-cluster-tokens-XXXXXX";
+    if (::mkdtemp(pattern) != nullptr) {
+      dir = pattern;
+      ::setenv("CLAUDE_POOL_TOKEN_FILE", (dir + "/admin.token").c_str(), 1);
+    }
+  }
+  ~node_tokens() {
+    std::error_code ignored;
+    std::filesystem::remove_all(dir, ignored);
+  }
+};
+const node_tokens tokens;
+
 std::unique_ptr<child_process> serve(const temp_dir& dir, const std::string& name,
                                      std::vector<std::string> args,
                                      const std::vector<std::string>& env = {}) {
   std::vector<std::string> argv = {CLAUDE_POOL_APP, "serve"};
   argv.insert(argv.end(), args.begin(), args.end());
+  // With TLS the certificate is the credential; else the node asks for a token.
+  if (std::find(args.begin(), args.end(), "--tls-cert") == args.end()
+      && std::find(args.begin(), args.end(), "--join") == args.end())
+    argv.insert(argv.end(), {"--token-dir", tokens.dir});
   return std::make_unique<child_process>(argv, dir / (name + ".log"), no_api, env);
 }
 
@@ -408,4 +434,67 @@ TEST_CASE("a slot host may offer only room, which scaling fills", "[integration]
   auto rec = client.wait(client.submit(task_submission{"placed [[mock:reply=there]]", {}, {}}));
   CHECK(rec.state == task_state::completed);
   CHECK(starts_with(rec.slot_id->value, "hostA/"));
+}
+
+TEST_CASE("a remote submitter's forbidden overrides are refused by name and nothing runs",
+          "[integration][cluster][auth]") {
+  temp_dir dir{"claude-pool-cluster"};
+  auto server = serve(dir, "server", {"--slots", "1", "--port-file", dir / "port"});
+  auto port = wait_for_port(dir / "port", *server);
+  auto where = "127.0.0.1:" + std::to_string(port);
+  auto submit_token = tokens.dir + "/submit.token";
+  auto submit_with = [&](const std::string& name, const nlohmann::json& overrides) {
+    std::ofstream(dir / (name + ".json")) << overrides.dump();
+    child_process p({CLAUDE_POOL_APP, "submit", "--node", where, "--token-file", submit_token,
+                     "--config", dir / (name + ".json"), "--wait", "--json",
+                     "overrides [[mock:reply=ran]]"},
+                    dir / (name + ".log"), no_api);
+    int code = p.wait();
+    return std::make_pair(code, p.log());
+  };
+  // An MCP "server" is a command the node would start: it would create this file.
+  auto marker_file = dir / "pwned";
+  auto [code, out] = submit_with(
+    "mcp", {{"mcp_servers", {{"evil", {{"command", "touch"}, {"args", {marker_file}}}}}}});
+  INFO(out);
+  CHECK(code == 3);
+  CHECK(out.find("mcp_servers") != std::string::npos);
+  std::tie(code, out) = submit_with("perm", {{"permission_mode", "bypass_permissions"}});
+  CHECK(code == 3);
+  CHECK(out.find("permission_mode") != std::string::npos);
+  std::tie(code, out) = submit_with("budget", {{"max_budget_usd", 500.0}});
+  CHECK(code == 3);
+  CHECK(out.find("max_budget_usd") != std::string::npos);
+  // Allowed overrides run through the real CLI.
+  std::tie(code, out) = submit_with("fine", {{"max_turns", 2}, {"effort", "low"}});
+  CHECK(code == 0);
+  CHECK(out.find("\"output\":\"ran\"") != std::string::npos);
+  // Nothing of the refused ones ran or was recorded; the refusals are in the audit log.
+  remote_pool admin("127.0.0.1", port);
+  CHECK(admin.list().size() == 1);
+  CHECK_FALSE(std::filesystem::exists(marker_file));
+  int refused = 0;
+  for (auto& ev : admin.status().events)
+    refused += ev.kind == "override_refused";
+  CHECK(refused >= 1); // audit lines are rate-limited per client
+  CHECK(server->log().find("override_refused") != std::string::npos);
+  // A submit-role token cannot join as a slot host, nor scale.
+  auto host = serve(dir, "host", {"--join", where, "--slots", "1", "--name", "intruder",
+                                  "--token-file", submit_token});
+  CHECK(host->wait() != 0);
+  INFO(host->log());
+  CHECK(host->log().find("admin role") != std::string::npos);
+  child_process scale({CLAUDE_POOL_APP, "scale", "--node", where, "--token-file", submit_token,
+                       "3"},
+                      dir / "scale.log", no_api);
+  CHECK(scale.wait() == 3);
+  CHECK(admin.status().slots.size() == 1);
+  // No token at all: refused, named.
+  child_process none({CLAUDE_POOL_APP, "status", "--node", where}, dir / "none.log",
+                     {"ANTHROPIC_API_KEY", "ANTHROPIC_BASE_URL", "CLAUDE_POOL_CLAUDE_BIN",
+                      "CLAUDE_POOL_TOKEN_FILE"});
+  CHECK(none.wait() != 0);
+  CHECK(none.log().find("--token-file") != std::string::npos);
+  server->signal(SIGTERM);
+  CHECK(server->wait() == 0);
 }
