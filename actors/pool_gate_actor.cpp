@@ -73,6 +73,17 @@ std::optional<caf::error> admit(gate_ptr self, const client_gate_deps& d,
   return std::nullopt;
 }
 
+/// A remote task always has a spending cap: the policy's ceiling when it sets none.
+void cap_budget(const client_gate_deps& d, task_submission& sub) {
+  auto ceiling = d.node.remote.max_task_budget_usd;
+  if (ceiling <= 0)
+    return;
+  if (!sub.config)
+    sub.config = task_overrides{};
+  if (!sub.config->max_budget_usd)
+    sub.config->max_budget_usd = ceiling;
+}
+
 /// The task is this principal's: it may read, wait for and cancel it, and it counts against
 /// the principal's limit until it ends.
 void own(gate_ptr self, const pool_client_actor& pool, const task_id& id) {
@@ -103,6 +114,7 @@ pool_client_actor::behavior_type client_gate_behavior(gate_ptr self, client_gate
     [self, d, pool](submit_atom, task_submission& sub) -> caf::result<task_id> {
       if (auto no = admit(self, *d, sub))
         return std::move(*no);
+      cap_budget(*d, sub);
       auto rp = self->make_response_promise<task_id>();
       self->request(pool, caf::infinite, submit_atom_v, std::move(sub))
         .then(
@@ -116,6 +128,7 @@ pool_client_actor::behavior_type client_gate_behavior(gate_ptr self, client_gate
     [self, d, pool](run_atom, task_submission& sub) -> caf::result<task_record> {
       if (auto no = admit(self, *d, sub))
         return std::move(*no);
+      cap_budget(*d, sub);
       auto rp = self->make_response_promise<task_record>();
       self->request(pool, caf::infinite, submit_atom_v, std::move(sub))
         .then(

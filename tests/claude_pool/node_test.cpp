@@ -221,6 +221,10 @@ TEST_CASE("a submit-role client submits and reads its own tasks, and nothing mor
   };
   auto mine = ask_id(ss, submitter, "mine");
   auto theirs = ask_id(as, admin, "the admin's");
+  // A remote task that sets no budget gets the policy's ceiling as its own.
+  auto rec = server.p->result(mine);
+  REQUIRE(rec.config);
+  CHECK(rec.config->max_budget_usd == Approx(server.p->config().remote.max_task_budget_usd));
 
   // Its own task: readable. The admin's: not, neither read nor cancelled.
   auto raw = caf::actor_cast<caf::actor>(submitter);

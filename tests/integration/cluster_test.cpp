@@ -248,7 +248,7 @@ TEST_CASE("with TLS a node serves peers of its CA and refuses every other peer",
   auto attempt = [port](tls_options tls) {
     return within(std::chrono::seconds(60), [port, tls] {
       try {
-        remote_pool client("127.0.0.1", port, tls);
+        remote_pool client("127.0.0.1", port, node_credentials{tls, {}}); // no token
         client.status();
         return std::string("accepted");
       } catch (const pool_error& e) {
