@@ -1,12 +1,12 @@
 #include "actors/pool_gate_actor.hpp"
 
-#include <chrono>
 #include <memory>
 #include <optional>
 
 #include <caf/typed_event_based_actor.hpp>
 
 #include "actors/submission_policy.hpp"
+#include "messages/ids.hpp"
 
 namespace claude_pool {
 
@@ -24,12 +24,6 @@ void follow(Self* self, const Handles&... watched) {
 namespace {
 
 using gate_ptr = pool_client_actor::stateful_pointer<client_gate_state>;
-
-std::uint64_t now_ms() {
-  return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                      std::chrono::system_clock::now().time_since_epoch())
-                                      .count());
-}
 
 /// One audit line per principal per window, then how many it held back: a client that
 /// hammers a refused call cannot flood the log.
@@ -94,6 +88,22 @@ void own(gate_ptr self, const pool_client_actor& pool, const task_id& id) {
     .then([ended](const task_record&) { ended(); }, [ended](const caf::error&) { ended(); });
 }
 
+/// Hands an admitted submission to the pool (with its budget capped) and makes the task
+/// this principal's; then `next(id)`, or the pool's refusal to `rp`.
+template <class Promise, class Next>
+void submit_owned(gate_ptr self, const client_gate_deps& d, task_submission sub, Promise rp,
+                  Next next) {
+  cap_budget(d, sub);
+  auto pool = d.pool;
+  self->request(pool, caf::infinite, submit_atom_v, std::move(sub))
+    .then(
+      [self, pool, next](task_id& id) mutable {
+        own(self, pool, id);
+        next(id);
+      },
+      [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
+}
+
 bool may_touch(gate_ptr self, const client_gate_deps& d, const task_id& id) {
   return d.who.admin || self->state.owned.count(id.value) > 0;
 }
@@ -114,31 +124,20 @@ pool_client_actor::behavior_type client_gate_behavior(gate_ptr self, client_gate
     [self, d, pool](submit_atom, task_submission& sub) -> caf::result<task_id> {
       if (auto no = admit(self, *d, sub))
         return std::move(*no);
-      cap_budget(*d, sub);
       auto rp = self->make_response_promise<task_id>();
-      self->request(pool, caf::infinite, submit_atom_v, std::move(sub))
-        .then(
-          [self, pool, rp](task_id& id) mutable {
-            own(self, pool, id);
-            rp.deliver(std::move(id));
-          },
-          [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
+      submit_owned(self, *d, std::move(sub), rp,
+                   [rp](const task_id& id) mutable { rp.deliver(id); });
       return rp;
     },
     [self, d, pool](run_atom, task_submission& sub) -> caf::result<task_record> {
       if (auto no = admit(self, *d, sub))
         return std::move(*no);
-      cap_budget(*d, sub);
       auto rp = self->make_response_promise<task_record>();
-      self->request(pool, caf::infinite, submit_atom_v, std::move(sub))
-        .then(
-          [self, pool, rp](task_id& id) mutable {
-            own(self, pool, id);
-            self->request(pool, caf::infinite, wait_atom_v, id)
-              .then([rp](task_record& rec) mutable { rp.deliver(std::move(rec)); },
-                    [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
-          },
-          [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
+      submit_owned(self, *d, std::move(sub), rp, [self, pool, rp](const task_id& id) {
+        self->request(pool, caf::infinite, wait_atom_v, id)
+          .then([rp](task_record& rec) mutable { rp.deliver(std::move(rec)); },
+                [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
+      });
       return rp;
     },
     [self, d, pool](wait_atom a, const task_id& id) -> caf::result<task_record> {

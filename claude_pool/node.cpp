@@ -15,6 +15,7 @@
 
 #include "actors/pool_gate_actor.hpp"
 #include "claude_pool/pool.hpp"
+#include "messages/ids.hpp"
 #include "runtime/node/node_tokens.hpp"
 #include "runtime/node/node_transport.hpp"
 
@@ -123,11 +124,7 @@ std::unique_ptr<published_pool> publish_with_tokens(caf::actor_system& sys, node
   listener_hooks hooks;
   hooks.on_refused = [audit](const std::string& what) {
     if (audit)
-      audit(pool_event{static_cast<std::uint64_t>(
-                         std::chrono::duration_cast<std::chrono::milliseconds>(
-                           std::chrono::system_clock::now().time_since_epoch())
-                           .count()),
-                       "client_refused", std::nullopt, what});
+      audit(pool_event{now_ms(), "client_refused", std::nullopt, what});
   };
   hooks.authenticate = [dir, warn = hooks.on_refused](const std::string& token) {
     auto path = dir->get();

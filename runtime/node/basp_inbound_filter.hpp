@@ -46,9 +46,6 @@ public:
 
   const std::string& why() const { return why_; }
 
-  /// The actor a direct message may address can be set once its id is known.
-  void restrict_to(std::uint64_t id) { only_to_ = id; }
-
 private:
   /// `in_buffer`: where the header starts in the caller's buffer, if all of it is there.
   bool header_complete(unsigned char* in_buffer);

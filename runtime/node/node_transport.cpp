@@ -63,9 +63,6 @@ struct filtered_tcp {
                            std::size_t len) {
     return caf::policy::tcp::write_some(result, fd, buf, len);
   }
-  bool try_accept(net::native_socket& result, net::native_socket fd) {
-    return caf::policy::tcp::try_accept(result, fd);
-  }
   bool must_read_more(net::native_socket, std::size_t) { return false; }
 };
 
