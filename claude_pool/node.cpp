@@ -9,8 +9,6 @@
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
 #include <caf/io/middleman.hpp>
-#include <caf/openssl/publish.hpp>
-#include <caf/openssl/remote_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
 #include "actors/pool_gate_actor.hpp"
@@ -28,8 +26,9 @@ void configure_node(caf::actor_system_config& cfg, const tls_options& tls) {
   // or a cable pulled without a FIN) never; with them, within a few seconds.
   cfg.set("middleman.heartbeat-interval", caf::timespan{std::chrono::milliseconds(500)});
   cfg.set("middleman.connection-timeout", caf::timespan{std::chrono::seconds(5)});
-  if (tls.enabled())
-    apply_tls(cfg, tls); // checks the files first: CAF itself hangs on a bad passphrase
+  // TLS itself is the node transport's (runtime/node): the files are checked here so that a
+  // bad option fails before anything starts.
+  check_tls(tls);
 }
 
 bool is_loopback(const std::string& host) {
@@ -46,7 +45,8 @@ std::string check_listen(const node_options& opts) {
 
 namespace {
 
-/// The open or TLS way: one gate for every peer, published with CAF's own middleman.
+/// The open way (--allow-insecure): one gate for every peer, published with CAF's own
+/// middleman.
 class caf_published final : public published_pool {
 public:
   explicit caf_published(std::uint16_t port) : port_(port) {}
@@ -58,7 +58,7 @@ private:
   std::uint16_t port_;
 };
 
-/// The token way: the authenticated listener, a gate per principal.
+/// The authenticated listener (tokens or TLS certificates), a gate per principal.
 class token_published final : public published_pool {
 public:
   std::uint16_t port() const override { return listener->port(); }
@@ -108,8 +108,9 @@ std::optional<peer_credential> find_token(const std::string& dir, const std::str
   return found;
 }
 
-std::unique_ptr<published_pool> publish_with_tokens(caf::actor_system& sys, node_target target,
-                                                    const node_options& opts) {
+/// With TLS the certificate names principal and role (identity_of); without, a token file.
+std::unique_ptr<published_pool> publish_authenticated(caf::actor_system& sys, node_target target,
+                                                      const node_options& opts) {
   auto out = std::make_unique<token_published>();
   auto audit = target.audit;
   struct shared_dir {
@@ -138,11 +139,20 @@ std::unique_ptr<published_pool> publish_with_tokens(caf::actor_system& sys, node
     return std::make_pair(caf::actor_cast<caf::strong_actor_ptr>(gate),
                           sys.message_types<pool_client_actor>());
   };
+  tls_context tls;
   try {
-    out->listener = std::make_unique<node_listener>(sys, opts.bind, opts.port, std::move(hooks));
+    tls = make_tls_context(opts.tls);
+  } catch (const tls_error& e) {
+    throw pool_error(pool_errc::invalid_request, e.what());
+  }
+  try {
+    out->listener = std::make_unique<node_listener>(sys, opts.bind, opts.port, std::move(hooks),
+                                                    tls);
   } catch (const std::runtime_error& e) {
     throw pool_error(pool_errc::node_unreachable, e.what());
   }
+  if (tls)
+    return out;
   auto path = opts.token_dir.empty()
                 ? default_token_dir() + "/node-" + std::to_string(out->listener->port())
                 : opts.token_dir;
@@ -163,21 +173,19 @@ std::unique_ptr<published_pool> publish_pool(caf::actor_system& sys, node_target
                                              const node_options& opts) {
   if (auto problem = check_listen(opts); !problem.empty())
     throw pool_error(pool_errc::invalid_request, problem);
-  if (!opts.tls.enabled() && !opts.allow_insecure)
-    return publish_with_tokens(sys, std::move(target), opts);
   if (opts.tls.enabled() && !opts.token_dir.empty())
     throw pool_error(pool_errc::invalid_request,
                      "--token-dir: with TLS the certificate is the credential; give one or "
                      "the other");
-  // One gate for every peer: with TLS every certificate the CA signed is an admin; open,
-  // everyone is.
-  gate_principal who{opts.tls.enabled() ? "tls-peer" : "anyone (--allow-insecure)", true};
+  if (opts.tls.enabled() || !opts.allow_insecure)
+    return publish_authenticated(sys, std::move(target), opts);
+  // Open: one gate for every peer, and everyone is an admin.
+  gate_principal who{"anyone (--allow-insecure)", true};
   auto gate = sys.spawn(client_gate_behavior,
                         client_gate_deps{target.pool, who, target.config, target.audit});
   // An empty address would make CAF listen on every interface.
   const char* addr = opts.bind.c_str();
-  auto port = opts.tls.enabled() ? caf::openssl::publish(gate, opts.port, addr, true)
-                                 : sys.middleman().publish(gate, opts.port, addr, true);
+  auto port = sys.middleman().publish(gate, opts.port, addr, true);
   if (!port)
     throw pool_error(pool_errc::node_unreachable,
                      "cannot listen on " + opts.bind + ":" + std::to_string(opts.port) + ": "
@@ -199,8 +207,19 @@ std::string client_token(const std::string& token_file) {
 pool_client_actor connect_pool(caf::actor_system& sys, const std::string& host, std::uint16_t port,
                                const node_credentials& creds) {
   auto where = host + ":" + std::to_string(port);
-  if (!creds.token.empty() && !creds.tls.enabled()) {
-    auto got = connect_authenticated(sys, host, port, creds.token);
+  if (creds.tls.enabled() || !creds.token.empty()) {
+    connect_result got;
+    if (creds.tls.enabled()) {
+      tls_context tls;
+      try {
+        tls = make_tls_context(creds.tls);
+      } catch (const tls_error& e) {
+        throw pool_error(pool_errc::invalid_request, e.what());
+      }
+      got = connect_authenticated(sys, host, port, tls);
+    } else {
+      got = connect_authenticated(sys, host, port, creds.token);
+    }
     if (got.failure)
       throw pool_error(got.failure->what == connect_failure::kind::refused
                          ? pool_errc::not_authenticated
@@ -211,17 +230,13 @@ pool_client_actor connect_pool(caf::actor_system& sys, const std::string& host, 
                        "the actor published at " + where + " is not a claude-pool node");
     return caf::actor_cast<pool_client_actor>(got.actor);
   }
-  auto handle = creds.tls.enabled()
-                  ? caf::openssl::remote_actor<pool_client_actor>(sys, host, port)
-                  : sys.middleman().remote_actor<pool_client_actor>(host, port);
+  // No credentials: only a node serving with --allow-insecure answers.
+  auto handle = sys.middleman().remote_actor<pool_client_actor>(host, port);
   if (!handle)
     throw pool_error(pool_errc::node_unreachable,
                      "no claude-pool node at " + where + " (" + sys.render(handle.error())
-                       + (creds.tls.enabled()
-                            ? "; with TLS, check both sides' certificates and CA"
-                            : "; a node asks for a token: give --token-file or "
-                              "CLAUDE_POOL_TOKEN_FILE (or is it serving with TLS?)")
-                       + ")");
+                       + "; a node asks for a token: give --token-file or "
+                         "CLAUDE_POOL_TOKEN_FILE, or TLS options if it serves with TLS)");
   return *handle;
 }
 

@@ -1,8 +1,9 @@
 #pragma once
 /// A pool as a node of a CAF cluster: the actor system settings a node needs, publishing a
-/// pool, and connecting to one. The distribution is CAF's own (middleman `publish` /
-/// `remote_actor`, or their openssl variants with mutual TLS); the protocol is the typed
-/// pool interface of messages/interfaces.hpp, the same one local CAF callers use.
+/// pool, and connecting to one. The distribution is CAF's BASP over the node's own
+/// authenticated transport (runtime/node/node_transport: a token or a mutual-TLS certificate
+/// before any BASP byte; CAF's plain `publish` only with --allow-insecure); the protocol is
+/// the typed pool interface of messages/interfaces.hpp, the same one local CAF callers use.
 
 #include <cstdint>
 #include <functional>
@@ -61,8 +62,9 @@ public:
 
 /// Everything a node's actor system needs, set before the system starts: claude-pool's
 /// message types, the middleman, heartbeats (so that a hung peer is noticed, not only a
-/// closed connection), and the openssl module with the node's certificate when TLS is on.
-/// Throws `tls_error` for a bad certificate, key, CA or passphrase.
+/// closed connection). With TLS options it checks the files first (the transport builds its
+/// TLS context when it publishes or connects). Throws `tls_error` for a bad certificate,
+/// key, CA or passphrase.
 void configure_node(caf::actor_system_config& cfg, const tls_options& tls);
 
 /// Why these options must not be used to listen (non-loopback without TLS and without

@@ -17,7 +17,9 @@ using namespace claude_pool::app;
 namespace {
 
 void add_tls_options(CLI::App* cmd, claude_pool::tls_options& t) {
-  cmd->add_option("--tls-cert", t.certificate, "this node's certificate (PEM), signed by --tls-ca");
+  cmd->add_option("--tls-cert", t.certificate,
+                  "this node's certificate (PEM), signed by --tls-ca; subject CN = who, OU = "
+                  "role (admin or submit)");
   cmd->add_option("--tls-key", t.key, "its private key (PEM, mode 0600)");
   cmd->add_option("--tls-ca", t.cafile, "the CA every peer's certificate must be signed by");
   cmd->add_option("--tls-passphrase", t.passphrase, "the key's passphrase, if it has one");

@@ -1,10 +1,8 @@
 #include "runtime/node/node_tls.hpp"
 
-#include <caf/actor_system_config.hpp>
-#include <caf/openssl/manager.hpp>
-
 #include <openssl/err.h>
 #include <openssl/pem.h>
+#include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <openssl/x509_vfy.h>
 
@@ -13,8 +11,8 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
-#include <filesystem>
 #include <memory>
+#include <optional>
 #include <utility>
 #include <vector>
 
@@ -207,17 +205,93 @@ void check_tls(const tls_options& options) {
   require_key_of(key, options.passphrase, cert);
 }
 
-void apply_tls(caf::actor_system_config& cfg, const tls_options& options) {
-  if (!options.enabled()) return;
+namespace {
+
+std::string openssl_queue() {
+  std::string out;
+  while (auto code = ERR_get_error()) {
+    char buf[256];
+    ERR_error_string_n(code, buf, sizeof buf);
+    out += out.empty() ? " (" : "; ";
+    out += buf;
+  }
+  return out.empty() ? out : out + ")";
+}
+
+}  // namespace
+
+tls_context make_tls_context(const tls_options& options) {
+  if (!options.enabled()) return nullptr;
   check_tls(options);
-  // CAF reads the files again for every connection, long after start-up: absolute paths keep
-  // working if the working directory changes meanwhile.
-  auto absolute = [](const std::string& p) { return std::filesystem::absolute(p).string(); };
-  cfg.set("openssl.certificate", absolute(options.certificate));
-  cfg.set("openssl.key", absolute(options.key));
-  cfg.set("openssl.cafile", absolute(options.cafile));
-  cfg.set("openssl.passphrase", options.passphrase);
-  cfg.load<caf::openssl::manager>();
+  ERR_clear_error();
+  tls_context ctx(SSL_CTX_new(TLS_method()), SSL_CTX_free);
+  if (!ctx) throw tls_error("cannot create a TLS context" + openssl_queue());
+  auto* c = ctx.get();
+  SSL_CTX_set_min_proto_version(c, TLS1_2_VERSION);
+  SSL_CTX_set_options(c, SSL_OP_NO_RENEGOTIATION);
+  SSL_CTX_set_num_tickets(c, 0);
+  // CAF's streams write what they can and retry the rest from a buffer that may move.
+  SSL_CTX_set_mode(c, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+  SSL_CTX_set_verify(c, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, nullptr);
+  if (SSL_CTX_use_certificate_chain_file(c, options.certificate.c_str()) != 1)
+    throw tls_error("cannot load " + options.certificate + " (--tls-cert)" + openssl_queue());
+  // The key is decrypted here, once: the passphrase is not kept.
+  passphrase_use use{options.passphrase};
+  SSL_CTX_set_default_passwd_cb(c, give_passphrase);
+  SSL_CTX_set_default_passwd_cb_userdata(c, &use);
+  auto key_loaded = SSL_CTX_use_PrivateKey_file(c, options.key.c_str(), SSL_FILETYPE_PEM);
+  SSL_CTX_set_default_passwd_cb(c, nullptr);
+  SSL_CTX_set_default_passwd_cb_userdata(c, nullptr);
+  if (key_loaded != 1 || SSL_CTX_check_private_key(c) != 1)
+    throw tls_error("cannot load " + options.key + " (--tls-key)" + openssl_queue());
+  if (SSL_CTX_load_verify_locations(c, options.cafile.c_str(), nullptr) != 1)
+    throw tls_error("cannot load " + options.cafile + " (--tls-ca)" + openssl_queue());
+  return ctx;
+}
+
+namespace {
+
+/// Every value of `nid` in the subject, as UTF-8.
+std::vector<std::string> subject_entries(X509* cert, int nid) {
+  std::vector<std::string> out;
+  auto* name = X509_get_subject_name(cert);
+  for (int i = X509_NAME_get_index_by_NID(name, nid, -1); i >= 0;
+       i = X509_NAME_get_index_by_NID(name, nid, i)) {
+    unsigned char* utf8 = nullptr;
+    int n = ASN1_STRING_to_UTF8(&utf8, X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, i)));
+    if (n >= 0) out.emplace_back(reinterpret_cast<char*>(utf8), static_cast<std::size_t>(n));
+    OPENSSL_free(utf8);
+  }
+  return out;
+}
+
+std::string subject_line(X509* cert) {
+  char buf[512];
+  X509_NAME_oneline(X509_get_subject_name(cert), buf, sizeof buf);
+  return buf;
+}
+
+}  // namespace
+
+certificate_identity identity_of(X509* certificate) {
+  if (certificate == nullptr) throw tls_error("the peer presented no certificate");
+  auto subject = subject_line(certificate);
+  auto names = subject_entries(certificate, NID_commonName);
+  if (names.size() != 1 || names[0].empty())
+    throw tls_error("the certificate " + subject + " needs exactly one CN (the principal)");
+  std::optional<node_role> role;
+  for (auto& unit : subject_entries(certificate, NID_organizationalUnitName)) {
+    auto r = parse_node_role(unit);
+    if (!r) continue;  // other OUs are the operator's business
+    if (role && *role != *r)
+      throw tls_error("the certificate " + subject + " names two roles (OU=admin and "
+                      "OU=submit); it must name one");
+    role = r;
+  }
+  if (!role)
+    throw tls_error("the certificate " + subject + " has no role: its subject needs OU=admin "
+                    "or OU=submit");
+  return {names[0], *role};
 }
 
 }  // namespace claude_pool

@@ -1,14 +1,17 @@
 #pragma once
-/// Mutual TLS between claude-pool nodes, over CAF's openssl module. CAF 0.17.6 reads the files
-/// only when a connection starts, and a bad passphrase then hangs the client and aborts the
-/// server. So a node checks its certificate, key and CA here, before any connection.
+/// Mutual TLS between claude-pool nodes: the files, checked before any connection (a bad
+/// passphrase found on the first connection would be found too late), the OpenSSL context a
+/// node's transport (node_transport) speaks with, and the identity a peer's certificate
+/// carries. CAF's own openssl module is not used: it cannot tell the broker who a peer is.
 
+#include <memory>
 #include <stdexcept>
 #include <string>
 
-namespace caf {
-class actor_system_config;
-}
+#include "runtime/node/node_tokens.hpp"
+
+struct ssl_ctx_st; // OpenSSL's SSL_CTX, kept out of this header
+struct x509_st;    // OpenSSL's X509
 
 namespace claude_pool {
 
@@ -29,19 +32,33 @@ struct tls_error : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-/// Checks what CAF would only find out on the first connection: all three files given (else
+/// Checks what a connection would only find out much later: all three files given (else
 /// names the missing option: "--tls-key is required with --tls-cert"), readable, the key not
 /// readable by group or others, the certificate signed by the CA, currently valid and fit to
 /// act as server and as client (a node is both), the key decrypts with the passphrase and
 /// belongs to the certificate. Does nothing when no option is set. Throws tls_error.
 void check_tls(const tls_options& options);
 
-/// check_tls, then sets openssl.certificate/key/cafile/passphrase on `cfg` and loads the
-/// openssl module: peers then must present a certificate from the same CA, both ways. Call it
-/// after `cfg.load<caf::io::middleman>()`: CAF builds modules in load order, and an openssl
-/// module without a middleman before it aborts the process. Connect with
-/// caf::openssl::publish/remote_actor. With no option set it changes nothing: the node speaks
-/// plain BASP. Throws tls_error.
-void apply_tls(caf::actor_system_config& cfg, const tls_options& options);
+/// An OpenSSL context for both ends of a node connection (a node serves some peers and
+/// connects to others): TLS 1.2 or later, this node's certificate chain and key, and every
+/// peer's certificate must verify against the CA, both ways. Renegotiation and session
+/// tickets are off (a connection lives as long as the peer).
+using tls_context = std::shared_ptr<ssl_ctx_st>;
+
+/// check_tls, then the context; nothing (a null context) when no option is set. Throws
+/// tls_error.
+tls_context make_tls_context(const tls_options& options);
+
+/// Who a verified peer certificate stands for. Documented rule (README, "Security model"):
+/// the subject's CN is the principal and its OU the role, `admin` or `submit`
+/// (scripts/make-certs writes it: `NAME` for admin, `NAME:submit` for submit).
+struct certificate_identity {
+  std::string principal;
+  node_role role = node_role::submit;
+};
+
+/// The identity in `certificate`; throws tls_error naming what is missing ("… has no role:
+/// its subject needs OU=admin or OU=submit") or ambiguous (two role OUs, no CN).
+certificate_identity identity_of(x509_st* certificate);
 
 }  // namespace claude_pool

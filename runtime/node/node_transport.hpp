@@ -5,10 +5,12 @@
 /// `routed_message`, even this node's own actors. So authentication cannot live in actors;
 /// it lives here, before a byte of BASP is read:
 ///
-/// - A connecting peer first sends `CLAUDE-POOL-AUTH/1 <token>\n`. A thread of the listener
-///   (never CAF's I/O loop, so a slow or silent peer holds up nothing) reads it with a
-///   deadline, looks the token up, answers one byte (`+` or `-`) and only then hands the
-///   socket to CAF. A peer without a valid token never reaches the BASP broker.
+/// - A connecting peer first proves who it is: with tokens it sends
+///   `CLAUDE-POOL-AUTH/1 <token>\n`; with TLS it completes a mutual TLS handshake whose
+///   certificate names its principal (CN) and role (OU). A thread of the listener (never
+///   CAF's I/O loop, so a slow or silent peer holds up nothing) does this with a deadline,
+///   answers one byte (`+` or `-`, inside TLS when TLS is on) and only then hands the socket
+///   to CAF. A peer without valid credentials never reaches the BASP broker.
 /// - Each principal (one token file) has its own door: a listening-less CAF doorman under a
 ///   port number of its own, with its own published actor (the principal's gate). The
 ///   handshake of a connection adopted through that door offers that gate and nothing else.
@@ -29,6 +31,7 @@
 
 #include <caf/actor_control_block.hpp>
 
+#include "runtime/node/node_tls.hpp"
 #include "runtime/node/node_tokens.hpp"
 
 namespace claude_pool {
@@ -41,7 +44,8 @@ struct peer_credential {
 
 /// What the listener asks of its owner.
 struct listener_hooks {
-  /// The credential a token stands for, or nothing (from the listener's thread).
+  /// The credential a token stands for, or nothing (from the listener's thread). Not asked
+  /// with TLS: there the certificate names the principal and role (identity_of).
   std::function<std::optional<peer_credential>(const std::string& token)> authenticate;
   /// The actor every connection of this principal sees, and its interface (CAF's message
   /// type names). Called once per principal, from the listener's thread.
@@ -56,13 +60,15 @@ inline constexpr const char* auth_preamble_prefix = "CLAUDE-POOL-AUTH/1 ";
 inline constexpr char auth_accepted = '+';
 inline constexpr char auth_refused = '-';
 
-/// Listens on `bind:port` (0 picks a free port) for authenticated peers of `sys`'s BASP.
-/// Throws std::runtime_error naming the address when it cannot listen. Destroying it stops
-/// accepting; connections already adopted stay with CAF until the actor system ends.
+/// Listens on `bind:port` (0 picks a free port) for authenticated peers of `sys`'s BASP:
+/// peers presenting a token, or, given a TLS context, peers with a certificate from its CA
+/// (then every byte of the connection is encrypted). Throws std::runtime_error naming the
+/// address when it cannot listen. Destroying it stops accepting; connections already
+/// adopted stay with CAF until the actor system ends.
 class node_listener {
 public:
   node_listener(caf::actor_system& sys, const std::string& bind, std::uint16_t port,
-                listener_hooks hooks);
+                listener_hooks hooks, tls_context tls = nullptr);
   ~node_listener();
   node_listener(const node_listener&) = delete;
   node_listener& operator=(const node_listener&) = delete;
@@ -85,6 +91,7 @@ struct connect_failure {
 
 /// Connects to a node_listener, presents `token` and completes the BASP handshake through
 /// `sys`'s middleman. Returns the published actor and its interface, or why not.
+/// `refused` means the node turned the credentials down.
 struct connect_result {
   caf::strong_actor_ptr actor;
   std::set<std::string> interface;
@@ -92,5 +99,10 @@ struct connect_result {
 };
 connect_result connect_authenticated(caf::actor_system& sys, const std::string& host,
                                      std::uint16_t port, const std::string& token);
+
+/// The same over mutual TLS: this node's certificate (from `tls`) is the credential, and the
+/// node's certificate must verify against the same CA.
+connect_result connect_authenticated(caf::actor_system& sys, const std::string& host,
+                                     std::uint16_t port, const tls_context& tls);
 
 } // namespace claude_pool

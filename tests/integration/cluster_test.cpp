@@ -228,7 +228,8 @@ TEST_CASE("a client whose pool node dies gets an error, not a hang", "[integrati
 TEST_CASE("with TLS a node serves peers of its CA and refuses every other peer",
           "[integration][cluster][tls]") {
   temp_dir dir{"claude-pool-cluster"};
-  child_process certs({CLAUDE_POOL_MAKE_CERTS, dir / "pki", "server", "client"},
+  child_process certs({CLAUDE_POOL_MAKE_CERTS, dir / "pki", "server", "client",
+                       "submitter:submit"},
                       dir / "certs.log");
   REQUIRE(certs.wait() == 0);
   child_process rogue({CLAUDE_POOL_MAKE_CERTS, dir / "rogue", "client"}, dir / "rogue.log");
@@ -267,9 +268,25 @@ TEST_CASE("with TLS a node serves peers of its CA and refuses every other peer",
   REQUIRE(foreign);
   INFO(*foreign);
   CHECK(starts_with(*foreign, "refused: node_unreachable"));
-  // The server still serves its own peers afterwards.
+  // A certificate with OU=submit submits and reads its own tasks, and nothing more.
+  tls_options submitter{dir / "pki/submitter.pem", dir / "pki/submitter.key",
+                        dir / "pki/ca.pem", ""};
+  {
+    remote_pool client("127.0.0.1", port, node_credentials{submitter, {}});
+    auto rec = client.wait(client.submit(task_submission{"submit role [[mock:reply=mine]]", {}, {}}));
+    CHECK(rec.result->output == "mine");
+    CHECK(client.list().size() == 1); // the admin's task is not its to see
+    try {
+      client.metrics();
+      FAIL("a submit-role certificate read the node's metrics");
+    } catch (const pool_error& e) {
+      CHECK(e.code == pool_errc::not_permitted);
+    }
+  }
+  // The server still serves its own peers afterwards, and the admin sees both tasks.
   remote_pool again("127.0.0.1", port, good);
-  CHECK(again.status().completed == 1);
+  CHECK(again.status().completed == 2);
+  CHECK(again.list().size() == 2);
 }
 
 TEST_CASE("a node without TLS refuses to listen beyond loopback unless told to",
