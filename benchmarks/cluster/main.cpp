@@ -32,19 +32,21 @@ void print_round_trips(std::ostream& out, const round_trip_figures& f) {
       << f.plan.calls_per_round << " calls each side, interleaved; pool with "
       << f.plan.slots << " slots, instant executor)\n";
   char line2[240];
-  std::snprintf(line2, sizeof line2, "  %-14s %10s %10s %11s %11s %13s %10s %12s\n", "call",
-                "local p50", "local p99", "remote p50", "remote p99", "remote/local", "open p50",
-                "token/open");
+  std::snprintf(line2, sizeof line2, "  %-14s %10s %10s %11s %11s %13s %10s %12s %10s %10s\n",
+                "call", "local p50", "local p99", "remote p50", "remote p99", "remote/local",
+                "open p50", "token/open", "tls p50", "tls/open");
   out << line2;
   for (auto& c : f.calls) {
     std::snprintf(line2, sizeof line2,
-                  "  %-14s %10.1f %10.1f %11.1f %11.1f %12.1fx %10.1f %11.3fx\n",
+                  "  %-14s %10.1f %10.1f %11.1f %11.1f %12.1fx %10.1f %11.3fx %10.1f %9.3fx\n",
                   c.call.c_str(), c.local.median_us, c.local.p99_us, c.remote.median_us,
-                  c.remote.p99_us, c.ratio, c.open.median_us, c.auth_ratio);
+                  c.remote.p99_us, c.ratio, c.open.median_us, c.auth_ratio, c.tls.median_us,
+                  c.tls_ratio);
     out << line2;
   }
   out << "  (remote: through the node's authenticated port with a token; open: the same pool\n"
-      << "   published with --allow-insecure; token/open: what the credential checks cost)\n";
+      << "   published with --allow-insecure; token/open: what the credential checks cost;\n"
+      << "   tls: the same pool behind mutual TLS, tls/open: what TLS and its checks cost)\n";
   out << "  (remote/local: median of the per-round ratios of medians; status_loaded: the pool\n"
       << "   holds " << f.tasks_held << " finished tasks, which status() counts one by one)\n";
 }
@@ -116,7 +118,10 @@ json to_json(const round_trip_figures& f) {
                      {"remote_over_local_median_ratio", c.ratio},
                      {"open", latency_json(c.open)},
                      {"token_over_open_round_ratios", c.auth_round_ratios},
-                     {"token_over_open_median_ratio", c.auth_ratio}};
+                     {"token_over_open_median_ratio", c.auth_ratio},
+                     {"tls", latency_json(c.tls)},
+                     {"tls_over_open_round_ratios", c.tls_round_ratios},
+                     {"tls_over_open_median_ratio", c.tls_ratio}};
   return {{"rounds", f.plan.rounds}, {"calls_per_round", f.plan.calls_per_round},
           {"warm_up_calls", f.plan.warm_up_calls}, {"slots", f.plan.slots}, {"tasks_held_for_status_loaded", f.tasks_held},
           {"calls", calls}};

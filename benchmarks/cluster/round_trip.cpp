@@ -6,6 +6,7 @@
 #include <functional>
 #include <chrono>
 #include <memory>
+#include <stdexcept>
 
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
@@ -16,7 +17,6 @@
 #include "claude_pool/pool.hpp"
 #include "claude_pool/remote_pool.hpp"
 #include "runtime/node/node_tokens.hpp"
-#include "claude_pool/remote_pool.hpp"
 #include "runtime/cli/task_executor.hpp"
 
 namespace claude_pool::bench {
@@ -102,6 +102,18 @@ round_trip_figures measure_round_trips(const round_trip_plan& plan) {
   remote_pool remote("127.0.0.1", out.port,
                      node_credentials{{}, read_token_file(secured.token_dir + "/admin.token")});
   remote_pool open("127.0.0.1", published_open->port());
+  // And behind mutual TLS, with throwaway certificates (admin role for the client).
+  auto pki = token_dir + "/pki";
+  auto certs = std::string(CLAUDE_POOL_MAKE_CERTS) + " " + pki + " node client >/dev/null";
+  if (std::system(certs.c_str()) != 0)
+    throw std::runtime_error("bench_cluster: " + certs + " failed");
+  node_options with_tls;
+  with_tls.tls = tls_options{pki + "/node.pem", pki + "/node.key", pki + "/ca.pem", ""};
+  auto published_tls = publish_pool(sys, local, with_tls);
+  remote_pool tls_remote("127.0.0.1", published_tls->port(),
+                         node_credentials{tls_options{pki + "/client.pem", pki + "/client.key",
+                                                      pki + "/ca.pem", ""},
+                                          {}});
   struct cleanup {
     std::string dir;
     ~cleanup() {
@@ -113,19 +125,21 @@ round_trip_figures measure_round_trips(const round_trip_plan& plan) {
   using side_call = std::function<void(int)>;
   struct kind {
     const char* name;
-    side_call local, remote, open;
+    side_call local, remote, open, tls;
   };
   // One kind after the other: status() scans every task the pool holds, so it is timed
   // first on a pool without tasks, then again once the submissions left ~10k behind.
   auto status_local = [&](int) { local.status(); };
   auto status_remote = [&](int) { remote.status(); };
   auto status_open = [&](int) { open.status(); };
+  auto status_tls = [&](int) { tls_remote.status(); };
   std::vector<kind> kinds = {
-    {"status", status_local, status_remote, status_open},
+    {"status", status_local, status_remote, status_open, status_tls},
     {"submit", [&](int i) { local.submit(numbered("local", i)); },
      [&](int i) { remote.submit(numbered("remote", i)); },
-     [&](int i) { open.submit(numbered("open", i)); }},
-    {"status_loaded", status_local, status_remote, status_open},
+     [&](int i) { open.submit(numbered("open", i)); },
+     [&](int i) { tls_remote.submit(numbered("tls", i)); }},
+    {"status_loaded", status_local, status_remote, status_open, status_tls},
   };
 
   for (auto& k : kinds) {
@@ -136,20 +150,24 @@ round_trip_figures measure_round_trips(const round_trip_plan& plan) {
     time_calls(plan.warm_up_calls, k.local, ignored);
     time_calls(plan.warm_up_calls, k.remote, ignored);
     time_calls(plan.warm_up_calls, k.open, ignored);
+    time_calls(plan.warm_up_calls, k.tls, ignored);
     for (int r = 0; r < plan.rounds; ++r) {
       // Rotate which side goes first, so none always runs right after another.
-      double l = 0, rm = 0, op = 0;
+      double l = 0, rm = 0, op = 0, tl = 0;
       auto run_local = [&] { l = time_calls(plan.calls_per_round, k.local, c.local.us); };
       auto run_remote = [&] { rm = time_calls(plan.calls_per_round, k.remote, c.remote.us); };
       auto run_open = [&] { op = time_calls(plan.calls_per_round, k.open, c.open.us); };
-      std::function<void()> order[3] = {run_local, run_remote, run_open};
-      for (int i = 0; i < 3; ++i)
-        order[(r + i) % 3]();
+      auto run_tls = [&] { tl = time_calls(plan.calls_per_round, k.tls, c.tls.us); };
+      std::function<void()> order[4] = {run_local, run_remote, run_open, run_tls};
+      for (int i = 0; i < 4; ++i)
+        order[(r + i) % 4]();
       c.local.round_medians.push_back(l);
       c.remote.round_medians.push_back(rm);
       c.open.round_medians.push_back(op);
+      c.tls.round_medians.push_back(tl);
       c.round_ratios.push_back(l > 0 ? rm / l : 0);
       c.auth_round_ratios.push_back(op > 0 ? rm / op : 0);
+      c.tls_round_ratios.push_back(op > 0 ? tl / op : 0);
     }
     out.calls.push_back(std::move(c));
   }
@@ -158,8 +176,10 @@ round_trip_figures measure_round_trips(const round_trip_plan& plan) {
     summarize(c.local);
     summarize(c.remote);
     summarize(c.open);
+    summarize(c.tls);
     c.ratio = median(c.round_ratios);
     c.auth_ratio = median(c.auth_round_ratios);
+    c.tls_ratio = median(c.tls_round_ratios);
   }
   return out;
 }

@@ -27,16 +27,19 @@ struct call_latency {
   double median_us = 0, p99_us = 0;
 };
 
-/// One call kind (`submit`, `status`) measured three ways: in process, through the node's
-/// authenticated port (a token; what `serve` does by default), and through an open port
-/// (`--allow-insecure`: no credentials, no per-connection checks) of the same pool.
+/// One call kind (`submit`, `status`) measured four ways: in process, through the node's
+/// authenticated port (a token; what `serve` does by default), through an open port
+/// (`--allow-insecure`: no credentials, no per-connection checks), and through a mutual-TLS
+/// port (certificates, every byte encrypted) of the same pool.
 struct call_comparison {
   std::string call;
-  call_latency local, remote, open;
+  call_latency local, remote, open, tls;
   std::vector<double> round_ratios; ///< remote median / local median, per round
   double ratio = 0;                 ///< median of `round_ratios`
   std::vector<double> auth_round_ratios; ///< remote (token) median / open median, per round
   double auth_ratio = 0;                 ///< median of `auth_round_ratios`
+  std::vector<double> tls_round_ratios;  ///< TLS median / open median, per round
+  double tls_ratio = 0;                  ///< median of `tls_round_ratios`
 };
 
 struct round_trip_figures {
