@@ -66,8 +66,24 @@ struct pool_actor_state {
   std::vector<slot_id> idle;             ///< back() = most recently idle
   bool draining = false;
   std::unordered_map<task_id, std::uint64_t> queued_at; ///< for slot_assignment_timeout
-  std::optional<std::uint64_t> cooldown_until;          ///< rate-limit pause
+  std::optional<std::uint64_t> cooldown_until;          ///< limit pause (see limit_policy)
+  std::optional<std::string> cooldown_reason;           ///< what the pause waits for
   std::uint32_t consecutive_rate_limits = 0;
+  /// The credential breaker: a refused login (401/403, "Not logged in") stops all routing
+  /// at once; every `auth_probe_secs` one task (the probe) is let through to see whether
+  /// the login works again. Running tasks are stopped (`to_preempt`), then re-queued or
+  /// failed as `auth_failure` says.
+  struct auth_breaker {
+    bool open = false;
+    std::string reason;
+    std::optional<task_id> probe;
+  };
+  auth_breaker auth;
+  std::set<task_id> preempted;                           ///< stopped by the breaker
+  std::vector<std::pair<slot_id, task_id>> to_preempt;   ///< the actor sends these cancels
+
+  /// True while no task may start (a limit's pause or the breaker's wait for its probe).
+  bool paused(std::uint64_t now) const;
   std::deque<pool_event> events;                        ///< the latest, for status
   std::function<void(const pool_event&)> on_event;      ///< the embedder's log, if any
   std::set<slot_id> retiring;          ///< busy slots that stop once their task ends
@@ -149,6 +165,14 @@ struct pool_actor_state {
 
   /// Fails every pending task when no slot can ever run one (all errored); returns them.
   std::vector<task_id> fail_if_unroutable();
+
+  /// With the breaker open and `auth_failure: fail`, fails the queued tasks until the next
+  /// probe may run; returns them.
+  std::vector<task_id> fail_parked(std::uint64_t now);
+
+  /// Opens the breaker for `result` (a refused login on `slot`'s task): stops routing,
+  /// schedules the probe, lists the other running tasks to stop, records the event.
+  void trip_auth(const task_result& result, const std::optional<slot_id>& slot, std::uint64_t now);
 
   /// True while at least one slot is not errored (running, idle or being restarted).
   bool has_usable_slot() const;

@@ -2,6 +2,7 @@
 // routing them to slots, and expiry (see pool_reactions.hpp).
 #include "actors/pool_reactions.hpp"
 
+#include <utility>
 #include <chrono>
 
 #include <caf/typed_event_based_actor.hpp>
@@ -94,6 +95,9 @@ void arm_expiry(self_ptr self) {
 void dispatch(self_ptr self) {
   auto& st = self->state;
   auto now = now_ms();
+  // The breaker is open and says fail: waiting tasks end now rather than at the probe.
+  for (auto& id : st.fail_parked(now))
+    task_settled(self, id);
   if (st.budget) {
     dispatch_budgeted(self, now);
   } else {
@@ -128,6 +132,15 @@ void slot_released_task(self_ptr self, const task_id& id, outcome what) {
       p.deliver(st.tasks.at(id));
   if (what != outcome::requeued && st.tasks.count(id))
     task_settled(self, id);
+}
+
+/// The breaker just opened: the other running tasks' processes stop now (their slots report
+/// them as usual, and complete() re-queues or fails them).
+void stop_preempted(self_ptr self) {
+  auto& st = self->state;
+  for (auto& [slot, task] : std::exchange(st.to_preempt, {}))
+    if (auto it = st.slots.find(slot); it != st.slots.end())
+      self->send(it->second.handle, cancel_atom_v, task);
 }
 
 void fail_unroutable(self_ptr self) {
@@ -242,6 +255,7 @@ void on_task_done(self_ptr self, const slot_record& slot, const task_id& id,
   remember_session(self, slot);
   settle_execution(self, id, result.cost_microdollars);
   auto what = self->state.complete(slot, id, std::move(result), now_ms());
+  stop_preempted(self);
   maybe_stop_retiring(self, slot.id);
   slot_released_task(self, id, what);
   dispatch(self);

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 
+#include "actors/limit_policy.hpp"
 #include "actors/pool_task_transitions.hpp"
 #include "messages/utf8.hpp"
 
@@ -63,9 +64,18 @@ task_id pool_actor_state::accept(task_submission sub) {
 
 std::vector<assignment> pool_actor_state::route(std::uint64_t now, std::size_t limit) {
   std::vector<assignment> out;
-  if (cooldown_until && now < *cooldown_until)
+  if (paused(now))
     return out;
-  cooldown_until.reset();
+  if (cooldown_until) {
+    // The pause is over: the queued tasks' slot_assignment_timeout starts again from now,
+    // since no slot could take them while the pool waited.
+    for (auto& [id, since] : queued_at)
+      since = std::max(since, now);
+    cooldown_until.reset();
+    cooldown_reason.reset();
+  }
+  if (auth.open)
+    limit = std::min<std::size_t>(limit, 1); // the probe, alone
   while (!idle.empty() && !queue.empty() && out.size() < limit) {
     auto id = queue.front();
     queue.pop_front();
@@ -77,6 +87,10 @@ std::vector<assignment> pool_actor_state::route(std::uint64_t now, std::size_t l
     auto& task = it->second;
     task.slot_id = slot;
     task.transition_to(task_state::running);
+    task.waiting_until_ms.reset();
+    task.wait_reason.reset();
+    if (auth.open)
+      auth.probe = id;
     touched(id);
     queued_at.erase(id);
     auto& entry = slots[slot];
@@ -129,27 +143,11 @@ pool_actor_state::outcome settle_failure(pool_actor_state& st, task_record& task
                                          task_result result, std::uint64_t now) {
   using outcome = pool_actor_state::outcome;
   auto cls = classify(result);
-  auto& cfg = *st.config;
-  if (cls == failure_class::rate_limited) {
-    ++st.consecutive_rate_limits;
-    auto factor = std::uint64_t{1} << std::min<std::uint32_t>(st.consecutive_rate_limits - 1, 4);
-    auto pause = cfg.rate_limit_cooldown_secs * 1000 * factor;
-    st.cooldown_until = std::max(st.cooldown_until.value_or(0), now + pause);
-    st.record_event(pool_event{now, "rate_limited", task.slot_id,
-                               "API " + std::to_string(result.api_error_status.value_or(0))
-                                 + ": no task starts for " + std::to_string(pause / 1000)
-                                 + " s"});
-    if (task.rate_limit_waits < cfg.rate_limit_max_waits) {
-      ++task.rate_limit_waits;
-      requeue(st, task, now);
-      return outcome::requeued;
-    }
-    result.output = "the API stayed rate-limited or overloaded through "
-                    + std::to_string(task.rate_limit_waits)
-                    + " waits (rate_limit_max_waits); last answer: " + result.output;
-    fail_task(st, task, std::move(result));
-    return outcome::settled;
-  }
+  if (auth_refused(result))
+    return settle_auth_failure(st, task, std::move(result), now);
+  if (cls == failure_class::rate_limited)
+    return settle_limit(st, task, std::move(result), now);
+  task.waiting_since_ms.reset();
   auto used = static_cast<std::uint32_t>(task.attempts.size()) + 1;
   if (retryable(cls) && used < task.max_attempts) {
     task.attempts.push_back(attempt_record{used, task.slot_id, result.subtype.value_or(""),
@@ -218,8 +216,13 @@ pool_actor_state::outcome pool_actor_state::complete(const slot_record& slot, co
   }
   if (is_terminal(task.state))
     return outcome::ignored;
+  if (auth.probe == id && !auth_refused(result))
+    close_auth(*this, result, now);
+  if (preempted.erase(id) && !result.success)
+    return settle_preempted(*this, task, std::move(result), now);
   if (result.success) {
     consecutive_rate_limits = 0;
+    task.waiting_since_ms.reset();
     task.result = std::move(result);
     if (task.review_required) {
       task.transition_to(task_state::pending_review); // a person decides
@@ -289,6 +292,8 @@ std::optional<slot_id> pool_actor_state::cancel(task_record& task, const std::st
 
 std::vector<task_id> pool_actor_state::expire(std::uint64_t now) {
   std::vector<task_id> out;
+  if (paused(now) || auth.open)
+    return out; // the slots are free, the pool waits: no slot_assignment_timeout
   auto limit = assignment_timeout_ms(*config);
   // Re-queued tasks sit at the front with a later queue time, so look at every entry.
   std::deque<task_id> kept;
@@ -315,6 +320,10 @@ std::vector<task_id> pool_actor_state::expire(std::uint64_t now) {
 
 std::optional<std::uint64_t> pool_actor_state::next_expiry() const {
   std::optional<std::uint64_t> first;
+  if (auth.open)
+    return first; // the probe's answer decides, and re-arms
+  if (cooldown_until) // checked again when the pause ends
+    return *cooldown_until + assignment_timeout_ms(*config);
   for (auto& id : queue) {
     auto it = tasks.find(id);
     auto q = queued_at.find(id);

@@ -40,6 +40,7 @@ pool_status pool_actor_state::status() const {
   }
   st.draining = draining;
   st.cooldown_until_ms = cooldown_until;
+  st.cooldown_reason = cooldown_reason;
   st.events.assign(events.begin(), events.end());
   return st;
 }

@@ -19,4 +19,23 @@ void fail_task(pool_actor_state& st, task_record& task, task_result result);
 pool_actor_state::outcome settle_failure(pool_actor_state& st, task_record& task,
                                          task_result result, std::uint64_t now);
 
+// -- limits and the credential breaker (pool_state_limits.cpp) -----------------------------
+
+/// A 429/529 or a rejected usage window: the pool pauses, the task waits (no attempt used)
+/// or, past `max_wait_secs` / `window_wait_max_secs`, fails saying what happened.
+pool_actor_state::outcome settle_limit(pool_actor_state& st, task_record& task,
+                                       task_result result, std::uint64_t now);
+
+/// A refused login: the breaker opens (or stays open after a failed probe); the task waits
+/// for the probe (`auth_failure: park`) or fails (`fail`).
+pool_actor_state::outcome settle_auth_failure(pool_actor_state& st, task_record& task,
+                                              task_result result, std::uint64_t now);
+
+/// A task the breaker stopped while it ran: waits or fails as `auth_failure` says.
+pool_actor_state::outcome settle_preempted(pool_actor_state& st, task_record& task,
+                                           task_result result, std::uint64_t now);
+
+/// The probe got past the login: the breaker closes and routing resumes.
+void close_auth(pool_actor_state& st, const task_result& result, std::uint64_t now);
+
 } // namespace claude_pool::pool_task_transitions

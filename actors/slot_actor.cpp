@@ -144,16 +144,13 @@ slot_actor::behavior_type slot_behavior(slot_actor::stateful_pointer<slot_actor_
       // A slot about to stop says so in its record, so the pool routes nothing more to it.
       if (restarts_slot(failure))
         st.record.state = slot_state::stopped;
-      else if (disables_slot(failure))
-        st.record.state = slot_state::errored;
       self->send(st.deps.pool, task_done_atom_v, st.record, task, std::move(result));
       // A crash or hang makes this slot suspect: stop, and let the supervisor decide about a
-      // restart. An auth failure stops it for good (no restart storm against a bad key).
+      // restart. A refused login leaves the slot as it is: the pool's breaker stops every
+      // slot of the credential at once (actors/pool_state_limits.cpp).
       if (restarts_slot(failure))
         self->quit(caf::make_error(pool_errc::slot_unhealthy,
                                    std::string(to_string(failure)) + ": " + why));
-      else if (disables_slot(failure))
-        self->quit(caf::make_error(pool_errc::slot_disabled, "authentication failed: " + why));
     },
   };
 }

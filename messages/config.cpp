@@ -67,6 +67,12 @@ std::string validate(const pool_config& cfg) {
     return "pool_config.warm_max_tasks: must be at least 1";
   if (cfg.claude_bin && cfg.claude_bin->empty())
     return "pool_config.claude_bin: must not be empty";
+  if (cfg.auth_failure != "park" && cfg.auth_failure != "fail")
+    return "pool_config.auth_failure: \"" + cfg.auth_failure + "\" is not park or fail";
+  if (cfg.auth_probe_secs == 0)
+    return "pool_config.auth_probe_secs: must be at least 1";
+  if (cfg.rate_limit_cooldown_secs == 0)
+    return "pool_config.rate_limit_cooldown_secs: must be at least 1";
   return validate(cfg.remote);
 }
 

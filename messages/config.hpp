@@ -126,10 +126,25 @@ struct pool_config {
   std::uint64_t restart_backoff_max_ms = 30000;
   /// A slot that ran this long since its last restart starts with a clean restart history.
   std::uint64_t restart_reset_after_secs = 300;
-  /// Pool-wide pause after a 429/529, doubling while they keep coming (up to 16×).
+  /// Pool-wide pause after a 429/529 whose server gave no `retry-after`, doubling while they
+  /// keep coming (up to 16×). With a `retry-after` the pause is the server's.
   std::uint64_t rate_limit_cooldown_secs = 10;
-  /// A task re-queued this many times because of rate limits then fails (no endless loop).
-  std::uint32_t rate_limit_max_waits = 5;
+  /// A task waits through 429/529 (rate limit, overload) at most this long in a row, then
+  /// fails saying what happened. Waiting never uses an attempt.
+  std::uint64_t max_wait_secs = 900;
+  /// A rejected usage window (subscription limit) makes tasks wait until it resets, but at
+  /// most this far ahead (a reset further away fails the task at once, naming it).
+  std::uint64_t window_wait_max_secs = 8 * 24 * 3600;
+  /// No output from a running CLI for this long (not even a retry notice): it is
+  /// interrupted, then killed, and the task may be retried (crash class). 0 = off.
+  std::uint64_t stall_secs = 900;
+  /// A 401/403 or "Not logged in" stops every slot at once (no retry storm); the waiting
+  /// tasks are then failed ("fail": a batch ends, saying why) or kept pending ("park":
+  /// a node that runs for days waits until a probe shows the login fixed).
+  std::string auth_failure = "fail";
+  /// While stopped for credentials, one task is let through this often to see whether the
+  /// login was fixed.
+  std::uint64_t auth_probe_secs = 300;
 
   // -- budget (extensions) ----------------------------------------------------------------
   /// With `budget_microdollars`, what a task without its own `max_budget_usd` reserves (and

@@ -104,7 +104,11 @@ void fields(W& w, pool_config& x) {
   w.defaulted("restart_backoff_max_ms", x.restart_backoff_max_ms);
   w.defaulted("restart_reset_after_secs", x.restart_reset_after_secs);
   w.defaulted("rate_limit_cooldown_secs", x.rate_limit_cooldown_secs);
-  w.defaulted("rate_limit_max_waits", x.rate_limit_max_waits);
+  w.defaulted("max_wait_secs", x.max_wait_secs);
+  w.defaulted("window_wait_max_secs", x.window_wait_max_secs);
+  w.defaulted("stall_secs", x.stall_secs);
+  w.defaulted("auth_failure", x.auth_failure);
+  w.defaulted("auth_probe_secs", x.auth_probe_secs);
   w.defaulted("budget_default_reservation_microdollars", x.budget_default_reservation_microdollars);
   w.defaulted("budget_reserve_observed", x.budget_reserve_observed);
   w.defaulted("execution", x.execution);
@@ -178,6 +182,17 @@ void fields(W& w, task_result& x) {
   w.omitted("structured_output", x.structured_output);
   w.omitted("subtype", x.subtype);
   w.omitted("api_error_status", x.api_error_status);
+  w.omitted("api_retries", x.api_retries, 0u);
+  w.omitted("retry_after_ms", x.retry_after_ms);
+  w.omitted("rate_limit", x.rate_limit);
+}
+
+template <class W>
+void fields(W& w, rate_limit_info& x) {
+  w.required("status", x.status);
+  w.omitted("resets_at_ms", x.resets_at_ms);
+  w.omitted("window", x.window);
+  w.omitted("utilization", x.utilization);
 }
 
 template <class W>
@@ -199,6 +214,9 @@ void fields(W& w, task_record& x) {
   w.omitted("max_attempts", x.max_attempts, 1);
   w.omitted("attempts", x.attempts);
   w.omitted("rate_limit_waits", x.rate_limit_waits, 0);
+  w.omitted("waiting_until_ms", x.waiting_until_ms);
+  w.omitted("wait_reason", x.wait_reason);
+  w.omitted("waiting_since_ms", x.waiting_since_ms);
   w.omitted("live_progress", x.live_progress, false);
   w.omitted("progress", x.progress);
   w.omitted("working_dir", x.working_dir);
@@ -287,6 +305,7 @@ CLAUDE_POOL_JSON_OBJECT(task_result)
 CLAUDE_POOL_JSON_OBJECT(attempt_record)
 CLAUDE_POOL_JSON_OBJECT(task_record)
 CLAUDE_POOL_JSON_OBJECT(task_progress)
+CLAUDE_POOL_JSON_OBJECT(rate_limit_info)
 CLAUDE_POOL_JSON_OBJECT(task_filter)
 CLAUDE_POOL_JSON_OBJECT(model_metrics)
 CLAUDE_POOL_JSON_OBJECT(session_metrics)

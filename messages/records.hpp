@@ -33,6 +33,15 @@ struct slot_record {
 };
 
 /// The outcome of one execution (reference `TaskResult`).
+/// A usage window's state as the CLI reports it (`rate_limit_event`, OAuth logins only; see
+/// ../shared/CLI_LIMITS_FACTS.md), extension.
+struct rate_limit_info {
+  std::string status;                        ///< allowed, allowed_warning, rejected
+  std::optional<std::uint64_t> resets_at_ms; ///< when the window resets
+  std::optional<std::string> window;         ///< five_hour, seven_day, … (`rateLimitType`)
+  std::optional<double> utilization;         ///< 0..1, when reported
+};
+
 struct task_result {
   std::string output;
   bool success = false;
@@ -53,6 +62,12 @@ struct task_result {
   std::optional<std::string> subtype;
   /// The CLI's `api_error_status` (401, 429, 529, …) when an API call failed.
   std::optional<std::int32_t> api_error_status;
+  /// Retries the CLI made itself (`system/api_retry` events) and the delay it was told to
+  /// wait before the last one (the server's `retry-after`, or its own backoff).
+  std::uint32_t api_retries = 0;
+  std::optional<std::uint64_t> retry_after_ms;
+  /// The last usage-window state the CLI reported during the run.
+  std::optional<rate_limit_info> rate_limit;
 
   static task_result failure(std::string output, std::string subtype);
 };
@@ -105,8 +120,14 @@ struct task_record {
   std::uint32_t max_attempts = 1;
   /// Every earlier failed execution, oldest first.
   std::vector<attempt_record> attempts;
-  /// Times the task went back to the queue because the API was rate-limited / overloaded.
+  /// Times the task went back to the queue because the API was rate-limited / overloaded
+  /// (never counted as attempts).
   std::uint32_t rate_limit_waits = 0;
+  /// While it waits for a limit: when it may run again, why, and since when it has been
+  /// waiting (its first limit in a row; `max_wait_secs` counts from here).
+  std::optional<std::uint64_t> waiting_until_ms;
+  std::optional<std::string> wait_reason;
+  std::optional<std::uint64_t> waiting_since_ms;
   /// The task runs with the CLI's event stream so its progress can be followed.
   bool live_progress = false;
   /// Its progress (tasks with `live_progress` once they started).

@@ -67,6 +67,7 @@ void fields(W& w, pool_status& x) {
   w.defaulted("pending_review", x.pending_review);
   w.required("draining", x.draining);
   w.omitted("cooldown_until_ms", x.cooldown_until_ms);
+  w.omitted("cooldown_reason", x.cooldown_reason);
   w.defaulted("events", x.events);
   w.omitted("budget", x.budget);
   w.defaulted("target_slots", x.target_slots);

@@ -63,6 +63,9 @@ struct pool_status {
   bool draining = false;
   /// While set, no task starts before this time (pool-wide rate-limit cool-down).
   std::optional<std::uint64_t> cooldown_until_ms;
+  /// What the pause waits for ("API overloaded (529); cool-down 20 s", "usage limit
+  /// (five_hour window); resets …", "credentials refused; next check …").
+  std::optional<std::string> cooldown_reason;
   /// The most recent supervision and budget events, oldest first.
   std::vector<pool_event> events;
   /// The budget's figures when the pool has a cap.

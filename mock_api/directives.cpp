@@ -53,6 +53,25 @@ std::optional<tool_call> to_tool_call(std::string_view s) {
   return call;
 }
 
+// A decimal number (`0.95`, `1`) within [0, 1].
+std::optional<double> to_fraction(std::string_view s) {
+  s = trim(s);
+  double value = 0;
+  const auto* end = s.data() + s.size();
+  auto [ptr, ec] = std::from_chars(s.data(), end, value);
+  if (s.empty() || ec != std::errc{} || ptr != end || !(value >= 0 && value <= 1))
+    return std::nullopt;
+  return value;
+}
+
+// The claims the API names in `anthropic-ratelimit-unified-representative-claim` for a
+// subscription's own windows (the CLI also knows overage claims, which the mock lacks).
+bool is_known_claim(std::string_view claim) {
+  for (const char* known : {"five_hour", "seven_day", "seven_day_opus", "seven_day_sonnet"})
+    if (claim == known) return true;
+  return false;
+}
+
 bool takes_json(std::string_view name) { return name == "structured" || name == "tool_use"; }
 
 // Applies one directive; false if its value is malformed.
@@ -113,6 +132,27 @@ bool apply(std::string_view name, std::optional<std::string_view> value, directi
     auto parsed = value ? to_json(*value) : std::nullopt;
     if (!parsed || !parsed->is_object()) return false;
     d.structured = std::move(*parsed);
+    return true;
+  }
+  if (name == "limit_until") {
+    auto epoch = integer();
+    if (!epoch) return false;
+    d.limit_until = *epoch;
+    return true;
+  }
+  if (name == "limit_claim") {
+    if (!value) return false;
+    const auto claim = std::string{trim(*value)};
+    if (!is_known_claim(claim))
+      d.problems.push_back("unknown claim '" + claim + "' in [[mock:limit_claim=" + claim +
+                           "]] (five_hour, seven_day, seven_day_opus or seven_day_sonnet)");
+    d.limit_claim = claim;
+    return true;
+  }
+  if (name == "warning") {
+    auto utilization = value ? to_fraction(*value) : std::nullopt;
+    if (!utilization) return false;
+    d.warning = *utilization;
     return true;
   }
   d.problems.push_back("unknown directive [[mock:" + std::string{name} + "]]");

@@ -33,6 +33,9 @@ struct directives {
   std::optional<std::string> reply;
   std::optional<tool_call> tool_use;
   std::optional<nlohmann::ordered_json> structured;  ///< key order kept
+  std::optional<std::int64_t> limit_until;  ///< Unix seconds: a usage limit holds until then
+  std::string limit_claim = "five_hour";  ///< the limit `limit_until` and `warning` speak of
+  std::optional<double> warning;  ///< utilization (0..1) reported as allowed_warning
   std::vector<std::string> problems;  ///< unknown or malformed directives, for a 400
 };
 

@@ -10,8 +10,10 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <cerrno>
 #include <chrono>
+#include <cstdio>
 #include <condition_variable>
 #include <cstring>
 #include <map>
@@ -22,6 +24,42 @@
 namespace claude_pool::mock_api {
 
 using nlohmann::json;
+
+std::string credential_fingerprint(std::string_view credential) {
+  if (credential.empty()) return "none";
+  std::uint64_t hash = 14695981039346656037ULL;  // FNV-1a: stable across builds and runs
+  for (unsigned char c : credential) {
+    hash ^= c;
+    hash *= 1099511628211ULL;
+  }
+  char hex[17];
+  std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(hash));
+  return std::string{hex, 8};
+}
+
+namespace {
+
+// The secret a request authenticates with: the API key, else the OAuth bearer token.
+std::string presented_credential(const httplib::Request& req) {
+  auto key = req.get_header_value("x-api-key");
+  if (!key.empty()) return key;
+  auto authorization = req.get_header_value("authorization");
+  constexpr std::string_view bearer = "bearer ";
+  const bool is_bearer =
+      authorization.size() >= bearer.size() &&
+      std::equal(bearer.begin(), bearer.end(), authorization.begin(), [](char a, char b) {
+        return a == std::tolower(static_cast<unsigned char>(b));
+      });
+  return is_bearer ? authorization.substr(bearer.size()) : authorization;
+}
+
+std::int64_t unix_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
 
 struct server::impl {
   options opts;
@@ -55,16 +93,17 @@ struct server::impl {
     return !stopping;
   }
 
-  void record(const httplib::Request& req, json body, bool is_title) {
+  // Logs a request on arrival, with the status it is going to be answered with.
+  void record(const httplib::Request& req, json body, bool is_title, int status) {
     logged_request entry;
-    entry.at_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                      std::chrono::system_clock::now().time_since_epoch())
-                      .count();
+    entry.at_ms = unix_ms();
     entry.method = req.method;
     entry.path = req.path;
     entry.session_header = req.get_header_value("x-claude-code-session-id");
     entry.body = std::move(body);
     entry.is_title_request = is_title;
+    entry.credential = credential_fingerprint(presented_credential(req));
+    entry.status = status;
     std::lock_guard lock{log_mutex};
     if (log_fd >= 0) {
       json line = {{"at_ms", entry.at_ms},
@@ -72,6 +111,8 @@ struct server::impl {
                    {"path", entry.path},
                    {"session_header", entry.session_header},
                    {"is_title_request", entry.is_title_request},
+                   {"credential", entry.credential},
+                   {"status", entry.status},
                    {"body", entry.body}};
       auto text = line.dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
       const char* data = text.data();
@@ -101,20 +142,22 @@ struct server::impl {
   void handle_messages(const httplib::Request& req, httplib::Response& res) {
     auto body = json::parse(req.body, nullptr, false);
     if (body.is_discarded() || !body.is_object()) {
-      record(req, parse_body(req.body), false);
+      record(req, parse_body(req.body), false, 400);
       return send_error(res, 400, "mock API: the request body is not a JSON object");
     }
     const bool title = detail::is_title_request(body);
     const bool stream = body.contains("stream") && body["stream"].is_boolean() &&
                         body["stream"].get<bool>();
     const auto seq = ++sequence;
-    auto reply = detail::plan_reply(body, opts.model, seq, [this](const std::string& key, int times) {
+    const auto count_failure = [this](const std::string& key, int times) {
       std::lock_guard<std::mutex> lock(failures_mutex);
       return failures_by_text[key]++ < times;
-    });
-    record(req, std::move(body), title);
+    };
+    auto reply = detail::plan_reply(body, opts.model, seq, unix_ms() / 1000, count_failure);
+    record(req, std::move(body), title, reply.status);
     res.set_header("request-id", "req_mock" + std::to_string(seq));
     if (!pause(reply.delay)) return send_error(res, 529, "Overloaded");
+    for (const auto& [name, value] : reply.headers) res.set_header(name, value);
     if (reply.status != 200) {
       res.status = reply.status;
       if (reply.retry_after) res.set_header("retry-after", std::to_string(*reply.retry_after));
@@ -143,7 +186,7 @@ struct server::impl {
   void install_routes() {
     auto& s = *http;
     s.Get("/", [this](const httplib::Request& req, httplib::Response& res) {
-      record(req, nullptr, false);
+      record(req, nullptr, false, 200);
       res.set_content("ok", "text/plain");
     });
     s.Post("/v1/messages", [this](const httplib::Request& req, httplib::Response& res) {
@@ -153,15 +196,15 @@ struct server::impl {
            [this](const httplib::Request& req, httplib::Response& res) {
              auto body = json::parse(req.body, nullptr, false);
              if (body.is_discarded() || !body.is_object()) {
-               record(req, parse_body(req.body), false);
+               record(req, parse_body(req.body), false, 400);
                return send_error(res, 400, "mock API: the request body is not a JSON object");
              }
              auto answer = detail::count_tokens(body);
-             record(req, std::move(body), false);
+             record(req, std::move(body), false, 200);
              res.set_content(answer.dump(), "application/json");
            });
     auto not_found = [this](const httplib::Request& req, httplib::Response& res) {
-      record(req, parse_body(req.body), false);
+      record(req, parse_body(req.body), false, 404);
       send_error(res, 404, "mock API: no route for " + req.method + " " + req.path);
     };
     s.Get(".*", not_found);

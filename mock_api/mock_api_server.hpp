@@ -36,6 +36,27 @@
 /// |                                | (input `{}` when left out); `stop_reason: tool_use`      |
 /// | `[[mock:structured={"k":"v"}]]`| when the request offers the CLI's `--json-schema` tool   |
 /// |                                | (`StructuredOutput`), call it with that JSON input       |
+/// | `[[mock:limit_until=EPOCH]]`   | a used-up subscription window: before EPOCH (Unix        |
+/// |                                | seconds, server clock) a 429 rate_limit_error with the   |
+/// |                                | unified headers below; from EPOCH on a normal reply      |
+/// |                                | that says `status: allowed`                              |
+/// | `[[mock:limit_claim=seven_day]]` | the limit `limit_until` and `warning` speak of:        |
+/// |                                | five_hour (default), seven_day, seven_day_opus,          |
+/// |                                | seven_day_sonnet; anything else is a 400                 |
+/// | `[[mock:warning=0.95]]`        | a normal reply that says `status: allowed_warning` at    |
+/// |                                | that utilization (0..1)                                  |
+///
+/// The unified headers (each name prefixed `anthropic-ratelimit-unified-`; WIN is `5h` for
+/// five_hour, `7d` for the seven_day claims, the only weekly window the CLI reads):
+/// - rejected (429 before EPOCH): `status: rejected`, `reset: EPOCH`,
+///   `representative-claim: CLAIM`, `WIN-utilization: 1.0`, `WIN-reset: EPOCH`;
+/// - allowed (200 from EPOCH on): `status: allowed`, `reset: NOW + window` (5 h, or 7 days);
+/// - warning (200): `status: allowed_warning`, `reset: NOW+3600`, `representative-claim: CLAIM`,
+///   `WIN-utilization: U`, `WIN-surpassed-threshold: min(0.9, U)`, `WIN-reset: NOW+3600`.
+/// The CLI turns these into `rate_limit_event`s and "You've hit your session limit · resets
+/// …" only for OAuth subscribers, not for `ANTHROPIC_API_KEY` runs. A limit rejects before
+/// `status` is looked at; `retry_after` applies to its 429 too; `warning` wins over the
+/// allowed headers; the headers go on 200 replies only (never on a `status` error).
 ///
 /// Without a directive the reply is `Answer: ` followed by the first 200 characters (code
 /// points) of the user text with the directives removed and surrounding blanks trimmed.
@@ -65,6 +86,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace claude_pool::mock_api {
@@ -74,7 +96,10 @@ struct options {
   std::string host = "127.0.0.1";
   std::uint16_t port = 0;  ///< 0 = pick a free port
   std::string model = "claude-opus-4-8";  ///< reported when a request names no model
-  std::string log_path;  ///< if set: append one JSON line per request, file created 0600
+  /// If set: append one JSON line per request, file created 0600, with the fields of
+  /// logged_request (`at_ms`, `method`, `path`, `session_header`, `is_title_request`,
+  /// `credential`, `status`, `body`).
+  std::string log_path;
   std::size_t threads = 64;  ///< worker threads; each open keep-alive connection holds one
 };
 
@@ -86,7 +111,13 @@ struct logged_request {
   std::string session_header;  ///< x-claude-code-session-id
   nlohmann::json body;  ///< parsed JSON body; a string if not JSON; null if empty
   bool is_title_request = false;
+  std::string credential;  ///< credential_fingerprint() of the key or token presented
+  int status = 0;  ///< the HTTP status decided on arrival (stop() during a delay makes it 529)
 };
+
+/// A short, non-secret name for a credential, so a test can count requests per key without
+/// logging it: the first 8 hex digits of its 64-bit FNV-1a hash; "none" when empty.
+std::string credential_fingerprint(std::string_view credential);
 
 /// The mock server. Serves on a background thread between start() and stop().
 class server {

@@ -3,6 +3,8 @@
 #include "mock_api/directives.hpp"
 
 #include <algorithm>
+#include <cstdio>
+#include <utility>
 
 namespace claude_pool::mock_api::detail {
 namespace {
@@ -99,6 +101,70 @@ std::string title_for(const std::string& text) {
   return title.empty() ? "Mock session" : title;
 }
 
+// ---- subscription usage limits, as the API's unified rate-limit headers say them ----------
+
+using header_list = std::vector<std::pair<std::string, std::string>>;
+
+constexpr const char* unified = "anthropic-ratelimit-unified-";
+constexpr std::int64_t hour_s = 3600;
+
+// The per-window header infix of a claim. The CLI reads only the 5h, 7d, 7d_oi and overage
+// windows; the Opus and Sonnet limits are weekly, so they speak through 7d.
+std::string window_of(const std::string& claim) { return claim == "five_hour" ? "5h" : "7d"; }
+
+std::int64_t window_seconds(const std::string& claim) {
+  return claim == "five_hour" ? 5 * hour_s : 7 * 24 * hour_s;
+}
+
+// A fraction as a header value: `0.95`, `0.9`.
+std::string decimal(double value) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%g", value);
+  return text;
+}
+
+// The 429 of a subscription whose window is used up until `until`: the CLI shows "You've hit
+// your session limit · resets <time>" only when the representative claim is present.
+header_list rejected_headers(const std::string& claim, std::int64_t until) {
+  const auto window = std::string{unified} + window_of(claim);
+  return {{std::string{unified} + "status", "rejected"},
+          {std::string{unified} + "reset", std::to_string(until)},
+          {std::string{unified} + "representative-claim", claim},
+          {window + "-utilization", "1.0"},
+          {window + "-reset", std::to_string(until)}};
+}
+
+// A 200 once the limit has lifted: a fresh window, which resets one window length from now.
+header_list allowed_headers(const std::string& claim, std::int64_t now_s) {
+  return {{std::string{unified} + "status", "allowed"},
+          {std::string{unified} + "reset", std::to_string(now_s + window_seconds(claim))}};
+}
+
+// A 200 near the limit. The CLI keeps `allowed_warning` only with a surpassed-threshold
+// header (or utilization and elapsed time past its own thresholds), so one is always sent;
+// a threshold cannot exceed the utilization that surpassed it.
+header_list warning_headers(const std::string& claim, double utilization, std::int64_t now_s) {
+  const auto window = std::string{unified} + window_of(claim);
+  const auto reset = std::to_string(now_s + hour_s);
+  return {{std::string{unified} + "status", "allowed_warning"},
+          {std::string{unified} + "reset", reset},
+          {std::string{unified} + "representative-claim", claim},
+          {window + "-utilization", decimal(utilization)},
+          {window + "-surpassed-threshold", decimal(std::min(0.9, utilization))},
+          {window + "-reset", reset}};
+}
+
+// A 429 for a request made while its usage limit holds.
+planned_reply& reject_for_limit(planned_reply& reply, const directives& d) {
+  reply.status = 429;
+  reply.error_body = error_body(429, "mock API: " + d.limit_claim +
+                                         " usage limit reached, resets at " +
+                                         std::to_string(*d.limit_until));
+  reply.retry_after = d.retry_after;
+  reply.headers = rejected_headers(d.limit_claim, *d.limit_until);
+  return reply;
+}
+
 }  // namespace
 
 bool asks_for_title_json(const json& body) {
@@ -126,7 +192,8 @@ ojson error_body(int status, const std::string& message) {
 }
 
 planned_reply plan_reply(const json& body, const std::string& default_model,
-                         std::uint64_t sequence, const failure_counter& count_failure) {
+                         std::uint64_t sequence, std::int64_t now_s,
+                         const failure_counter& count_failure) {
   planned_reply reply;
   reply.id = "msg_mock" + std::to_string(sequence);
   reply.model = body.is_object() && body.contains("model") && body["model"].is_string()
@@ -153,6 +220,8 @@ planned_reply plan_reply(const json& body, const std::string& default_model,
     reply.error_body = error_body(400, message);
     return reply;
   }
+  // A used-up window rejects everything, whatever else the prompt asks for.
+  if (d.limit_until && now_s < *d.limit_until) return reject_for_limit(reply, d);
   const bool fails = d.status != 0 && d.status != 200
                      && (!d.status_times || !count_failure
                          || count_failure(parsed.stripped, *d.status_times));
@@ -162,6 +231,10 @@ planned_reply plan_reply(const json& body, const std::string& default_model,
     reply.retry_after = d.retry_after;
     return reply;
   }
+  if (d.warning)
+    reply.headers = warning_headers(d.limit_claim, *d.warning, now_s);
+  else if (d.limit_until)
+    reply.headers = allowed_headers(d.limit_claim, now_s);
   const auto tool_id = "toolu_mock" + std::to_string(sequence);
   if (!turn.answers_tool && d.tool_use) {
     reply.blocks.push_back(tool_block(tool_id, d.tool_use->name, d.tool_use->input));

@@ -7,8 +7,10 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace claude_pool::mock_api::detail {
@@ -27,6 +29,8 @@ struct planned_reply {
   int status = 200;
   nlohmann::ordered_json error_body;  ///< set when status != 200
   std::optional<int> retry_after;
+  /// More response headers: the unified rate-limit headers of `limit_until` and `warning`.
+  std::vector<std::pair<std::string, std::string>> headers;
   std::chrono::milliseconds delay{0};
   std::chrono::milliseconds chunk_delay{0};
   std::string id;  ///< msg_...
@@ -46,13 +50,15 @@ bool is_title_request(const nlohmann::json& body);
 /// True when the request asks for a JSON answer with a "title" field (`output_config.format`).
 bool asks_for_title_json(const nlohmann::json& body);
 
-/// Decides the answer to a `POST /v1/messages` body. `sequence` makes ids unique.
 /// Counts a failure for `key` (the prompt without directives) and says whether it is still
 /// within the first `times` ones: how `[[mock:status_times=N]]` fails only N times.
 using failure_counter = std::function<bool(const std::string& key, int times)>;
 
+/// Decides the answer to a `POST /v1/messages` body. `sequence` makes ids unique; `now_s`
+/// (Unix seconds) is the server's clock, which `[[mock:limit_until=EPOCH]]` is judged by.
 planned_reply plan_reply(const nlohmann::json& body, const std::string& default_model,
-                         std::uint64_t sequence, const failure_counter& count_failure = {});
+                         std::uint64_t sequence, std::int64_t now_s,
+                         const failure_counter& count_failure = {});
 
 /// Anthropic's error body for an HTTP status.
 nlohmann::ordered_json error_body(int status, const std::string& message);

@@ -1,6 +1,8 @@
 #include "program/metrics_table.hpp"
 #include "program/progress_display.hpp"
 
+#include "actors/limit_policy.hpp"
+
 #include <string>
 
 namespace claude_pool::app {
@@ -26,6 +28,13 @@ void print_status_table(std::ostream& out, const pool_status& st) {
       << st.completed << " completed, " << st.failed << " failed, " << st.cancelled
       << " cancelled" << (st.draining ? " (draining)" : "") << "\n"
       << "slots      " << st.slots.size() << " (target " << st.target_slots << ")\n";
+  if (st.cooldown_until_ms) {
+    // Every idle slot waits for the same thing: say what, and until when.
+    out << "waiting    no task starts before " << describe_time_utc(*st.cooldown_until_ms);
+    if (st.cooldown_reason)
+      out << ": " << *st.cooldown_reason;
+    out << "\n";
+  }
   for (auto& s : st.slots) {
     out << "  " << s.id.value << "  " << to_string(s.state) << ", " << s.tasks_completed
         << " tasks, " << format_microdollars(s.cost_microdollars) << ", " << s.restart_count << " restarts";

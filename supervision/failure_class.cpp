@@ -33,9 +33,11 @@ failure_class classify(const task_result& r) {
       return failure_class::server_error;
     return failure_class::task_error;
   }
+  if (r.output.rfind("Not logged in", 0) == 0) // the CLI found no credentials at all
+    return failure_class::auth;
   if (subtype == "timeout")
     return failure_class::hang;
-  if (subtype == "crashed" || subtype == "exit_error" || subtype == "slot_lost"
+  if (subtype == "crashed" || subtype == "stalled" || subtype == "exit_error" || subtype == "slot_lost"
       || subtype == "node_lost")
     return failure_class::crash;
   if (subtype == "unparsable_output" || subtype == "empty_output"
@@ -48,7 +50,6 @@ bool restarts_slot(failure_class x) {
   return x == failure_class::crash || x == failure_class::hang;
 }
 
-bool disables_slot(failure_class x) { return x == failure_class::auth; }
 
 bool retryable(failure_class x) {
   return x == failure_class::crash || x == failure_class::hang

@@ -27,9 +27,6 @@ failure_class classify(const task_result& result);
 /// The slot's process state is suspect: restart the slot (crash, hang).
 bool restarts_slot(failure_class x);
 
-/// The slot must stop taking work without a restart storm (auth).
-bool disables_slot(failure_class x);
-
 /// A retry may succeed, so a task with attempts left goes back to the queue.
 bool retryable(failure_class x);
 

@@ -52,9 +52,10 @@ std::vector<std::string> build_cli_args(const resolved_config& cfg,
   std::vector<std::string> args{"-p"};
   if (output == cli_output::result_json)
     args.emplace_back("--output-format=json");
-  else // stream-json needs --verbose; partial messages add the stream_event lines
-    args.insert(args.end(),
-                {"--output-format=stream-json", "--verbose", "--include-partial-messages"});
+  else // stream-json needs --verbose
+    args.insert(args.end(), {"--output-format=stream-json", "--verbose"});
+  if (output == cli_output::event_stream) // partial messages add the stream_event lines
+    args.emplace_back("--include-partial-messages");
   if (cfg.bare)
     args.emplace_back("--bare");
   if (cfg.model)

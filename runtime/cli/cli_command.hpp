@@ -19,6 +19,10 @@ enum class cli_output {
   /// --include-partial-messages`), ending with a `result` event shaped like `result_json`'s
   /// object: for tasks whose progress is followed, and for warm processes.
   event_stream,
+  /// The same events without the text deltas (`--output-format=stream-json --verbose`): what
+  /// one-shot tasks run with, so that the pool sees the CLI's retry notices and usage-window
+  /// events, and a stalled stream, at a line per message rather than per token.
+  events,
 };
 
 /// Arguments after the executable: `-p --output-format=json …` (or the event stream's flags).

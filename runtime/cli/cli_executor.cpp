@@ -4,6 +4,8 @@
 
 #include "runtime/cli/cli_command.hpp"
 #include "runtime/cli/cli_result.hpp"
+#include "runtime/cli/limit_signals.hpp"
+#include "runtime/cli/stall_watchdog.hpp"
 #include "runtime/process/process_runner.hpp"
 #include "runtime/cli/progress_tracker.hpp"
 #include "runtime/cli/stream_json.hpp"
@@ -22,6 +24,10 @@ cli_executor::cli_executor(const pool_config& cfg, std::string default_claude_bi
 
 cli_executor::~cli_executor() {
   {
+    std::lock_guard<std::mutex> lock(stopping_mutex_);
+    stopping_ = true;
+  }
+  {
     std::lock_guard<std::mutex> lock(warm_mutex_);
     for (auto& [slot, proc] : warm_)
       proc->stop();
@@ -37,6 +43,10 @@ runtime::process_request cli_base_request(const pool_config& cfg, const std::str
   for (auto& [name, value] : cfg.cli_env)
     proc.env_set.emplace_back(name, value);
   proc.env_set.emplace_back("CLAUDE_CODE_MAX_RETRIES", std::to_string(cfg.cli_max_retries));
+  // Only the task's own requests: no session-title request, telemetry or update checks, so a
+  // warm and a one-shot run of a task cost the same requests (cli_env may say otherwise).
+  if (!cfg.cli_env.count("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC"))
+    proc.env_set.emplace_back("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1");
   for (auto name : stripped_cli_env)
     proc.env_unset.emplace_back(name);
   if (working_dir)
@@ -68,13 +78,15 @@ cli_run_context run_context(const pool_config& cfg, const resolved_config& task,
 }
 
 /// The stdout of a one-shot event-stream run. A runner with `on_stdout` collects nothing, so
-/// this splits the chunks into lines, hands every line to the progress reporter and keeps
-/// what the result parser needs within max_output_bytes: all lines but the partial-message
-/// events (each repeats a piece of an `assistant` event), and the `result` event always.
+/// this splits the chunks into lines, hands every line to the progress reporter (if the task
+/// is followed) and the limit signals, and keeps what the result parser needs within
+/// max_output_bytes: all lines but the partial-message events (each repeats a piece of an
+/// `assistant` event), and the `result` event always.
 class event_stream_stdout {
 public:
-  event_stream_stdout(std::shared_ptr<progress_reporter> reporter, std::size_t limit)
-    : reporter_(std::move(reporter)), limit_(limit) {}
+  event_stream_stdout(std::shared_ptr<progress_reporter> reporter,
+                      std::shared_ptr<limit_signals> signals, std::size_t limit)
+    : reporter_(std::move(reporter)), signals_(std::move(signals)), limit_(limit) {}
 
   void feed(std::string_view chunk) {
     if (overflow_)
@@ -94,7 +106,9 @@ public:
 
 private:
   void take(const std::string& line) {
-    reporter_->feed_line(line);
+    if (reporter_)
+      reporter_->feed_line(line);
+    signals_->feed_line(line);
     if (line.rfind(R"({"type":"stream_event")", 0) == 0)
       return;
     bool result = line.rfind(R"({"type":"result")", 0) == 0;
@@ -112,6 +126,7 @@ private:
   }
 
   std::shared_ptr<progress_reporter> reporter_;
+  std::shared_ptr<limit_signals> signals_;
   std::size_t limit_;
   stream_json::line_splitter lines_;
   std::string kept_;
@@ -144,27 +159,60 @@ std::uint64_t cli_executor::start(execution_request req, completion done) {
   auto proc = base_request(req.working_dir);
   bool live = req.live_progress;
   proc.args = build_cli_args(req.config, req.resume_session,
-                             live ? cli_output::event_stream : cli_output::result_json);
+                             live ? cli_output::event_stream : cli_output::events);
   proc.stdin_data = std::move(req.prompt);
   if (cfg_.task_timeout_secs)
     proc.timeout = std::chrono::seconds(*cfg_.task_timeout_secs);
   auto ctx = run_context(cfg_, req.config, describe_command(claude_bin_, proc.args));
-  ctx.event_stream = live;
+  ctx.event_stream = true;
+  // All of these run on the runner's thread: on_stdout for each chunk, then the completion.
   std::shared_ptr<progress_reporter> reporter;
-  std::shared_ptr<event_stream_stdout> out_lines;
-  if (live) {
-    // Both run on the runner's thread: on_stdout for each chunk, then the completion.
+  if (live)
     reporter = std::make_shared<progress_reporter>(std::move(req.on_progress));
-    out_lines = std::make_shared<event_stream_stdout>(reporter, proc.stdout_limit);
-    proc.on_stdout = [out_lines](std::string_view chunk) { out_lines->feed(chunk); };
-  }
-  return runner_->start(std::move(proc), [ctx = std::move(ctx), done = std::move(done), reporter,
-                                          out_lines](runtime::process_outcome out) {
-    if (out_lines) {
-      out_lines->finish_into(out);
+  auto signals = std::make_shared<limit_signals>();
+  auto out_lines = std::make_shared<event_stream_stdout>(reporter, signals, proc.stdout_limit);
+  auto run_id = std::make_shared<std::atomic<std::uint64_t>>(0);
+  auto watchdog = start_stall_watchdog(run_id);
+  proc.on_stdout = [out_lines, watchdog](std::string_view chunk) {
+    if (watchdog)
+      watchdog->output();
+    out_lines->feed(chunk);
+  };
+  auto stall_secs = cfg_.stall_secs;
+  auto id = runner_->start(std::move(proc), [ctx = std::move(ctx), done = std::move(done), reporter,
+                                             out_lines, signals, watchdog,
+                                             stall_secs](runtime::process_outcome out) {
+    if (watchdog)
+      watchdog->finished();
+    out_lines->finish_into(out);
+    if (reporter)
       reporter->finish(); // the last progress, final cost included, comes before done
+    auto result = interpret_cli_run(out, ctx);
+    signals->apply_to(result);
+    if (watchdog && watchdog->fired() && out.end == runtime::process_end::cancelled) {
+      result.subtype = "stalled";
+      result.output = "the CLI printed nothing for " + std::to_string(stall_secs)
+                      + " s (stall_secs); it was interrupted, then its process group killed";
     }
-    done(interpret_cli_run(out, ctx));
+    done(std::move(result));
+  });
+  run_id->store(id);
+  return id;
+}
+
+std::shared_ptr<stall_watchdog>
+cli_executor::start_stall_watchdog(std::shared_ptr<std::atomic<std::uint64_t>> run_id) {
+  if (cfg_.stall_secs == 0)
+    return nullptr;
+  {
+    std::lock_guard<std::mutex> lock(warm_mutex_);
+    if (!timers_)
+      timers_ = std::make_unique<runtime::timer_thread>();
+  }
+  return stall_watchdog::start(*timers_, std::chrono::seconds(cfg_.stall_secs), [this, run_id] {
+    std::lock_guard<std::mutex> lock(stopping_mutex_);
+    if (!stopping_ && run_id->load() != 0)
+      runner_->cancel(run_id->load()); // SIGINT to the group, then SIGKILL after the grace
   });
 }
 

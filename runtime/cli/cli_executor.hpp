@@ -5,6 +5,7 @@
 
 #include <map>
 #include <memory>
+#include <atomic>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -21,6 +22,7 @@ class timer_thread;
 struct process_request;
 }
 class warm_process;
+class stall_watchdog;
 
 /// The process every CLI run starts from — executable, environment changes (`cli_env`,
 /// `CLAUDE_CODE_MAX_RETRIES`, the variables the CLI must not inherit), working directory
@@ -50,6 +52,10 @@ public:
 
 private:
   std::uint64_t start_warm(execution_request req, completion done);
+  /// A watchdog that stops the one-shot run `*run_id` (0 until it is known) after
+  /// `stall_secs` without output; none when stall_secs is 0.
+  std::shared_ptr<stall_watchdog>
+  start_stall_watchdog(std::shared_ptr<std::atomic<std::uint64_t>> run_id);
   /// Executable, environment, limits; the task's working dir, else the pool's.
   runtime::process_request base_request(const std::optional<std::string>& working_dir) const;
 
@@ -60,6 +66,9 @@ private:
   pool_config cfg_;
   mcp_config_files mcp_files_;
   std::unique_ptr<runtime::timer_thread> timers_;
+  /// Stall watchdogs stop runs through runner_: not once the executor is going away.
+  std::mutex stopping_mutex_;
+  bool stopping_ = false;
   std::unique_ptr<runtime::process_runner> runner_;
 
   mutable std::mutex warm_mutex_;

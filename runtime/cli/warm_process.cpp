@@ -80,6 +80,7 @@ void warm_process::run(const std::string& prompt, const std::optional<std::strin
   if (on_event)
     sink_ = std::make_shared<const event_sink>(std::move(on_event));
   task_started_ = std::chrono::steady_clock::now();
+  signals_.reset();
   kill_reason_.reset();
   if (model && model != model_) {
     write(stream_json::control_line("set-model-" + std::to_string(++request_seq_),
@@ -205,6 +206,7 @@ void warm_process::on_line(const std::string& line) {
     return;
   auto type = event.value("type", "");
   if (type != "result") {
+    signals_.feed_line(line);
     if (type == "assistant" && event.contains("uuid") && event["uuid"].is_string()) {
       std::lock_guard<std::mutex> lock(mutex_);
       last_assistant_ = event["uuid"].get<std::string>();
@@ -237,6 +239,7 @@ void warm_process::on_line(const std::string& line) {
     out.elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(
       std::chrono::steady_clock::now() - task_started_);
     result = interpret_cli_run(out, ctx_);
+    signals_.apply_to(result);
     if (sink)
       per_task_line = std::move(out.stdout_data);
     if (interrupted) {
@@ -280,6 +283,7 @@ void warm_process::on_exit(runtime::process_outcome out) {
     out.elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(
       std::chrono::steady_clock::now() - task_started_);
     result = interpret_cli_run(out, ctx_);
+    signals_.apply_to(result);
     phase_ = phase::idle;
     done = std::move(done_);
     sink_.reset();

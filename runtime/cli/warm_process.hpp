@@ -20,6 +20,7 @@
 #include "messages/records.hpp"
 #include "runtime/cli/cli_result.hpp"
 #include "runtime/process/process_runner.hpp"
+#include "runtime/cli/limit_signals.hpp"
 #include "runtime/cli/stream_json.hpp"
 #include "runtime/cli/timer_thread.hpp"
 
@@ -95,6 +96,7 @@ private:
   std::optional<std::string> model_;
   stream_json::line_splitter lines_;
   stream_json::cumulative_cost cost_;
+  limit_signals signals_; ///< of the running task: retries, usage windows
   cli_run_context ctx_;
   completion done_;
   std::shared_ptr<const event_sink> sink_; ///< of the running task (shared: copied per line)

@@ -194,11 +194,12 @@ TEST_CASE("a lost slot host: its task fails node_lost, its placed slots are plac
   CHECK(f.p.wait(next).state == task_state::completed);
 }
 
-TEST_CASE("a slot host whose credentials are refused does not restart its slot in a loop",
+TEST_CASE("a slot host's refused login opens the pool's breaker and the slot is not restarted",
           "[cluster][supervision]") {
   auto cfg = scalable(4);
   cfg.restart_backoff_min_ms = 10;
   cfg.restart_backoff_max_ms = 40;
+  cfg.auth_probe_secs = 3600;
   host_fixture f(1, 1, cfg);
   f.host_exec->answer = [](const execution_request&) { return scripted_failure("success", 401); };
   REQUIRE(eventually([&] { return f.on_host() == 1; }));
@@ -207,19 +208,19 @@ TEST_CASE("a slot host whose credentials are refused does not restart its slot i
   REQUIRE(f.host_exec->finish(id));
   CHECK(f.p.wait(id).state == task_state::failed);
 
-  // The slot is disabled as a local one would be, and with its only slot gone for good the
-  // host ends, saying why.
-  REQUIRE(eventually([&] { return *f.ends == 1; }));
-  CHECK_THAT(*f.end_reason, Catch::Contains("authentication failed"));
+  // The host reported the refusal upward with its result: the pool stops routing to every
+  // slot of the credential, and names the host's slot in the event.
   REQUIRE(eventually([&] { return !of_kind(events_of(f.p, "h/slot-0"), "auth_failed").empty(); }));
+  auto next = f.p.wait(f.p.submit("would be refused too"));
+  CHECK(next.state == task_state::failed);
+  CHECK(next.result->subtype == "auth_failed");
+  // No restart loop: the slot stays, and no further request reached the host's CLI.
   auto events = events_of(f.p, "h/slot-0");
-  CHECK(of_kind(events, "auth_failed").size() == 1);
-  // Started once: never restarted, and its one incarnation was lost once.
   CHECK(of_kind(events, "slot_restarting").empty());
   CHECK(of_kind(events, "slot_restarted").empty());
-  CHECK(eventually([&] { return of_kind(events_of(f.p, "h/slot-0"), "node_slot_lost").size() == 1; }));
   CHECK(f.host_exec->requests().size() == 1);
-  CHECK(f.on_host() == 0);
+  CHECK(f.on_host() == 1);
+  CHECK(*f.ends == 0);
 }
 
 TEST_CASE("a slot host restarts a crashing slot with backoff and gives up after max_restarts",

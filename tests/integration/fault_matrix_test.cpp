@@ -2,6 +2,7 @@
 // followed by a normal task on the same pool. For each: the task ends in a terminal state
 // with a reason naming the fault, the pool keeps serving, the slot is restarted or not as
 // the failure class says, and no process of the run is left. Prints the matrix as run.
+#include <algorithm>
 #include <catch2/catch.hpp>
 
 #include <iomanip>
@@ -88,7 +89,7 @@ TEST_CASE("every CLI fault ends its task with a reason, the pool keeps serving, 
   }
 }
 
-TEST_CASE("API faults through the real CLI: auth disables, rate limits wait, 5xx fails",
+TEST_CASE("API faults through the real CLI: auth opens the breaker, rate limits wait, 5xx fails",
           "[integration][faults]") {
   struct api_fault {
     std::string name;
@@ -97,7 +98,8 @@ TEST_CASE("API faults through the real CLI: auth disables, rate limits wait, 5xx
     std::string expect; ///< what the record shows
   };
   std::vector<api_fault> faults{
-    {"API 401 (bad key)", "[[mock:status=401]]", task_state::failed, "slot errored, no restart"},
+    {"API 401 (bad key)", "[[mock:status=401]]", task_state::failed,
+     "breaker open, slot kept, no restart"},
     {"API 429 once", "[[mock:status=429]] [[mock:status_times=1]]", task_state::completed,
      "waited 1 cool-down"},
     {"API 529 once", "[[mock:status=529]] [[mock:status_times=1]]", task_state::completed,
@@ -118,8 +120,11 @@ TEST_CASE("API faults through the real CLI: auth disables, rate limits wait, 5xx
       CHECK(rec.state == f.state);
       auto slot = p.status().slots.at(0);
       if (f.name.find("401") != std::string::npos) {
-        CHECK(slot.state == slot_state::errored);
+        CHECK(slot.state != slot_state::errored);
         CHECK(slot.restart_count == 0);
+        auto st = p.status();
+        CHECK(std::any_of(st.events.begin(), st.events.end(),
+                          [](const pool_event& e) { return e.kind == "auth_failed"; }));
       } else if (f.state == task_state::completed) {
         CHECK(rec.rate_limit_waits == 1);
       } else {

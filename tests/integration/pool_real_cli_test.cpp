@@ -175,7 +175,7 @@ TEST_CASE("a missing claude binary gives a clear failed result", "[integration]"
   CHECK(rec.result->failed_command->find("hello") == std::string::npos);
 }
 
-TEST_CASE("a 401 from the real CLI fails the task and disables the slot without restarts",
+TEST_CASE("a 401 from the real CLI fails the task and opens the breaker: no retry storm",
           "[integration]") {
   real_cli_fixture fx;
   claude_pool::pool p(fx.config(1));
@@ -184,15 +184,16 @@ TEST_CASE("a 401 from the real CLI fails the task and disables the slot without 
   CHECK(rec.result->api_error_status == 401);
   CHECK(rec.result->exit_code == 1);
   CHECK_THAT(rec.result->output, Catch::Contains("401"));
-  // The account is refused: the slot stops taking work, and with no usable slot left the
-  // next task fails at once instead of waiting for slot_assignment_timeout.
+  CHECK_THAT(rec.result->output, Catch::Contains("fix the credential"));
+  // The account is refused: the pool stops routing (auth_failure: fail, the default), so
+  // the next task fails at once, saying why, without starting a CLI.
   auto next = p.run("would fail the same way");
   REQUIRE(next.state == task_state::failed);
-  CHECK(next.result->subtype == "no_usable_slot");
-  CHECK_THAT(next.result->output, Catch::Contains("authentication failed"));
+  CHECK(next.result->subtype == "auth_failed");
+  CHECK_THAT(next.result->output, Catch::Contains("login was refused"));
   auto st = p.status();
   REQUIRE(st.slots.size() == 1);
-  CHECK(st.slots[0].state == slot_state::errored);
+  CHECK(st.slots[0].state != slot_state::errored); // the breaker, not the supervisor
   CHECK(st.slots[0].restart_count == 0);
   CHECK(fx.model_requests().size() == 1); // no second request: no retry storm
 }

@@ -155,7 +155,8 @@ std::string message_text(const http_reply& reply) {
 
 }  // namespace
 
-TEST_CASE("a started mock binds 127.0.0.1 on a non-zero port and answers HEAD and GET /") {
+TEST_CASE("a started mock binds 127.0.0.1 on a non-zero port and answers HEAD and GET /",
+          "[mock_api]") {
   mock::server s;
   s.start();
   CHECK(s.port() != 0);
@@ -164,7 +165,7 @@ TEST_CASE("a started mock binds 127.0.0.1 on a non-zero port and answers HEAD an
   CHECK(request(s.port(), "GET", "/").status == 200);
 }
 
-TEST_CASE("binding a port that is taken throws an error naming host and port") {
+TEST_CASE("binding a port that is taken throws an error naming host and port", "[mock_api]") {
   mock::server first;
   first.start();
   mock::options opts;
@@ -179,7 +180,8 @@ TEST_CASE("binding a port that is taken throws an error naming host and port") {
   }
 }
 
-TEST_CASE("a streamed answer has every SSE event in order and the default reply text") {
+TEST_CASE("a streamed answer has every SSE event in order and the default reply text",
+          "[mock_api]") {
   mock::server s;
   s.start();
   const std::string prompt =
@@ -207,7 +209,7 @@ TEST_CASE("a streamed answer has every SSE event in order and the default reply 
   CHECK(delta->data["usage"]["output_tokens"].get<int>() >= 1);
 }
 
-TEST_CASE("a request without stream gets one plain JSON message") {
+TEST_CASE("a request without stream gets one plain JSON message", "[mock_api]") {
   mock::server s;
   s.start();
   auto reply = post_messages(s, user_prompt("Hi [[mock:reply=Hello there]]"));
@@ -218,7 +220,7 @@ TEST_CASE("a request without stream gets one plain JSON message") {
   CHECK(message["content"][0]["text"] == "Hello there");
 }
 
-TEST_CASE("a status directive answers with that status and Anthropic's error body") {
+TEST_CASE("a status directive answers with that status and Anthropic's error body", "[mock_api]") {
   mock::server s;
   s.start();
   const std::vector<std::pair<int, std::string>> cases = {{401, "authentication_error"},
@@ -241,7 +243,7 @@ TEST_CASE("a status directive answers with that status and Anthropic's error bod
   CHECK(limited.headers["retry-after"] == "2");
 }
 
-TEST_CASE("a usage directive is reported in the streamed and the plain answer") {
+TEST_CASE("a usage directive is reported in the streamed and the plain answer", "[mock_api]") {
   mock::server s;
   s.start();
   auto events = parse_events(post_messages(s, user_prompt("x [[mock:usage=1000/200]]", true)).body);
@@ -254,7 +256,8 @@ TEST_CASE("a usage directive is reported in the streamed and the plain answer") 
   CHECK(plain["usage"]["output_tokens"] == 9);
 }
 
-TEST_CASE("echo returns the user text verbatim, UTF-8, quotes and directives included") {
+TEST_CASE("echo returns the user text verbatim, UTF-8, quotes and directives included",
+          "[mock_api]") {
   mock::server s;
   s.start();
   const std::string text =
@@ -265,7 +268,8 @@ TEST_CASE("echo returns the user text verbatim, UTF-8, quotes and directives inc
   CHECK(message_text(post_messages(s, user_prompt(text))) == text);
 }
 
-TEST_CASE("directives in system prompts, assistant turns and tool results are ignored") {
+TEST_CASE("directives in system prompts, assistant turns and tool results are ignored",
+          "[mock_api]") {
   mock::server s;
   s.start();
   auto body = user_prompt("Plain prompt");
@@ -281,7 +285,8 @@ TEST_CASE("directives in system prompts, assistant turns and tool results are ig
   CHECK(message_text(reply) == "Done.");
 }
 
-TEST_CASE("a tool_use directive calls the tool once and ends the turn after its result") {
+TEST_CASE("a tool_use directive calls the tool once and ends the turn after its result",
+          "[mock_api]") {
   mock::server s;
   s.start();
   const std::string prompt = R"(List [[mock:tool_use=Bash {"command":"echo hi"}]])";
@@ -313,7 +318,8 @@ TEST_CASE("a tool_use directive calls the tool once and ends the turn after its 
   CHECK(last["content"][0]["text"] == "Done.");
 }
 
-TEST_CASE("a structured directive calls the StructuredOutput tool when the request offers it") {
+TEST_CASE("a structured directive calls the StructuredOutput tool when the request offers it",
+          "[mock_api]") {
   mock::server s;
   s.start();
   auto body = user_prompt(R"(Give [[mock:structured={"k":"v","n":[[1]]}]])");
@@ -329,7 +335,8 @@ TEST_CASE("a structured directive calls the StructuredOutput tool when the reque
   CHECK(message["content"][0]["input"] == json{{"k", "v"}, {"n", {{1}}}});
 }
 
-TEST_CASE("the CLI's title request is detected, answered with a title and logged as such") {
+TEST_CASE("the CLI's title request is detected, answered with a title and logged as such",
+          "[mock_api]") {
   mock::server s;
   s.start();
   json body = {
@@ -362,7 +369,8 @@ TEST_CASE("the CLI's title request is detected, answered with a title and logged
   CHECK_FALSE(log[1].is_title_request);
 }
 
-TEST_CASE("the request log records method, path, session header and body, also as a 0600 file") {
+TEST_CASE("the request log records method, path, session header and body, also as a 0600 file",
+          "[mock_api]") {
   const std::string path = "/tmp/claude_pool_mock_log_" + std::to_string(::getpid()) + ".jsonl";
   std::remove(path.c_str());
   {
@@ -393,7 +401,7 @@ TEST_CASE("the request log records method, path, session header and body, also a
   std::remove(path.c_str());
 }
 
-TEST_CASE("a malformed JSON body and an unknown directive are answered 400") {
+TEST_CASE("a malformed JSON body and an unknown directive are answered 400", "[mock_api]") {
   mock::server s;
   s.start();
   auto reply = request(s.port(), "POST", "/v1/messages", "{\"messages\": [");
@@ -406,7 +414,7 @@ TEST_CASE("a malformed JSON body and an unknown directive are answered 400") {
   CHECK(s.requests().size() == 2);
 }
 
-TEST_CASE("unknown paths get a 404 and count_tokens a plausible count") {
+TEST_CASE("unknown paths get a 404 and count_tokens a plausible count", "[mock_api]") {
   mock::server s;
   s.start();
   auto missing = request(s.port(), "GET", "/v1/models");
@@ -420,7 +428,7 @@ TEST_CASE("unknown paths get a 404 and count_tokens a plausible count") {
   CHECK(json::parse(count.body)["input_tokens"].get<int>() >= 100);
 }
 
-TEST_CASE("several clients at once are all answered while delays overlap") {
+TEST_CASE("several clients at once are all answered while delays overlap", "[mock_api]") {
   mock::server s;
   s.start();
   const auto began = std::chrono::steady_clock::now();
@@ -440,7 +448,7 @@ TEST_CASE("several clients at once are all answered while delays overlap") {
   CHECK(s.requests().size() == 12);
 }
 
-TEST_CASE("stop() cuts a pending delay short and ends wait_until_stopped") {
+TEST_CASE("stop() cuts a pending delay short and ends wait_until_stopped", "[mock_api]") {
   mock::server s;
   s.start();
   auto pending = std::async(std::launch::async, [&s] {
@@ -455,7 +463,7 @@ TEST_CASE("stop() cuts a pending delay short and ends wait_until_stopped") {
   CHECK(std::chrono::steady_clock::now() - began < std::chrono::seconds{10});
 }
 
-TEST_CASE("the directive parser combines directives and strips them from the text") {
+TEST_CASE("the directive parser combines directives and strips them from the text", "[mock_api]") {
   using claude_pool::mock_api::detail::parse_directives;
   auto parsed = parse_directives(
       "  Hello [[mock:delay_ms=5]]world[[mock:usage=10/20]] [[mock:echo]]"
@@ -477,8 +485,209 @@ TEST_CASE("the directive parser combines directives and strips them from the tex
   CHECK(parse_directives("no directives [[at all]]").stripped == "no directives [[at all]]");
 }
 
+namespace {
+
+constexpr std::int64_t far_future = 4102444800;  // 2100-01-01: the limit still holds
+constexpr std::int64_t long_past = 1000000000;   // 2001-09-09: the limit has lifted
+const std::string unified = "anthropic-ratelimit-unified-";
+
+std::int64_t unix_now() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// A header holding Unix seconds is `expected` give or take the test's own running time.
+void check_time_header(const http_reply& reply, const std::string& name, std::int64_t expected) {
+  INFO(name);
+  REQUIRE(reply.headers.count(name) == 1);
+  const auto value = std::stoll(reply.headers.at(name));
+  CHECK(value >= expected - 5);
+  CHECK(value <= expected + 5);
+}
+
+std::size_t unified_header_count(const http_reply& reply) {
+  return static_cast<std::size_t>(
+      std::count_if(reply.headers.begin(), reply.headers.end(),
+                    [](const auto& header) { return header.first.rfind(unified, 0) == 0; }));
+}
+
+}  // namespace
+
+TEST_CASE("before limit_until every request is a 429 with the unified rejected headers",
+          "[mock_api]") {
+  mock::server s;
+  s.start();
+  const auto prompt = "Work [[mock:limit_until=" + std::to_string(far_future) + "]]";
+  for (bool stream : {false, true}) {
+    auto reply = post_messages(s, user_prompt(prompt, stream));
+    CHECK(reply.status == 429);
+    auto body = json::parse(reply.body);
+    CHECK(body["type"] == "error");
+    CHECK(body["error"]["type"] == "rate_limit_error");
+    CHECK(reply.headers[unified + "status"] == "rejected");
+    CHECK(reply.headers[unified + "reset"] == std::to_string(far_future));
+    CHECK(reply.headers[unified + "representative-claim"] == "five_hour");
+    CHECK(reply.headers[unified + "5h-utilization"] == "1.0");
+    CHECK(reply.headers[unified + "5h-reset"] == std::to_string(far_future));
+    CHECK(unified_header_count(reply) == 5);
+    CHECK(reply.headers.count("retry-after") == 0);
+  }
+  auto with_retry = post_messages(s, user_prompt(prompt + " [[mock:retry_after=3]]"));
+  CHECK(with_retry.status == 429);
+  CHECK(with_retry.headers["retry-after"] == "3");
+  // A limit is checked before `status`: the account is out, whatever else was asked.
+  CHECK(post_messages(s, user_prompt(prompt + " [[mock:status=529]]")).status == 429);
+}
+
+TEST_CASE("from limit_until on the reply is normal and says the limit is allowed again",
+          "[mock_api]") {
+  mock::server s;
+  s.start();
+  auto reply =
+      post_messages(s, user_prompt("Hi [[mock:limit_until=" + std::to_string(long_past) + "]]"));
+  REQUIRE(reply.status == 200);
+  CHECK(message_text(reply) == "Answer: Hi");
+  CHECK(reply.headers[unified + "status"] == "allowed");
+  check_time_header(reply, unified + "reset", unix_now() + 5 * 3600);  // a fresh window
+  CHECK(unified_header_count(reply) == 2);
+  const auto weekly_prompt = "Hi [[mock:limit_claim=seven_day]] [[mock:limit_until=" +
+                             std::to_string(long_past) + "]]";
+  auto weekly = post_messages(s, user_prompt(weekly_prompt, true));
+  REQUIRE(weekly.status == 200);
+  CHECK(streamed_text(parse_events(weekly.body)) == "Answer: Hi");
+  check_time_header(weekly, unified + "reset", unix_now() + 7 * 24 * 3600);
+  // Without a limit directive the mock says nothing about limits.
+  CHECK(unified_header_count(post_messages(s, user_prompt("Hi"))) == 0);
+}
+
+TEST_CASE("limit_claim names the claim and its window, an unknown claim is a 400 naming it",
+          "[mock_api]") {
+  mock::server s;
+  s.start();
+  const auto until = std::to_string(far_future);
+  for (const std::string claim : {"seven_day", "seven_day_opus", "seven_day_sonnet"}) {
+    INFO(claim);
+    auto reply = post_messages(s, user_prompt("[[mock:limit_claim=" + claim +
+                                              "]] [[mock:limit_until=" + until + "]]"));
+    CHECK(reply.status == 429);
+    CHECK(reply.headers[unified + "status"] == "rejected");
+    CHECK(reply.headers[unified + "representative-claim"] == claim);
+    CHECK(reply.headers[unified + "reset"] == until);
+    CHECK(reply.headers[unified + "7d-utilization"] == "1.0");
+    CHECK(reply.headers[unified + "7d-reset"] == until);
+    CHECK(reply.headers.count(unified + "5h-utilization") == 0);
+  }
+  auto five_hour = post_messages(
+      s, user_prompt("[[mock:limit_claim=five_hour]] [[mock:limit_until=" + until + "]]"));
+  CHECK(five_hour.headers[unified + "representative-claim"] == "five_hour");
+  CHECK(five_hour.headers[unified + "5h-reset"] == until);
+
+  auto bad = post_messages(s, user_prompt("[[mock:limit_claim=monthly]] [[mock:limit_until=" +
+                                          until + "]]"));
+  CHECK(bad.status == 400);
+  auto error = json::parse(bad.body)["error"];
+  CHECK(error["type"] == "invalid_request_error");
+  CHECK(error["message"].get<std::string>().find("monthly") != std::string::npos);
+  CHECK(post_messages(s, user_prompt("[[mock:limit_claim]]")).status == 400);
+  CHECK(post_messages(s, user_prompt("[[mock:limit_until=soon]]")).status == 400);
+  CHECK(post_messages(s, user_prompt("[[mock:limit_until=-5]]")).status == 400);
+}
+
+TEST_CASE("warning answers normally with the allowed_warning headers the CLI reports",
+          "[mock_api]") {
+  mock::server s;
+  s.start();
+  auto reply = post_messages(s, user_prompt("Hi [[mock:warning=0.95]]", true));
+  REQUIRE(reply.status == 200);
+  CHECK(streamed_text(parse_events(reply.body)) == "Answer: Hi");
+  CHECK(reply.headers[unified + "status"] == "allowed_warning");
+  CHECK(reply.headers[unified + "representative-claim"] == "five_hour");
+  CHECK(reply.headers[unified + "5h-utilization"] == "0.95");
+  CHECK(reply.headers[unified + "5h-surpassed-threshold"] == "0.9");
+  check_time_header(reply, unified + "5h-reset", unix_now() + 3600);
+  check_time_header(reply, unified + "reset", unix_now() + 3600);
+
+  auto weekly =
+      post_messages(s, user_prompt("[[mock:warning=0.5]] [[mock:limit_claim=seven_day]]"));
+  REQUIRE(weekly.status == 200);
+  CHECK(weekly.headers[unified + "representative-claim"] == "seven_day");
+  CHECK(weekly.headers[unified + "7d-utilization"] == "0.5");
+  CHECK(weekly.headers[unified + "7d-surpassed-threshold"] == "0.5");  // not above the usage
+  // After a lifted limit, the warning is what the reply says.
+  auto after = post_messages(s, user_prompt("[[mock:warning=0.95]] [[mock:limit_until=" +
+                                            std::to_string(long_past) + "]]"));
+  CHECK(after.headers[unified + "status"] == "allowed_warning");
+  for (const std::string bad : {"1.5", "-0.1", "high", ""}) {
+    INFO(bad);
+    CHECK(post_messages(s, user_prompt("[[mock:warning=" + bad + "]]")).status == 400);
+  }
+}
+
+TEST_CASE("the log names each request's credential by fingerprint and its status",
+          "[mock_api]") {
+  CHECK(mock::credential_fingerprint("a") == "af63dc4c");  // FNV-1a 64 of "a": af63dc4c8601ec8c
+  CHECK(mock::credential_fingerprint("") == "none");
+  const auto key_a = mock::credential_fingerprint("sk-ant-api03-key-a");
+  const auto key_b = mock::credential_fingerprint("sk-ant-api03-key-b");
+  const auto token = mock::credential_fingerprint("sk-ant-oat01-token");
+  CHECK(key_a.size() == 8);
+  CHECK(key_a != key_b);
+
+  const std::string path =
+      "/tmp/claude_pool_mock_cred_log_" + std::to_string(::getpid()) + ".jsonl";
+  std::remove(path.c_str());
+  mock::options opts;
+  opts.log_path = path;
+  mock::server s{opts};
+  s.start();
+  const auto limited = "[[mock:limit_until=" + std::to_string(far_future) + "]]";
+  const auto began_ms = unix_now() * 1000;
+  post_messages(s, user_prompt("one"), "x-api-key: sk-ant-api03-key-a\r\n");
+  post_messages(s, user_prompt(limited), "x-api-key: sk-ant-api03-key-a\r\n");
+  post_messages(s, user_prompt("two"), "x-api-key: sk-ant-api03-key-b\r\n");
+  post_messages(s, user_prompt("three"), "Authorization: Bearer sk-ant-oat01-token\r\n");
+  post_messages(s, user_prompt("[[mock:status=529]]"));
+  request(s.port(), "GET", "/v1/models");
+  s.stop();
+
+  const std::vector<std::pair<std::string, int>> expected = {
+      {key_a, 200}, {key_a, 429}, {key_b, 200}, {token, 200}, {"none", 529}, {"none", 404}};
+  auto log = s.requests();
+  REQUIRE(log.size() == expected.size());
+  std::ifstream in{path};
+  std::vector<json> lines;
+  for (std::string line; std::getline(in, line);) lines.push_back(json::parse(line));
+  REQUIRE(lines.size() == expected.size());
+  for (std::size_t i = 0; i < expected.size(); ++i) {
+    INFO("request " << i);
+    CHECK(log[i].credential == expected[i].first);
+    CHECK(log[i].status == expected[i].second);
+    CHECK(log[i].at_ms >= began_ms - 1000);
+    CHECK(lines[i]["credential"] == expected[i].first);
+    CHECK(lines[i]["status"] == expected[i].second);
+    CHECK(lines[i]["at_ms"] == log[i].at_ms);
+    CHECK(lines[i].dump().find("sk-ant") == std::string::npos);  // the secret is never logged
+  }
+  std::remove(path.c_str());
+}
+
+TEST_CASE("the directive parser reads the usage-limit directives", "[mock_api]") {
+  using claude_pool::mock_api::detail::parse_directives;
+  auto parsed = parse_directives(
+      "Go [[mock:limit_until=1796590000]][[mock:limit_claim=seven_day_opus]] [[mock:warning=1]]");
+  const auto& d = parsed.found;
+  CHECK(d.problems.empty());
+  CHECK(d.limit_until == 1796590000);
+  CHECK(d.limit_claim == "seven_day_opus");
+  CHECK(d.warning == 1.0);
+  CHECK(parsed.stripped == "Go");
+  CHECK(parse_directives("x").found.limit_claim == "five_hour");
+  CHECK(parse_directives("[[mock:limit_claim=overage]]").found.problems.size() == 1);
+}
+
 #ifdef CLAUDE_POOL_TEST_FIXTURES
-TEST_CASE("the captured CLI fixtures have the shapes the mock produced them with") {
+TEST_CASE("the captured CLI fixtures have the shapes the mock produced them with", "[mock_api]") {
   const auto load = [](const std::string& name) {
     std::ifstream in{std::string{CLAUDE_POOL_TEST_FIXTURES} + "/" + name};
     REQUIRE(in);

@@ -38,14 +38,20 @@ TEST_CASE("failures are classified from the CLI's result and exit", "[failure_cl
   CHECK(classify(failed("spawn_failed")) == failure_class::task_error);
 }
 
+TEST_CASE("a stalled run is a crash, a missing login an auth failure", "[failure_class]") {
+  CHECK(classify(task_result::failure("no output", "stalled")) == failure_class::crash);
+  CHECK(classify(task_result::failure("Not logged in · Please run /login", "success"))
+        == failure_class::auth);
+  CHECK(classify(task_result::failure("You are not logged in elsewhere", "success"))
+        == failure_class::task_error);
+}
+
 TEST_CASE("each failure class has its own consequences", "[failure_class]") {
   CHECK(restarts_slot(failure_class::crash));
   CHECK(restarts_slot(failure_class::hang));
   CHECK_FALSE(restarts_slot(failure_class::unparsable));
   CHECK_FALSE(restarts_slot(failure_class::auth));
   CHECK_FALSE(restarts_slot(failure_class::rate_limited));
-  CHECK(disables_slot(failure_class::auth));
-  CHECK_FALSE(disables_slot(failure_class::crash));
   CHECK(retryable(failure_class::crash));
   CHECK(retryable(failure_class::hang));
   CHECK(retryable(failure_class::unparsable));

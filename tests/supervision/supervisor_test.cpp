@@ -6,7 +6,9 @@
 
 #include "../support/eventually.hpp"
 #include "../support/scripted_executor.hpp"
+#include "actors/limit_policy.hpp"
 #include "claude_pool/pool.hpp"
+#include "supervision/failure_class.hpp"
 
 using namespace claude_pool;
 using claude_pool::testing::scripted_executor;
@@ -165,19 +167,92 @@ TEST_CASE("when every slot is errored, pending and new tasks fail at once", "[su
   CHECK_THAT(rec.result->output, Catch::Contains("slot-0"));
 }
 
-TEST_CASE("an auth failure disables the slot without restarting it", "[supervision]") {
+TEST_CASE("a refused login opens the breaker: the task fails, the slot stays, no storm",
+          "[supervision][limits]") {
   auto exec = scripted_by_prompt();
-  claude_pool::pool p(fast_restarts(2), with(exec));
+  auto cfg = fast_restarts(2);
+  cfg.auth_failure = "fail";
+  cfg.auth_probe_secs = 3600; // no probe within this test
+  claude_pool::pool p(cfg, with(exec));
   auto rec = p.run("auth fails");
   CHECK(rec.state == task_state::failed);
+  CHECK(rec.result->api_error_status == 401);
+  CHECK_THAT(rec.result->output, Catch::Contains("fix the credential"));
   REQUIRE(status_becomes(p, [](const pool_status& st) { return has_event(st, "auth_failed"); }));
+  // The next task fails at once without reaching the executor: no retry storm.
+  auto next = p.run("would be refused the same way");
+  CHECK(next.state == task_state::failed);
+  CHECK(next.result->subtype == "auth_failed");
+  CHECK(exec->requests().size() == 1);
   auto st = p.status();
-  int errored = 0;
+  REQUIRE(st.cooldown_until_ms);
+  REQUIRE(st.cooldown_reason);
+  CHECK_THAT(*st.cooldown_reason, Catch::Contains("credentials refused"));
   for (auto& s : st.slots) {
     CHECK(s.restart_count == 0);
-    errored += s.state == slot_state::errored;
+    CHECK(s.state != slot_state::errored); // the breaker stops them, not the supervisor
   }
-  CHECK(errored == 1);
+}
+
+TEST_CASE("a refused login stops the other running tasks, parked tasks run after a good probe",
+          "[supervision][limits]") {
+  auto exec = std::make_shared<scripted_executor>(false); // the test finishes executions
+  auto cfg = fast_restarts(4);
+  cfg.auth_failure = "park";
+  cfg.auth_probe_secs = 1;
+  claude_pool::pool p(cfg, with(exec));
+  std::vector<task_id> ids;
+  for (int i = 0; i < 6; ++i)
+    ids.push_back(p.submit("task " + std::to_string(i)));
+  REQUIRE(exec->wait_for_live(4));
+  // One slot's login is refused: the three others are stopped at once.
+  auto refused = result_with("success", 401);
+  refused.output = "Failed to authenticate. API Error: 401 expired";
+  REQUIRE(exec->finish(ids[0], refused));
+  REQUIRE(exec->wait_for_cancels(3));
+  REQUIRE(status_becomes(p, [](const pool_status& st) {
+    return st.running == 0 && st.pending == 6 && has_event(st, "auth_failed");
+  }));
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    auto rec = p.result(ids[i]);
+    CHECK(rec.state == task_state::pending);
+    CHECK(rec.attempts.empty()); // waiting never uses an attempt
+    if (i >= 4)
+      continue; // never ran: simply still queued
+    REQUIRE(rec.wait_reason); // the refused one and the three stopped ones say why
+    CHECK_THAT(*rec.wait_reason, Catch::Contains("credentials refused"));
+  }
+  // After auth_probe_secs one task (and only one) is let through.
+  REQUIRE(exec->wait_for_live(1));
+  CHECK(exec->live() == 1);
+  CHECK(exec->requests().size() == 5);
+  // The probe works: the breaker closes and everything runs.
+  exec->answer = [](const execution_request&) {
+    task_result ok;
+    ok.success = true;
+    ok.output = "ok";
+    return ok;
+  };
+  auto probe = exec->requests().back().task;
+  REQUIRE(exec->finish(probe));
+  // The rest now run, one slot each: finish whatever is live until all are done.
+  REQUIRE(claude_pool::testing::eventually([&] {
+    for (auto& r : exec->requests())
+      exec->finish(r.task);
+    for (auto& id : ids)
+      if (p.result(id).state != task_state::completed)
+        return false;
+    return true;
+  }));
+  for (auto& id : ids)
+    CHECK(p.wait(id).state == task_state::completed);
+  CHECK(has_event(p.status(), "auth_recovered"));
+}
+
+TEST_CASE("a missing login (Not logged in) counts as a refused login", "[supervision][limits]") {
+  auto r = task_result::failure("Not logged in · Please run /login", "success");
+  CHECK(classify(r) == failure_class::auth);
+  CHECK(auth_refused(r));
 }
 
 TEST_CASE("a rate-limited task waits in the queue during a pool-wide cool-down and then runs",
@@ -205,16 +280,53 @@ TEST_CASE("a rate-limited task waits in the queue during a pool-wide cool-down a
     CHECK(s.restart_count == 0);
 }
 
-TEST_CASE("a task rate-limited more than rate_limit_max_waits times fails with the reason",
-          "[supervision]") {
+TEST_CASE("a task waits through 429/529 up to max_wait_secs, then fails saying what happened",
+          "[supervision][limits]") {
   auto exec = scripted_by_prompt();
   auto cfg = fast_restarts(1);
-  cfg.rate_limit_max_waits = 1;
+  cfg.max_wait_secs = 2;
   claude_pool::pool p(cfg, with(exec));
   auto rec = p.run("overloaded always");
   CHECK(rec.state == task_state::failed);
-  CHECK(rec.rate_limit_waits == 1);
-  CHECK_THAT(rec.result->output, Catch::Contains("rate_limit_max_waits"));
+  CHECK(rec.rate_limit_waits >= 2); // 1 s, then 2 s of cool-down
+  CHECK(rec.attempts.empty());
+  CHECK_THAT(rec.result->output, Catch::StartsWith("API overloaded (529) for "));
+  CHECK_THAT(rec.result->output, Catch::Contains("max_wait_secs 2"));
+}
+
+TEST_CASE("while a task waits for a limit, its record says until when and why",
+          "[supervision][limits]") {
+  auto exec = std::make_shared<scripted_executor>(true);
+  std::atomic<int> calls{0};
+  exec->answer = [&](const execution_request&) {
+    if (calls++ == 0) {
+      auto r = result_with("success", 429);
+      r.retry_after_ms = 2000; // the server's retry-after, as the CLI's api_retry said
+      return r;
+    }
+    task_result ok;
+    ok.success = true;
+    ok.output = "ok";
+    return ok;
+  };
+  claude_pool::pool p(fast_restarts(1), with(exec));
+  auto id = p.submit("limited once");
+  REQUIRE(claude_pool::testing::eventually([&] {
+    auto rec = p.result(id);
+    return rec.waiting_until_ms.has_value();
+  }));
+  auto rec = p.result(id);
+  CHECK(rec.state == task_state::pending);
+  REQUIRE(rec.wait_reason);
+  CHECK_THAT(*rec.wait_reason, Catch::Contains("API rate limit (429)"));
+  CHECK_THAT(*rec.wait_reason, Catch::Contains("the server asked for 2.0 s"));
+  auto st = p.status();
+  REQUIRE(st.cooldown_until_ms);
+  CHECK(*st.cooldown_until_ms == *rec.waiting_until_ms);
+  auto done = p.wait(id);
+  CHECK(done.state == task_state::completed);
+  CHECK_FALSE(done.waiting_until_ms);
+  CHECK(done.started_at_ms.value_or(0) >= *rec.waiting_until_ms);
 }
 
 TEST_CASE("a task with attempts is retried after crashes and records every attempt",

@@ -297,3 +297,10 @@ TEST_CASE("a default config in event-stream mode emits only the output flags",
         == strings{"-p", "--output-format=stream-json", "--verbose",
                    "--include-partial-messages"});
 }
+
+TEST_CASE("a one-shot run asks for the events without the text deltas",
+          "[cli_command][limits]") {
+  auto args = build_cli_args(resolved_config{}, std::nullopt, cli_output::events);
+  CHECK(args == strings{"-p", "--output-format=stream-json", "--verbose"});
+  CHECK(count_of(args, "--include-partial-messages") == 0);
+}
