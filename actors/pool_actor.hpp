@@ -80,6 +80,7 @@ struct pool_actor_state {
   };
   auth_breaker auth;
   std::set<task_id> preempted;                           ///< stopped by the breaker
+  std::optional<std::uint64_t> warned_window;            ///< reset of the last usage_warning
   std::vector<std::pair<slot_id, task_id>> to_preempt;   ///< the actor sends these cancels
 
   /// True while no task may start (a limit's pause or the breaker's wait for its probe).

@@ -218,6 +218,7 @@ pool_actor_state::outcome pool_actor_state::complete(const slot_record& slot, co
     return outcome::ignored;
   if (auth.probe == id && !auth_refused(result))
     close_auth(*this, result, now);
+  note_usage_warning(*this, result, slot.id, now);
   if (preempted.erase(id) && !result.success)
     return settle_preempted(*this, task, std::move(result), now);
   if (result.success) {

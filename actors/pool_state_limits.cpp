@@ -147,6 +147,24 @@ outcome settle_preempted(pool_actor_state& st, task_record& task, task_result re
   return outcome::settled;
 }
 
+void note_usage_warning(pool_actor_state& st, const task_result& result, const slot_id& slot,
+                        std::uint64_t now) {
+  if (!result.rate_limit || result.rate_limit->status != "allowed_warning")
+    return;
+  auto& w = *result.rate_limit;
+  if (st.warned_window && w.resets_at_ms && *st.warned_window == *w.resets_at_ms)
+    return; // this window was reported already
+  st.warned_window = w.resets_at_ms.value_or(0);
+  std::string text = "the " + w.window.value_or("usage") + " window is";
+  if (w.utilization)
+    text += " " + std::to_string(static_cast<int>(*w.utilization * 100 + 0.5)) + " %";
+  text += " used";
+  if (w.resets_at_ms)
+    text += "; it resets " + describe_time_utc(*w.resets_at_ms);
+  text += "; tasks will wait once it is exhausted";
+  st.record_event(pool_event{now, "usage_warning", slot, text});
+}
+
 void close_auth(pool_actor_state& st, const task_result& result, std::uint64_t now) {
   st.auth.probe.reset();
   // A crash or a garbled answer says nothing about the login: let the next task probe.

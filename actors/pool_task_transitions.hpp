@@ -35,6 +35,11 @@ pool_actor_state::outcome settle_auth_failure(pool_actor_state& st, task_record&
 pool_actor_state::outcome settle_preempted(pool_actor_state& st, task_record& task,
                                            task_result result, std::uint64_t now);
 
+/// A run that reported its usage window near the limit (`allowed_warning`) becomes the event
+/// `usage_warning`, once per window reset, so an operator hears before tasks start waiting.
+void note_usage_warning(pool_actor_state& st, const task_result& result, const slot_id& slot,
+                        std::uint64_t now);
+
 /// The probe got past the login: the breaker closes and routing resumes.
 void close_auth(pool_actor_state& st, const task_result& result, std::uint64_t now);
 

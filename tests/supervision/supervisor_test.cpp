@@ -391,3 +391,25 @@ TEST_CASE("the periodic pass retries an errored slot once its restart window all
   CHECK(p.status().slots[0].restart_count == 2);
   CHECK(p.run("fine").state == task_state::completed);
 }
+
+TEST_CASE("a usage window near its limit is reported once per window", "[supervision][limits]") {
+  auto exec = std::make_shared<scripted_executor>(true);
+  exec->answer = [](const execution_request&) {
+    task_result ok;
+    ok.success = true;
+    ok.output = "ok";
+    ok.rate_limit = rate_limit_info{"allowed_warning", 1796590000000u, "five_hour", 0.95};
+    return ok;
+  };
+  claude_pool::pool p(fast_restarts(1), with(exec));
+  for (int i = 0; i < 3; ++i)
+    REQUIRE(p.run("near the limit").state == task_state::completed);
+  int warnings = 0;
+  for (auto& e : p.status().events)
+    if (e.kind == "usage_warning") {
+      ++warnings;
+      CHECK_THAT(e.message, Catch::Contains("five_hour window is 95 % used"));
+      CHECK_THAT(e.message, Catch::Contains(describe_time_utc(1796590000000u)));
+    }
+  CHECK(warnings == 1);
+}
