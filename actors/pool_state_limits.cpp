@@ -152,6 +152,15 @@ void note_usage_warning(pool_actor_state& st, const task_result& result, const s
   if (!result.rate_limit || result.rate_limit->status != "allowed_warning")
     return;
   auto& w = *result.rate_limit;
+  auto headroom = st.config->window_headroom;
+  if (headroom > 0 && w.utilization && w.resets_at_ms && *w.utilization >= 1 - headroom
+      && *w.resets_at_ms > now) {
+    auto why = "keeping " + std::to_string(static_cast<int>(headroom * 100 + 0.5)) + " % of the "
+               + w.window.value_or("usage") + " window free (window_headroom); resets "
+               + describe_time_utc(*w.resets_at_ms);
+    pause_until(st, *w.resets_at_ms, why);
+    st.record_event(pool_event{now, "window_headroom", slot, why});
+  }
   if (st.warned_window && w.resets_at_ms && *st.warned_window == *w.resets_at_ms)
     return; // this window was reported already
   st.warned_window = w.resets_at_ms.value_or(0);

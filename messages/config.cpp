@@ -69,6 +69,8 @@ std::string validate(const pool_config& cfg) {
     return "pool_config.claude_bin: must not be empty";
   if (cfg.auth_failure != "park" && cfg.auth_failure != "fail")
     return "pool_config.auth_failure: \"" + cfg.auth_failure + "\" is not park or fail";
+  if (!(cfg.window_headroom >= 0 && cfg.window_headroom <= 0.5))
+    return "pool_config.window_headroom: must be between 0 and 0.5 (a share of the window)";
   if (cfg.auth_probe_secs == 0)
     return "pool_config.auth_probe_secs: must be at least 1";
   if (cfg.rate_limit_cooldown_secs == 0)

@@ -135,6 +135,11 @@ struct pool_config {
   /// A rejected usage window (subscription limit) makes tasks wait until it resets, but at
   /// most this far ahead (a reset further away fails the task at once, naming it).
   std::uint64_t window_wait_max_secs = 8 * 24 * 3600;
+  /// Share of a usage window kept free for interactive use (0..0.5): once the CLI reports
+  /// the window at least 1 − this used, no task starts until it resets. 0 = use it all.
+  /// The CLI reports utilization only with its warnings (from about 90 % of a 5-hour
+  /// window), so a larger share acts at the first warning.
+  double window_headroom = 0;
   /// No output from a running CLI for this long (not even a retry notice): it is
   /// interrupted, then killed, and the task may be retried (crash class). 0 = off.
   std::uint64_t stall_secs = 900;

@@ -106,6 +106,7 @@ void fields(W& w, pool_config& x) {
   w.defaulted("rate_limit_cooldown_secs", x.rate_limit_cooldown_secs);
   w.defaulted("max_wait_secs", x.max_wait_secs);
   w.defaulted("window_wait_max_secs", x.window_wait_max_secs);
+  w.defaulted("window_headroom", x.window_headroom);
   w.defaulted("stall_secs", x.stall_secs);
   w.defaulted("auth_failure", x.auth_failure);
   w.defaulted("auth_probe_secs", x.auth_probe_secs);

@@ -413,3 +413,29 @@ TEST_CASE("a usage window near its limit is reported once per window", "[supervi
     }
   CHECK(warnings == 1);
 }
+
+TEST_CASE("window_headroom keeps the rest of a window free: nothing starts until it resets",
+          "[supervision][limits]") {
+  auto exec = std::make_shared<scripted_executor>(true);
+  auto resets = now_ms() + 3600 * 1000;
+  exec->answer = [resets](const execution_request&) {
+    task_result ok;
+    ok.success = true;
+    ok.output = "ok";
+    ok.rate_limit = rate_limit_info{"allowed_warning", resets, "five_hour", 0.92};
+    return ok;
+  };
+  auto cfg = fast_restarts(1);
+  cfg.window_headroom = 0.1;
+  claude_pool::pool p(cfg, with(exec));
+  REQUIRE(p.run("uses the window to 92 %").state == task_state::completed);
+  auto id = p.submit("would eat into the headroom");
+  auto st = p.status();
+  REQUIRE(st.cooldown_until_ms);
+  CHECK(*st.cooldown_until_ms == resets);
+  REQUIRE(st.cooldown_reason);
+  CHECK_THAT(*st.cooldown_reason, Catch::Contains("keeping 10 % of the five_hour window free"));
+  CHECK(p.result(id).state == task_state::pending);
+  CHECK(exec->requests().size() == 1);
+  CHECK(p.cancel(id).state == task_state::cancelled);
+}
