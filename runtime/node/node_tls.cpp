@@ -205,27 +205,12 @@ void check_tls(const tls_options& options) {
   require_key_of(key, options.passphrase, cert);
 }
 
-namespace {
-
-std::string openssl_queue() {
-  std::string out;
-  while (auto code = ERR_get_error()) {
-    char buf[256];
-    ERR_error_string_n(code, buf, sizeof buf);
-    out += out.empty() ? " (" : "; ";
-    out += buf;
-  }
-  return out.empty() ? out : out + ")";
-}
-
-}  // namespace
-
 tls_context make_tls_context(const tls_options& options) {
   if (!options.enabled()) return nullptr;
   check_tls(options);
   ERR_clear_error();
   tls_context ctx(SSL_CTX_new(TLS_method()), SSL_CTX_free);
-  if (!ctx) throw tls_error("cannot create a TLS context" + openssl_queue());
+  if (!ctx) throw tls_error("cannot create a TLS context" + openssl_reason());
   auto* c = ctx.get();
   SSL_CTX_set_min_proto_version(c, TLS1_2_VERSION);
   SSL_CTX_set_options(c, SSL_OP_NO_RENEGOTIATION);
@@ -234,7 +219,7 @@ tls_context make_tls_context(const tls_options& options) {
   SSL_CTX_set_mode(c, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
   SSL_CTX_set_verify(c, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, nullptr);
   if (SSL_CTX_use_certificate_chain_file(c, options.certificate.c_str()) != 1)
-    throw tls_error("cannot load " + options.certificate + " (--tls-cert)" + openssl_queue());
+    throw tls_error("cannot load " + options.certificate + " (--tls-cert)" + openssl_reason());
   // The key is decrypted here, once: the passphrase is not kept.
   passphrase_use use{options.passphrase};
   SSL_CTX_set_default_passwd_cb(c, give_passphrase);
@@ -243,9 +228,9 @@ tls_context make_tls_context(const tls_options& options) {
   SSL_CTX_set_default_passwd_cb(c, nullptr);
   SSL_CTX_set_default_passwd_cb_userdata(c, nullptr);
   if (key_loaded != 1 || SSL_CTX_check_private_key(c) != 1)
-    throw tls_error("cannot load " + options.key + " (--tls-key)" + openssl_queue());
+    throw tls_error("cannot load " + options.key + " (--tls-key)" + openssl_reason());
   if (SSL_CTX_load_verify_locations(c, options.cafile.c_str(), nullptr) != 1)
-    throw tls_error("cannot load " + options.cafile + " (--tls-ca)" + openssl_queue());
+    throw tls_error("cannot load " + options.cafile + " (--tls-ca)" + openssl_reason());
   return ctx;
 }
 
