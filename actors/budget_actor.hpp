@@ -11,6 +11,7 @@ struct budget_actor_state {
   static inline const char* name = "claude_pool.budget";
   budget_ledger ledger{std::nullopt, 0};
   pool_actor pool;
+  std::optional<std::uint64_t> wake_at; ///< a daily reset the pool is to hear about
 };
 
 /// `cfg.budget_microdollars` is the cap; the reservation policy comes from `cfg` too.

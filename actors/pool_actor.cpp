@@ -48,6 +48,11 @@ supervisor_setup slot_supervision(self_ptr self, std::shared_ptr<const pool_conf
                              pool_event ev) {
     sup->send(pool, slot_event_atom_v, rec, std::move(ev));
   };
+  // Each new slot is bound to a credential for life (the one with most room).
+  setup.spec.place = [cfg](slot_config& slot, const std::vector<const slot_config*>& siblings) {
+    if (!slot.credential)
+      slot.credential = choose_credential(*cfg, siblings);
+  };
   setup.policy = restart_policy::from(*cfg);
   if (cfg->supervisor_enabled)
     setup.periodic_pass = std::chrono::seconds(cfg->supervisor_interval_secs);
@@ -78,7 +83,7 @@ pool_actor::behavior_type pool_behavior(self_ptr self, pool_config config, pool_
   st.supervisor = self->spawn(supervisor_behavior, slot_supervision(self, cfg, services));
   st.target_slots = cfg->initial_slots.value_or(cfg->scaling.min_slots);
   st.scaler = self->spawn(scaler_behavior, cfg, pool_actor{self});
-  if (cfg->budget_microdollars)
+  if (has_budget(*cfg))
     st.budget = self->spawn(budget_behavior, *cfg, st.spent_total, pool_actor{self});
   self->set_down_handler(
     [self](const caf::down_msg& dm) { pool_reactions::on_slot_down(self, dm); });
@@ -110,11 +115,15 @@ pool_actor::behavior_type pool_behavior(self_ptr self, pool_config config, pool_
       on_task_done(self, slot, id, result);
     },
     [self](progress_atom, const task_id& id, const slot_id& from, task_progress& report) {
+      track_cost(self, id, from, report.cost_microdollars);
       self->state.progress(id, from, std::move(report));
     },
     [self](expire_atom) { on_expiry(self); },
     [self](resume_atom) {
-      self->state.resume_armed = false;
+      auto& st = self->state;
+      if (st.resume_at && *st.resume_at <= now_ms())
+        st.resume_at.reset(); // an earlier timer than the one armed now: keep that one
+      st.budget_blocked = false; // the budget's daily reset, if it was the budget's
       dispatch(self);
     },
     [self](slot_up_atom, slot_actor& handle, slot_record& rec) { on_slot_up(self, handle, rec); },

@@ -16,6 +16,7 @@
 
 #include <caf/typed_response_promise.hpp>
 
+#include "actors/credential_state.hpp"
 #include "actors/slot_actor.hpp"
 #include "actors/slot_hosts.hpp"
 #include "runtime/store/task_store.hpp"
@@ -66,25 +67,22 @@ struct pool_actor_state {
   std::vector<slot_id> idle;             ///< back() = most recently idle
   bool draining = false;
   std::unordered_map<task_id, std::uint64_t> queued_at; ///< for slot_assignment_timeout
-  std::optional<std::uint64_t> cooldown_until;          ///< limit pause (see limit_policy)
-  std::optional<std::string> cooldown_reason;           ///< what the pause waits for
-  std::uint32_t consecutive_rate_limits = 0;
-  /// The credential breaker: a refused login (401/403, "Not logged in") stops all routing
-  /// at once; every `auth_probe_secs` one task (the probe) is let through to see whether
-  /// the login works again. Running tasks are stopped (`to_preempt`), then re-queued or
-  /// failed as `auth_failure` says.
-  struct auth_breaker {
-    bool open = false;
-    std::string reason;
-    std::optional<task_id> probe;
-  };
-  auth_breaker auth;
-  std::set<task_id> preempted;                           ///< stopped by the breaker
-  std::optional<std::uint64_t> warned_window;            ///< reset of the last usage_warning
+  /// Limits and logins, per credential (see credential_state.hpp). Made on first use: the
+  /// config's profiles, "default", and slot hosts' logins ("<node>:<name>").
+  std::map<std::string, credential_state> credentials;
+  std::set<task_id> preempted;                           ///< stopped by a breaker
   std::vector<std::pair<slot_id, task_id>> to_preempt;   ///< the actor sends these cancels
 
-  /// True while no task may start (a limit's pause or the breaker's wait for its probe).
+  /// The state of `slot`'s credential (a slot no longer here: the default one).
+  credential_state& credential_of(const std::optional<slot_id>& slot);
+  credential_state& credential_named(const std::string& key);
+  /// True while no task may start anywhere: every credential that has a slot is held (a
+  /// limit's pause, or its breaker waiting for the probe). A pool without slots is not.
   bool paused(std::uint64_t now) const;
+  /// True while every credential that has a slot has its login refused.
+  bool all_refused() const;
+  /// When some credential held now (or staggering its starts) may start a task again.
+  std::optional<std::uint64_t> next_resume(std::uint64_t now) const;
   std::deque<pool_event> events;                        ///< the latest, for status
   std::function<void(const pool_event&)> on_event;      ///< the embedder's log, if any
   std::set<slot_id> retiring;          ///< busy slots that stop once their task ends
@@ -114,7 +112,8 @@ struct pool_actor_state {
   void update_slot(const slot_record& record, pool_event ev);
 
   /// Pairs queued tasks with idle slots (most recently idle first) and marks them running,
-  /// at most `limit` of them. Nothing starts during a rate-limit cool-down.
+  /// at most `limit` of them. Nothing starts on a held credential, past its
+  /// `max_concurrent`, or within its `start_stagger_ms` of its last start.
   std::vector<assignment> route(std::uint64_t now, std::size_t limit = SIZE_MAX);
 
   /// Undoes `route()` for an assignment whose execution never started (the budget said
@@ -167,12 +166,13 @@ struct pool_actor_state {
   /// Fails every pending task when no slot can ever run one (all errored); returns them.
   std::vector<task_id> fail_if_unroutable();
 
-  /// With the breaker open and `auth_failure: fail`, fails the queued tasks until the next
-  /// probe may run; returns them.
+  /// With every credential's breaker open and `auth_failure: fail`, fails the queued tasks
+  /// until the next probe may run; returns them.
   std::vector<task_id> fail_parked(std::uint64_t now);
 
-  /// Opens the breaker for `result` (a refused login on `slot`'s task): stops routing,
-  /// schedules the probe, lists the other running tasks to stop, records the event.
+  /// Opens the breaker of `slot`'s credential for `result` (a refused login): stops routing
+  /// to that credential, schedules its probe, lists its other running tasks to stop, and
+  /// records the event.
   void trip_auth(const task_result& result, const std::optional<slot_id>& slot, std::uint64_t now);
 
   /// True while at least one slot is not errored (running, idle or being restarted).
@@ -233,7 +233,7 @@ struct pool_actor_state {
     cancel_waiters;
   std::unordered_map<caf::actor_addr, slot_id> slot_by_addr;
   bool expiry_armed = false;
-  bool resume_armed = false;
+  std::optional<std::uint64_t> resume_at; ///< the armed resume timer's time
   supervisor_actor supervisor;
   scaler_actor scaler;
   std::uint64_t target_slots = 0;          ///< the scaler's latest target
@@ -242,7 +242,16 @@ struct pool_actor_state {
   bool budget_blocked = false;             ///< the budget said wait: retry after a settle
   std::uint64_t settles_sent = 0;          ///< settles sent to the budget so far…
   std::uint64_t settles_at_ask = 0;        ///< …and when the pending reservation was asked
-  std::unordered_map<task_id, std::uint64_t> allowances; ///< granted, not yet settled
+  /// An execution's grant from the budget, until it settles.
+  struct grant_held {
+    std::uint64_t allowance = 0;   ///< the CLI's --max-budget-usd
+    std::uint64_t reservation = 0; ///< what the budget holds back for it
+    std::uint64_t seen = 0;        ///< its cost after its latest turn
+  };
+  std::unordered_map<task_id, grant_held> allowances; ///< granted, not yet settled
+  /// Executions the budget could not hold any longer: stopped, with why (they fail
+  /// `budget_exhausted` unless they finish well first).
+  std::unordered_map<task_id, std::string> budget_stops;
   struct drain_progress {
     std::uint64_t started_ms = 0;
     std::uint64_t completed_before = 0;

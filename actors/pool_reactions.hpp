@@ -75,6 +75,9 @@ void dispatch_budgeted(self_ptr self, std::uint64_t now);
 /// Books an execution's cost, and settles its allowance with the budget.
 void settle_execution(self_ptr self, const task_id& id, std::optional<std::uint64_t> cost);
 
+/// A running execution's cost after a turn, for the budget to track (it may stop it).
+void track_cost(self_ptr self, const task_id& id, const slot_id& from, std::uint64_t cost);
+
 /// The task's own budget in microdollars, 0 when it sets none.
 std::uint64_t wanted_allowance(const std::optional<task_overrides>& cfg);
 

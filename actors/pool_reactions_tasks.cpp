@@ -48,7 +48,7 @@ bool awaiting_budget(self_ptr self, const task_id& id) {
 template <class T, class F>
 void admit(self_ptr self, task_submission sub, caf::typed_response_promise<T> promise, F then) {
   auto want = wanted_allowance(sub.config);
-  self->request(self->state.budget, caf::infinite, admit_atom_v, want)
+  self->request(self->state.budget, caf::infinite, admit_atom_v, want, sub.tags)
     .then(
       [self, promise, sub, then](std::uint64_t) mutable {
         if (auto err = refusal(self, sub)) // e.g. a drain began meanwhile
@@ -109,11 +109,12 @@ void dispatch(self_ptr self) {
       self->send(st.slots[a.slot].handle, execute_atom_v, std::move(a.task));
   }
   persist(self);
-  // During a rate-limit cool-down, one timer resumes routing when it ends.
-  if (st.cooldown_until && !st.resume_armed && !st.queue.empty()) {
-    st.resume_armed = true;
-    auto delay = *st.cooldown_until > now ? *st.cooldown_until - now : 0;
-    self->delayed_send(self, std::chrono::milliseconds(delay + 1), resume_atom_v);
+  // While a credential pauses or staggers its starts, a timer resumes routing when the
+  // first of them may start again (a later one is re-armed then).
+  auto at = st.queue.empty() ? std::nullopt : st.next_resume(now);
+  if (at && (!st.resume_at || *at < *st.resume_at)) {
+    st.resume_at = *at;
+    self->delayed_send(self, std::chrono::milliseconds(*at - now + 1), resume_atom_v);
   }
 }
 

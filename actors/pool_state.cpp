@@ -64,41 +64,66 @@ task_id pool_actor_state::accept(task_submission sub) {
 
 std::vector<assignment> pool_actor_state::route(std::uint64_t now, std::size_t limit) {
   std::vector<assignment> out;
-  if (paused(now))
-    return out;
-  if (cooldown_until) {
+  bool was_paused = paused(now);
+  for (auto& [key, c] : credentials) {
+    if (c.cooldown_until && *c.cooldown_until <= now) {
+      c.cooldown_until.reset();
+      c.cooldown_reason.reset();
+    }
+    // A probe that ended without an answer about the login (its slot was lost, it was
+    // cancelled): the next task probes.
+    if (c.auth.probe) {
+      auto it = tasks.find(*c.auth.probe);
+      if (it == tasks.end() || it->second.state != task_state::running)
+        c.auth.probe.reset();
+    }
+  }
+  if (was_paused && !paused(now))
     // The pause is over: the queued tasks' slot_assignment_timeout starts again from now,
     // since no slot could take them while the pool waited.
     for (auto& [id, since] : queued_at)
       since = std::max(since, now);
-    cooldown_until.reset();
-    cooldown_reason.reset();
-  }
-  if (auth.open)
-    limit = std::min<std::size_t>(limit, 1); // the probe, alone
-  while (!idle.empty() && !queue.empty() && out.size() < limit) {
-    auto id = queue.front();
-    queue.pop_front();
-    auto it = tasks.find(id);
-    if (it == tasks.end() || it->second.state != task_state::pending)
-      continue; // cancelled or expired while queued
-    auto slot = idle.back();
-    idle.pop_back();
-    auto& task = it->second;
+  if (idle.empty() || queue.empty())
+    return out;
+  std::map<std::string, std::uint64_t> running; // by credential, for max_concurrent
+  for (auto& [id, entry] : slots)
+    if (entry.record.state == slot_state::busy)
+      ++running[credential_key(entry.record)];
+  // Most recently idle first; a slot whose credential may not start now is passed over.
+  for (auto i = idle.size(); i-- > 0 && !queue.empty() && out.size() < limit;) {
+    auto slot = idle[i];
+    auto& entry = slots[slot];
+    auto key = credential_key(entry.record);
+    auto& cred = credential_of(slot);
+    if (!cred.may_start(running[key], now))
+      continue;
+    std::optional<task_id> next;
+    while (!queue.empty() && !next) {
+      auto id = queue.front();
+      queue.pop_front();
+      auto it = tasks.find(id);
+      if (it != tasks.end() && it->second.state == task_state::pending)
+        next = id; // else cancelled or expired while queued
+    }
+    if (!next)
+      break;
+    idle.erase(idle.begin() + static_cast<std::ptrdiff_t>(i));
+    auto& task = tasks.at(*next);
     task.slot_id = slot;
     task.transition_to(task_state::running);
     task.waiting_until_ms.reset();
     task.wait_reason.reset();
-    if (auth.open)
-      auth.probe = id;
-    touched(id);
-    queued_at.erase(id);
-    auto& entry = slots[slot];
+    if (cred.auth.open)
+      cred.auth.probe = task.id; // the probe, alone: held until it answers
+    cred.last_start_ms = now;
+    ++running[key];
+    touched(task.id);
+    queued_at.erase(task.id);
     entry.record.state = slot_state::busy;
-    entry.record.current_task = id;
+    entry.record.current_task = task.id;
     if (task.live_progress)
       task.progress = task_progress{}; // a fresh execution starts from nothing
-    out.push_back(assignment{slot, task_assignment{id, task.prompt, task.config,
+    out.push_back(assignment{slot, task_assignment{task.id, task.prompt, task.config,
                                                    task.live_progress, task.working_dir}});
   }
   return out;
@@ -216,13 +241,23 @@ pool_actor_state::outcome pool_actor_state::complete(const slot_record& slot, co
   }
   if (is_terminal(task.state))
     return outcome::ignored;
-  if (auth.probe == id && !auth_refused(result))
-    close_auth(*this, result, now);
+  if (auto& cred = credential_named(credential_key(slot));
+      cred.auth.probe == id && !auth_refused(result))
+    close_auth(*this, slot.id, result, now);
   note_usage_warning(*this, result, slot.id, now);
   if (preempted.erase(id) && !result.success)
     return settle_preempted(*this, task, std::move(result), now);
+  if (auto stop = budget_stops.find(id); stop != budget_stops.end() && !result.success) {
+    // Stopped by the pool because the budget could not hold another turn of it.
+    result.output = stop->second;
+    result.subtype = "budget_exhausted";
+    budget_stops.erase(stop);
+    task.waiting_since_ms.reset();
+    fail_task(*this, task, std::move(result));
+    return outcome::settled;
+  }
   if (result.success) {
-    consecutive_rate_limits = 0;
+    credential_named(credential_key(slot)).consecutive_rate_limits = 0;
     task.waiting_since_ms.reset();
     task.result = std::move(result);
     if (task.review_required) {
@@ -293,7 +328,7 @@ std::optional<slot_id> pool_actor_state::cancel(task_record& task, const std::st
 
 std::vector<task_id> pool_actor_state::expire(std::uint64_t now) {
   std::vector<task_id> out;
-  if (paused(now) || auth.open)
+  if (paused(now) || all_refused())
     return out; // the slots are free, the pool waits: no slot_assignment_timeout
   auto limit = assignment_timeout_ms(*config);
   // Re-queued tasks sit at the front with a later queue time, so look at every entry.
@@ -321,10 +356,11 @@ std::vector<task_id> pool_actor_state::expire(std::uint64_t now) {
 
 std::optional<std::uint64_t> pool_actor_state::next_expiry() const {
   std::optional<std::uint64_t> first;
-  if (auth.open)
+  if (all_refused())
     return first; // the probe's answer decides, and re-arms
-  if (cooldown_until) // checked again when the pause ends
-    return *cooldown_until + assignment_timeout_ms(*config);
+  auto now = now_ms();
+  if (paused(now)) // checked again when the pause ends
+    return next_resume(now).value_or(now) + assignment_timeout_ms(*config);
   for (auto& id : queue) {
     auto it = tasks.find(id);
     auto q = queued_at.find(id);

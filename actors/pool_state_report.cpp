@@ -39,8 +39,38 @@ pool_status pool_actor_state::status() const {
     }
   }
   st.draining = draining;
-  st.cooldown_until_ms = cooldown_until;
-  st.cooldown_reason = cooldown_reason;
+  auto now = now_ms();
+  std::map<std::string, credential_status> creds;
+  for (auto& [id, entry] : slots) {
+    auto& c = creds[credential_key(entry.record)];
+    ++c.slots;
+    c.running += entry.record.state == slot_state::busy;
+  }
+  for (auto& profile : config->credentials) { // configured ones, even without a slot
+    creds[profile.name].max_concurrent = profile.max_concurrent;
+  }
+  for (auto& [key, out] : creds) {
+    out.name = key;
+    auto it = credentials.find(key);
+    if (it == credentials.end())
+      continue;
+    auto& c = it->second;
+    out.max_concurrent = c.max_concurrent;
+    out.login_refused = c.auth.open;
+    if (c.cooldown_until && *c.cooldown_until > now) {
+      out.waiting_until_ms = c.cooldown_until;
+      out.wait_reason = c.cooldown_reason;
+    }
+  }
+  if (paused(now))
+    for (auto& [key, c] : creds)
+      if (c.slots && c.waiting_until_ms
+          && (!st.cooldown_until_ms || *c.waiting_until_ms < *st.cooldown_until_ms)) {
+        st.cooldown_until_ms = c.waiting_until_ms;
+        st.cooldown_reason = c.wait_reason;
+      }
+  for (auto& [key, c] : creds)
+    st.credentials.push_back(std::move(c));
   st.events.assign(events.begin(), events.end());
   return st;
 }

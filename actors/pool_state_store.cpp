@@ -48,7 +48,7 @@ std::string pool_actor_state::recover(std::vector<task_record> stored, std::uint
       case task_state::running: {
         // Its cost died with the old pool: with a budget, book its whole allowance (as for
         // a lost slot), so that a crash never lets spend pass the cap unnoticed.
-        if (config && config->budget_microdollars) {
+        if (config && has_budget(*config)) {
           auto allowance = config->budget_default_reservation_microdollars;
           if (rec.config && rec.config->max_budget_usd)
             allowance = static_cast<std::uint64_t>(*rec.config->max_budget_usd * 1e6);

@@ -41,6 +41,7 @@ void note_usage_warning(pool_actor_state& st, const task_result& result, const s
                         std::uint64_t now);
 
 /// The probe got past the login: the breaker closes and routing resumes.
-void close_auth(pool_actor_state& st, const task_result& result, std::uint64_t now);
+void close_auth(pool_actor_state& st, const slot_id& slot, const task_result& result,
+                std::uint64_t now);
 
 } // namespace claude_pool::pool_task_transitions

@@ -34,7 +34,8 @@ execution_request slot_actor_state::begin(const task_assignment& task) {
   if (deps.config->slot_mode == slot_mode::persistent && !foreign_dir)
     req.resume_session = record.session_id;
   req.live_progress = task.live_progress;
-  if (task.live_progress) {
+  req.watch_cost = task.watch_cost;
+  if (task.live_progress || task.watch_cost) {
     req.on_progress = [pool = deps.pool, id = task.id, slot = record.id](const task_progress& p) {
       caf::anon_send(pool, progress_atom_v, id, slot, p);
     };

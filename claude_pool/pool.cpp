@@ -5,6 +5,7 @@
 #include <caf/scoped_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
+#include <algorithm>
 #include <mutex>
 #include <random>
 #include <unistd.h>
@@ -12,6 +13,7 @@
 #include "actors/chain_registry.hpp"
 #include "actors/pool_actor.hpp"
 #include "runtime/cli/cli_executor.hpp"
+#include "runtime/cli/credential_env.hpp"
 #include "runtime/worktrees/git_worktrees.hpp"
 
 namespace claude_pool {
@@ -49,6 +51,18 @@ struct pool::impl {
   void start(pool_config cfg, pool_options opts) {
     if (auto problem = validate(cfg); !problem.empty())
       throw pool_error(pool_errc::invalid_request, problem);
+    for (std::size_t i = 0; i < opts.slots.size(); ++i) {
+      auto& named = opts.slots[i].credential;
+      if (named && std::none_of(cfg.credentials.begin(), cfg.credentials.end(),
+                                [&](auto& c) { return c.name == *named; }))
+        throw pool_error(pool_errc::invalid_request,
+                         "slots[" + std::to_string(i) + "].credential: \"" + *named
+                           + "\" is not one of pool_config.credentials");
+    }
+    // The CLI's logins: a variable a credential names must be there before any task runs.
+    if (!opts.executor)
+      if (auto problem = check_credentials(cfg); !problem.empty())
+        throw pool_error(pool_errc::invalid_request, "pool_config.credentials: " + problem);
     project_dir = cfg.working_dir.value_or(".");
     worktree_base_dir = cfg.worktree_base_dir;
     // Unique per pool instance: a pool only ever removes the worktrees it made.

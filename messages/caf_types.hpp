@@ -169,6 +169,7 @@ CAF_BEGIN_TYPE_ID_BLOCK(claude_pool, caf::first_custom_type_id)
   CAF_ADD_ATOM(claude_pool, claude_pool, admit_atom, "admit")
   CAF_ADD_ATOM(claude_pool, claude_pool, reserve_atom, "reserve")
   CAF_ADD_ATOM(claude_pool, claude_pool, settle_atom, "settle")
+  CAF_ADD_ATOM(claude_pool, claude_pool, track_atom, "track")
   CAF_ADD_ATOM(claude_pool, claude_pool, event_atom, "event")
   // Scaling.
   CAF_ADD_ATOM(claude_pool, claude_pool, scale_up_atom, "scale_up")

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
+#include <set>
 
 namespace claude_pool {
 
@@ -26,7 +28,50 @@ std::string validate(const remote_policy& r) {
   return {};
 }
 
+std::string validate_credentials(const pool_config& cfg) {
+  std::set<std::string> names;
+  for (std::size_t i = 0; i < cfg.credentials.size(); ++i) {
+    auto& c = cfg.credentials[i];
+    auto at = "pool_config.credentials[" + std::to_string(i) + "]";
+    if (c.name.empty())
+      return at + ".name: must not be empty";
+    at = "pool_config.credentials \"" + c.name + "\"";
+    if (!names.insert(c.name).second)
+      return at + ": the name is used twice";
+    int sources = c.api_key_env.has_value() + c.oauth_token_env.has_value()
+                  + c.config_dir.has_value();
+    if (sources > 1)
+      return at + ": give at most one of api_key_env, oauth_token_env, config_dir";
+    for (auto* var : {&c.api_key_env, &c.oauth_token_env})
+      if (*var && var->value().empty())
+        return at + ": an empty environment variable name";
+    if (c.config_dir && c.config_dir->empty())
+      return at + ".config_dir: must not be empty";
+    if (cfg.bare && (c.oauth_token_env || c.config_dir))
+      return at + ": an OAuth login (oauth_token_env, config_dir) does not work with bare: "
+                  "true (--bare turns OAuth off); use api_key_env or set bare to false";
+    if (c.max_concurrent && *c.max_concurrent == 0)
+      return at + ".max_concurrent: must be at least 1 (leave it out for no cap)";
+  }
+  return {};
+}
+
 } // namespace
+
+bool has_budget(const pool_config& cfg) {
+  return cfg.budget_microdollars || !cfg.budget_tag_microdollars.empty()
+         || cfg.budget_chain_microdollars || cfg.budget_daily_microdollars;
+}
+
+std::optional<std::uint64_t> daily_reset_seconds(const std::string& text) {
+  unsigned h = 0, m = 0, sec = 0;
+  char rest = 0;
+  int n = std::sscanf(text.c_str(), "%2u:%2u:%2u%c", &h, &m, &sec, &rest);
+  bool shape = text.size() == 5 ? n == 2 : text.size() == 8 && n == 3;
+  if (!shape || h > 23 || m > 59 || sec > 59)
+    return std::nullopt;
+  return std::uint64_t{h} * 3600 + m * 60 + sec;
+}
 
 std::string validate(const pool_config& cfg) {
   auto& s = cfg.scaling;
@@ -67,6 +112,19 @@ std::string validate(const pool_config& cfg) {
     return "pool_config.warm_max_tasks: must be at least 1";
   if (cfg.claude_bin && cfg.claude_bin->empty())
     return "pool_config.claude_bin: must not be empty";
+  if (!daily_reset_seconds(cfg.budget_daily_reset_utc))
+    return "pool_config.budget_daily_reset_utc: \"" + cfg.budget_daily_reset_utc
+           + "\" is not a time of day (HH:MM or HH:MM:SS, UTC)";
+  for (auto& [tag, cap] : cfg.budget_tag_microdollars)
+    if (tag.empty() || cap == 0)
+      return "pool_config.budget_tag_microdollars: \"" + tag
+             + "\": a tag must be named and its cap at least 1";
+  if ((cfg.budget_chain_microdollars && *cfg.budget_chain_microdollars == 0)
+      || (cfg.budget_daily_microdollars && *cfg.budget_daily_microdollars == 0))
+    return "pool_config.budget_chain_microdollars / budget_daily_microdollars: must be at "
+           "least 1 (leave it out for no cap)";
+  if (cfg.budget_policy != "learn" && cfg.budget_policy != "fixed")
+    return "pool_config.budget_policy: \"" + cfg.budget_policy + "\" is not learn or fixed";
   if (cfg.auth_failure != "park" && cfg.auth_failure != "fail")
     return "pool_config.auth_failure: \"" + cfg.auth_failure + "\" is not park or fail";
   if (!(cfg.window_headroom >= 0 && cfg.window_headroom <= 0.5))
@@ -75,6 +133,8 @@ std::string validate(const pool_config& cfg) {
     return "pool_config.auth_probe_secs: must be at least 1";
   if (cfg.rate_limit_cooldown_secs == 0)
     return "pool_config.rate_limit_cooldown_secs: must be at least 1";
+  if (auto problem = validate_credentials(cfg); !problem.empty())
+    return problem;
   return validate(cfg.remote);
 }
 

@@ -73,6 +73,34 @@ struct remote_policy {
 inline constexpr std::array<std::string_view, 6> remote_override_names = {
   "mcp_servers", "working_dir", "system_prompt", "permission_mode", "tools", "model"};
 
+/// One login the pool's CLI processes may use (extension; issue 17). A pool with several
+/// spreads its slots over them; each slot keeps its credential for life, and limits, pauses
+/// and the login breaker act per credential, so an exhausted or refused one leaves the
+/// others working. At most one of `api_key_env`, `oauth_token_env`, `config_dir`; none: the
+/// pool's own environment (plus `env`).
+struct credential_profile {
+  /// How status, events and `slot_config::credential` name it.
+  std::string name;
+  /// Name of a variable of the pool's environment holding an API key: the CLI gets it as
+  /// `ANTHROPIC_API_KEY` (and no OAuth token). The key itself never enters a config file.
+  std::optional<std::string> api_key_env;
+  /// Name of a variable holding an OAuth token (`claude setup-token`): the CLI gets it as
+  /// `CLAUDE_CODE_OAUTH_TOKEN` (and no API key). Not with `bare` (it turns OAuth off).
+  std::optional<std::string> oauth_token_env;
+  /// A Claude config directory holding a login (`CLAUDE_CONFIG_DIR=… claude /login`).
+  std::optional<std::string> config_dir;
+  /// More variables for this credential's processes (e.g. its own `ANTHROPIC_BASE_URL`).
+  std::map<std::string, std::string> env;
+  /// Tasks running at once on it. Unset: as many as its slots.
+  std::optional<std::uint64_t> max_concurrent;
+  /// At least this long between two task starts on it, so a batch does not open with a
+  /// burst of requests (or token refreshes) on one login.
+  std::uint64_t start_stagger_ms = 0;
+};
+
+/// The name of the credential a pool without `credentials` uses: its own environment's.
+inline constexpr std::string_view default_credential_name = "default";
+
 /// Configuration that applies to all slots by default (reference `PoolConfig`).
 struct pool_config {
   std::optional<std::string> model;
@@ -151,13 +179,30 @@ struct pool_config {
   /// login was fixed.
   std::uint64_t auth_probe_secs = 300;
 
+  /// The logins the CLI processes use, each with its own caps (see `credential_profile`).
+  /// Empty: one, "default", the pool's environment.
+  std::vector<credential_profile> credentials;
+
   // -- budget (extensions) ----------------------------------------------------------------
-  /// With `budget_microdollars`, what a task without its own `max_budget_usd` reserves (and
+  /// How the budget sizes what a task without its own `max_budget_usd` may spend: "learn"
+  /// (slow start, then the costliest task seen, tracked turn by turn: no task is stopped
+  /// while the budget has room) or "fixed" (the reservation below is the CLI's hard stop).
+  /// See actors/budget_ledger.hpp and the README's "Budget".
+  std::string budget_policy = "learn";
+  /// With `budget_policy: fixed`, what a task without its own `max_budget_usd` reserves (and
   /// gets as the CLI's `--max-budget-usd`).
   std::uint64_t budget_default_reservation_microdollars = 200000;
   /// Reserve at least the highest cost a finished task has had so far, so a batch of similar
   /// tasks never reserves less than one of them really costs (see the README's guarantee).
   bool budget_reserve_observed = true;
+  /// Caps per tag: a task carrying the tag also spends from its cap (microdollars).
+  std::map<std::string, std::uint64_t> budget_tag_microdollars;
+  /// A cap for each chain: its steps' tasks together (they carry `chain:<id>`).
+  std::optional<std::uint64_t> budget_chain_microdollars;
+  /// A cap per day; once it is spent, tasks wait for the reset (they are not refused).
+  std::optional<std::uint64_t> budget_daily_microdollars;
+  /// When the day's cap resets, UTC, "HH:MM" or "HH:MM:SS".
+  std::string budget_daily_reset_utc = "00:00";
 
   // -- warm slots (extensions) --------------------------------------------------------------
   /// One CLI process per task (`one_shot`), or one long-lived process per slot fed task
@@ -194,6 +239,10 @@ struct slot_config {
   std::optional<std::uint64_t> slot_assignment_timeout_secs;
   /// Extension: this slot's execution mode (else the pool's).
   std::optional<execution_mode> execution;
+  /// Extension: the `pool_config::credentials` entry this slot logs in with. Unset when
+  /// configured: the pool picks one when it starts the slot (the one with most room), and the
+  /// slot keeps it.
+  std::optional<std::string> credential;
 };
 
 /// Per-task overrides (reference `TaskOverrides`), applied on top of the slot's config.
@@ -211,6 +260,12 @@ struct task_overrides {
   std::optional<nlohmann::json> json_schema;
   std::optional<double> max_budget_usd;
 };
+
+/// True when spending is capped at all: a pool cap, or a tag, chain or daily cap.
+bool has_budget(const pool_config& cfg);
+
+/// `budget_daily_reset_utc` as seconds after midnight; nullopt when it is not a time.
+std::optional<std::uint64_t> daily_reset_seconds(const std::string& hh_mm_ss);
 
 /// Checks what the type system cannot (scaling bounds, initial slot count, positive
 /// timeouts, finite budgets). Returns an empty string when valid, else a sentence that

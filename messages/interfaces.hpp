@@ -120,12 +120,17 @@ using pool_actor = pool_client_actor::extend_with<pool_member_actor>::extend<
 using budget_actor = caf::typed_actor<
   /// May this task be accepted at all? Replies with the allowance it would reserve now, or
   /// `budget_exhausted` / `task_budget_exceeds_remaining` with the figures.
-  caf::replies_to<admit_atom, std::uint64_t>::with<std::uint64_t>,
-  /// Reserve the allowance for one execution: the allowance, `budget_wait` (retry after the
-  /// next settle), or a refusal.
-  caf::replies_to<reserve_atom, task_id, std::uint64_t>::with<std::uint64_t>,
+  caf::replies_to<admit_atom, std::uint64_t, std::vector<std::string>>::with<std::uint64_t>,
+  /// Reserve for one execution: its allowance (the CLI's --max-budget-usd) and what the
+  /// budget holds back for it, `budget_wait` (retry after the next settle), or a refusal.
+  caf::replies_to<reserve_atom, task_id, std::uint64_t,
+                  std::vector<std::string>>::with<std::uint64_t, std::uint64_t>,
+  /// A running execution's cost so far: empty while it may go on, else why it must stop.
+  caf::replies_to<track_atom, task_id, std::uint64_t>::with<std::string>,
   /// Book one execution's real cost and free its reservation.
   caf::reacts_to<settle_atom, task_id, std::uint64_t>,
+  /// Its own timer: a daily cap reset, which it passes on to the pool.
+  caf::reacts_to<resume_atom>,
   caf::replies_to<status_atom>::with<budget_status>>;
 
 /// One chain: runs its steps one after another as tasks of the pool.

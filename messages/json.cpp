@@ -69,6 +69,17 @@ void fields(W& w, remote_policy& x) {
 }
 
 template <class W>
+void fields(W& w, credential_profile& x) {
+  w.required("name", x.name);
+  w.omitted("api_key_env", x.api_key_env);
+  w.omitted("oauth_token_env", x.oauth_token_env);
+  w.omitted("config_dir", x.config_dir);
+  w.omitted("env", x.env);
+  w.omitted("max_concurrent", x.max_concurrent);
+  w.defaulted("start_stagger_ms", x.start_stagger_ms);
+}
+
+template <class W>
 void fields(W& w, pool_config& x) {
   w.nullable("model", x.model);
   // An explicit null means "let the CLI decide"; absence keeps the reference default (plan).
@@ -110,8 +121,14 @@ void fields(W& w, pool_config& x) {
   w.defaulted("stall_secs", x.stall_secs);
   w.defaulted("auth_failure", x.auth_failure);
   w.defaulted("auth_probe_secs", x.auth_probe_secs);
+  w.omitted("credentials", x.credentials);
+  w.defaulted("budget_policy", x.budget_policy);
   w.defaulted("budget_default_reservation_microdollars", x.budget_default_reservation_microdollars);
   w.defaulted("budget_reserve_observed", x.budget_reserve_observed);
+  w.omitted("budget_tag_microdollars", x.budget_tag_microdollars);
+  w.omitted("budget_chain_microdollars", x.budget_chain_microdollars);
+  w.omitted("budget_daily_microdollars", x.budget_daily_microdollars);
+  w.omitted("budget_daily_reset_utc", x.budget_daily_reset_utc, std::string("00:00"));
   w.defaulted("execution", x.execution);
   w.defaulted("warm_max_tasks", x.warm_max_tasks);
   w.omitted("warm_max_rss_mb", x.warm_max_rss_mb);
@@ -134,6 +151,7 @@ void fields(W& w, slot_config& x) {
   w.nullable("description", x.description);
   w.nullable("slot_assignment_timeout_secs", x.slot_assignment_timeout_secs);
   w.omitted("execution", x.execution);
+  w.omitted("credential", x.credential);
 }
 
 template <class W>
@@ -298,6 +316,7 @@ void fields(W& w, metrics_filter& x) {
 CLAUDE_POOL_JSON_OBJECT(autoscale_config)
 CLAUDE_POOL_JSON_OBJECT(scaling_config)
 CLAUDE_POOL_JSON_OBJECT(remote_policy)
+CLAUDE_POOL_JSON_OBJECT(credential_profile)
 CLAUDE_POOL_JSON_OBJECT(pool_config)
 CLAUDE_POOL_JSON_OBJECT(slot_config)
 CLAUDE_POOL_JSON_OBJECT(task_overrides)

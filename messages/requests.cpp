@@ -43,6 +43,24 @@ void batch_line_fields(W& w, task_submission& x) {
 }
 
 template <class W>
+void fields(W& w, budget_reservation& x) {
+  w.required("task", x.task);
+  w.required("reserved_microdollars", x.reserved_microdollars);
+  w.defaulted("allowance_microdollars", x.allowance_microdollars);
+  w.defaulted("cost_so_far_microdollars", x.cost_so_far_microdollars);
+}
+
+template <class W>
+void fields(W& w, budget_scope_status& x) {
+  w.required("name", x.name);
+  w.required("cap_microdollars", x.cap_microdollars);
+  w.defaulted("spent_microdollars", x.spent_microdollars);
+  w.defaulted("reserved_microdollars", x.reserved_microdollars);
+  w.defaulted("remaining_microdollars", x.remaining_microdollars);
+  w.omitted("resets_at_ms", x.resets_at_ms);
+}
+
+template <class W>
 void fields(W& w, budget_status& x) {
   w.nullable("cap_microdollars", x.cap_microdollars);
   w.required("spent_microdollars", x.spent_microdollars);
@@ -54,6 +72,22 @@ void fields(W& w, budget_status& x) {
   w.defaulted("settled", x.settled);
   w.defaulted("running", x.running);
   w.defaulted("warnings", x.warnings);
+  w.omitted("policy", x.policy, std::string());
+  w.omitted("remaining_microdollars", x.remaining_microdollars);
+  w.defaulted("stopped", x.stopped);
+  w.omitted("reservations", x.reservations);
+  w.omitted("scopes", x.scopes);
+}
+
+template <class W>
+void fields(W& w, credential_status& x) {
+  w.required("name", x.name);
+  w.defaulted("slots", x.slots);
+  w.defaulted("running", x.running);
+  w.omitted("max_concurrent", x.max_concurrent);
+  w.omitted("waiting_until_ms", x.waiting_until_ms);
+  w.omitted("wait_reason", x.wait_reason);
+  w.defaulted("login_refused", x.login_refused);
 }
 
 template <class W>
@@ -68,6 +102,7 @@ void fields(W& w, pool_status& x) {
   w.required("draining", x.draining);
   w.omitted("cooldown_until_ms", x.cooldown_until_ms);
   w.omitted("cooldown_reason", x.cooldown_reason);
+  w.omitted("credentials", x.credentials);
   w.defaulted("events", x.events);
   w.omitted("budget", x.budget);
   w.defaulted("target_slots", x.target_slots);
@@ -98,13 +133,17 @@ void fields(W& w, task_assignment& x) {
   w.nullable("overrides", x.overrides);
   w.defaulted("live_progress", x.live_progress);
   w.nullable("working_dir", x.working_dir);
+  w.defaulted("watch_cost", x.watch_cost);
 }
 
 } // namespace
 
 CLAUDE_POOL_JSON_OBJECT(pool_event)
 CLAUDE_POOL_JSON_OBJECT(task_submission)
+CLAUDE_POOL_JSON_OBJECT(budget_reservation)
+CLAUDE_POOL_JSON_OBJECT(budget_scope_status)
 CLAUDE_POOL_JSON_OBJECT(budget_status)
+CLAUDE_POOL_JSON_OBJECT(credential_status)
 CLAUDE_POOL_JSON_OBJECT(pool_status)
 CLAUDE_POOL_JSON_OBJECT(pool_load)
 CLAUDE_POOL_JSON_OBJECT(drain_summary)

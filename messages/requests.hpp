@@ -37,6 +37,24 @@ struct pool_event {
   std::string message;
 };
 
+/// One running execution's hold on the budget (extension; issue 18).
+struct budget_reservation {
+  task_id task;
+  std::uint64_t reserved_microdollars = 0;  ///< held back for it
+  std::uint64_t allowance_microdollars = 0; ///< its CLI's --max-budget-usd
+  std::uint64_t cost_so_far_microdollars = 0; ///< after its latest turn
+};
+
+/// A scoped cap: a tag's, a chain's or the day's (extension; issue 18).
+struct budget_scope_status {
+  std::string name; ///< "tag:research", "chain:c-…", "daily"
+  std::uint64_t cap_microdollars = 0;
+  std::uint64_t spent_microdollars = 0;
+  std::uint64_t reserved_microdollars = 0;
+  std::uint64_t remaining_microdollars = 0;
+  std::optional<std::uint64_t> resets_at_ms; ///< the daily scope's next reset
+};
+
 /// The budget as it stands (when the pool has `budget_microdollars`).
 struct budget_status {
   std::optional<std::uint64_t> cap_microdollars;
@@ -49,6 +67,26 @@ struct budget_status {
   std::uint64_t settled = 0;   ///< executions whose cost was booked
   std::uint64_t running = 0;   ///< executions holding a reservation
   std::vector<int> warnings;   ///< thresholds (percent of the cap) crossed so far
+  std::string policy;          ///< learn or fixed (pool_config.budget_policy)
+  /// Nothing spent or held: what is left of the cap (0 when spent and held reach it).
+  std::optional<std::uint64_t> remaining_microdollars;
+  std::uint64_t stopped = 0;   ///< executions stopped because the budget could not hold them
+  std::vector<budget_reservation> reservations; ///< the holds in force, one per execution
+  std::vector<budget_scope_status> scopes;      ///< the scoped caps in use
+};
+
+/// One credential as the pool sees it (extension; see `credential_profile`).
+struct credential_status {
+  std::string name;
+  std::uint64_t slots = 0;    ///< slots bound to it
+  std::uint64_t running = 0;  ///< tasks under way on it
+  std::optional<std::uint64_t> max_concurrent;
+  /// While set, no task starts on it before this time…
+  std::optional<std::uint64_t> waiting_until_ms;
+  /// …and this says why ("usage limit (five_hour window); resets …").
+  std::optional<std::string> wait_reason;
+  /// Its login was refused; only a probe runs on it until one gets through.
+  bool login_refused = false;
 };
 
 /// A snapshot of the pool: every slot's record and the task counts by state.
@@ -61,11 +99,14 @@ struct pool_status {
   std::uint64_t cancelled = 0;
   std::uint64_t pending_review = 0;
   bool draining = false;
-  /// While set, no task starts before this time (pool-wide rate-limit cool-down).
+  /// While set, no task starts anywhere before this time: every credential waits (for a
+  /// limit, or for the probe of a refused login), this being the first to end.
   std::optional<std::uint64_t> cooldown_until_ms;
-  /// What the pause waits for ("API overloaded (529); cool-down 20 s", "usage limit
-  /// (five_hour window); resets …", "credentials refused; next check …").
+  /// What that pause waits for ("API overloaded (529); cool-down 20 s", "usage limit
+  /// (five_hour window); resets …", "credential \"default\" refused; next check …").
   std::optional<std::string> cooldown_reason;
+  /// Each credential the slots use: its slots, tasks, caps and what it waits for.
+  std::vector<credential_status> credentials;
   /// The most recent supervision and budget events, oldest first.
   std::vector<pool_event> events;
   /// The budget's figures when the pool has a cap.
@@ -102,12 +143,20 @@ struct task_assignment {
   bool live_progress = false;
   /// Where the CLI runs for this task (a chain's worktree). Unset: the slot's directory.
   std::optional<std::string> working_dir;
+  /// Report the cost after every turn (as progress), for the budget to track.
+  bool watch_cost = false;
 };
 
 void to_json(nlohmann::json& j, const pool_event& x);
 void from_json(const nlohmann::json& j, pool_event& x);
 void to_json(nlohmann::json& j, const task_submission& x);
 void from_json(const nlohmann::json& j, task_submission& x);
+void to_json(nlohmann::json& j, const credential_status& x);
+void from_json(const nlohmann::json& j, credential_status& x);
+void to_json(nlohmann::json& j, const budget_reservation& x);
+void from_json(const nlohmann::json& j, budget_scope_status& x);
+void to_json(nlohmann::json& j, const budget_scope_status& x);
+void from_json(const nlohmann::json& j, budget_reservation& x);
 void to_json(nlohmann::json& j, const budget_status& x);
 void from_json(const nlohmann::json& j, budget_status& x);
 void to_json(nlohmann::json& j, const pool_status& x);

@@ -149,6 +149,11 @@ bool apply(std::string_view name, std::optional<std::string_view> value, directi
     d.limit_claim = claim;
     return true;
   }
+  if (name == "for_credential") {
+    if (!value || trim(*value).empty()) return false;
+    d.for_credential = std::string{trim(*value)};
+    return true;
+  }
   if (name == "warning") {
     auto utilization = value ? to_fraction(*value) : std::nullopt;
     if (!utilization) return false;

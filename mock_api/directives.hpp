@@ -36,6 +36,8 @@ struct directives {
   std::optional<std::int64_t> limit_until;  ///< Unix seconds: a usage limit holds until then
   std::string limit_claim = "five_hour";  ///< the limit `limit_until` and `warning` speak of
   std::optional<double> warning;  ///< utilization (0..1) reported as allowed_warning
+  /// `limit_until`, `status` and `warning` apply only to this credential (fingerprint).
+  std::optional<std::string> for_credential;
   std::vector<std::string> problems;  ///< unknown or malformed directives, for a 400
 };
 

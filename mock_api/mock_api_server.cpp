@@ -153,7 +153,8 @@ struct server::impl {
       std::lock_guard<std::mutex> lock(failures_mutex);
       return failures_by_text[key]++ < times;
     };
-    auto reply = detail::plan_reply(body, opts.model, seq, unix_ms() / 1000, count_failure);
+    auto reply = detail::plan_reply(body, opts.model, seq, unix_ms() / 1000, count_failure,
+                                    credential_fingerprint(presented_credential(req)));
     record(req, std::move(body), title, reply.status);
     res.set_header("request-id", "req_mock" + std::to_string(seq));
     if (!pause(reply.delay)) return send_error(res, 529, "Overloaded");

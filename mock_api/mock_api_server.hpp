@@ -45,6 +45,9 @@
 /// |                                | seven_day_sonnet; anything else is a 400                 |
 /// | `[[mock:warning=0.95]]`        | a normal reply that says `status: allowed_warning` at    |
 /// |                                | that utilization (0..1)                                  |
+/// | `[[mock:for_credential=FP]]`   | `limit_until`, `status` and `warning` act only on        |
+/// |                                | requests whose key or token has that fingerprint (as     |
+/// |                                | the log's `credential`); others get a normal reply       |
 ///
 /// The unified headers (each name prefixed `anthropic-ratelimit-unified-`; WIN is `5h` for
 /// five_hour, `7d` for the seven_day claims, the only weekly window the CLI reads):

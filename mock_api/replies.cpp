@@ -193,7 +193,7 @@ ojson error_body(int status, const std::string& message) {
 
 planned_reply plan_reply(const json& body, const std::string& default_model,
                          std::uint64_t sequence, std::int64_t now_s,
-                         const failure_counter& count_failure) {
+                         const failure_counter& count_failure, const std::string& credential) {
   planned_reply reply;
   reply.id = "msg_mock" + std::to_string(sequence);
   reply.model = body.is_object() && body.contains("model") && body["model"].is_string()
@@ -209,7 +209,13 @@ planned_reply plan_reply(const json& body, const std::string& default_model,
     return reply;
   }
   const auto parsed = parse_directives(turn.text);
-  const auto& d = parsed.found;
+  auto d = parsed.found;
+  if (d.for_credential && *d.for_credential != credential) {
+    // Meant for another login: this one is not limited, not failed, not warned.
+    d.limit_until.reset();
+    d.status = 0;
+    d.warning.reset();
+  }
   reply.delay = d.delay;
   reply.chunk_delay = d.chunk_delay;
   if (!d.problems.empty()) {

@@ -55,10 +55,13 @@ bool asks_for_title_json(const nlohmann::json& body);
 using failure_counter = std::function<bool(const std::string& key, int times)>;
 
 /// Decides the answer to a `POST /v1/messages` body. `sequence` makes ids unique; `now_s`
-/// (Unix seconds) is the server's clock, which `[[mock:limit_until=EPOCH]]` is judged by.
+/// (Unix seconds) is the server's clock, which `[[mock:limit_until=EPOCH]]` is judged by;
+/// `credential` is the fingerprint of the key or token the request presented, which
+/// `[[mock:for_credential=FP]]` is judged by.
 planned_reply plan_reply(const nlohmann::json& body, const std::string& default_model,
                          std::uint64_t sequence, std::int64_t now_s,
-                         const failure_counter& count_failure = {});
+                         const failure_counter& count_failure = {},
+                         const std::string& credential = {});
 
 /// Anthropic's error body for an HTTP status.
 nlohmann::ordered_json error_body(int status, const std::string& message);

@@ -73,6 +73,7 @@ app_context::app_context(const pool_options_cli& opts) {
       throw usage_error("--reserve: must be a positive amount of US dollars");
     cfg_.budget_default_reservation_microdollars =
       static_cast<std::uint64_t>(std::llround(*opts.reserve_usd * 1e6));
+    cfg_.budget_policy = "fixed"; // a reservation given is the fixed policy's allowance
   }
   quiet_ = opts.quiet;
   if (opts.timeout_secs) {

@@ -42,8 +42,9 @@ void add_pool_options(CLI::App* cmd, pool_options_cli& o) {
   cmd->add_option("--budget", o.budget_usd,
                   "hard cap on spend in US dollars (see the README's Budget section)");
   cmd->add_option("--reserve", o.reserve_usd,
-                  "with --budget: US dollars reserved for (and allowed to) a task that sets no "
-                  "max_budget_usd (default 0.20; raised to 125 % of the costliest task so far)");
+                  "with --budget: a fixed allowance in US dollars for a task that sets no "
+                  "max_budget_usd (budget_policy fixed; raised to 125 % of the costliest task "
+                  "so far). Without it the pool learns what tasks cost (see the README)");
   cmd->add_option("--store", o.store,
                   "keep every accepted task, the budget's spend and the slots' sessions in this "
                   "SQLite file: a pool started again on it forgets nothing (see the README)");

@@ -35,6 +35,22 @@ void print_status_table(std::ostream& out, const pool_status& st) {
       out << ": " << *st.cooldown_reason;
     out << "\n";
   }
+  // Credentials: shown when there are several, or when one of them waits.
+  bool any_waits = false;
+  for (auto& c : st.credentials)
+    any_waits = any_waits || c.waiting_until_ms || c.login_refused;
+  if (st.credentials.size() > 1 || any_waits)
+    for (auto& c : st.credentials) {
+      out << "credential " << c.name << ": " << c.slots << " slots, " << c.running << " running";
+      if (c.max_concurrent)
+        out << " (cap " << *c.max_concurrent << ")";
+      if (c.login_refused)
+        out << ", login refused";
+      if (c.waiting_until_ms)
+        out << ", waiting until " << describe_time_utc(*c.waiting_until_ms)
+            << (c.wait_reason ? ": " + *c.wait_reason : std::string());
+      out << "\n";
+    }
   for (auto& s : st.slots) {
     out << "  " << s.id.value << "  " << to_string(s.state) << ", " << s.tasks_completed
         << " tasks, " << format_microdollars(s.cost_microdollars) << ", " << s.restart_count << " restarts";

@@ -172,6 +172,12 @@ slot_record supervisor_state::next_record(slot_config cfg) {
   auto name = "slot-" + std::to_string(next_index++);
   rec.id = slot_id{spec.node ? *spec.node + "/" + name : name};
   rec.node = spec.node;
+  if (spec.place) {
+    std::vector<const slot_config*> siblings;
+    for (auto& [id, c] : children)
+      siblings.push_back(&c.record.config);
+    spec.place(cfg, siblings);
+  }
   rec.config = std::move(cfg);
   // A pool restarted on its store: the slot of the same id continues its session.
   if (auto s = stored_sessions.find(rec.id); s != stored_sessions.end()) {

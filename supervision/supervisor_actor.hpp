@@ -38,6 +38,10 @@ struct child_spec {
     report;
   /// Set on a slot host: new children are named `<node>/slot-N` and their records name it.
   std::optional<std::string> node;
+  /// Completes a new child's configuration before it first starts (the pool binds it to a
+  /// credential); `siblings` are the configurations of the children there are now. Restarts
+  /// keep what it chose.
+  std::function<void(slot_config& cfg, const std::vector<const slot_config*>& siblings)> place;
 };
 
 /// Everything a supervisor starts with.

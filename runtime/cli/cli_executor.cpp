@@ -4,6 +4,7 @@
 
 #include "runtime/cli/cli_command.hpp"
 #include "runtime/cli/cli_result.hpp"
+#include "runtime/cli/credential_env.hpp"
 #include "runtime/cli/limit_signals.hpp"
 #include "runtime/cli/stall_watchdog.hpp"
 #include "runtime/process/process_runner.hpp"
@@ -58,8 +59,24 @@ runtime::process_request cli_base_request(const pool_config& cfg, const std::str
 }
 
 runtime::process_request
-cli_executor::base_request(const std::optional<std::string>& working_dir) const {
-  return cli_base_request(cfg_, claude_bin_, working_dir);
+cli_executor::base_request(const std::optional<std::string>& working_dir,
+                           const std::optional<credential_profile>& credential,
+                           std::string& problem) const {
+  auto proc = cli_base_request(cfg_, claude_bin_, working_dir);
+  if (credential) {
+    auto env = environment_for(*credential);
+    problem = std::move(env.problem);
+    // Later entries win: the credential's variables over cli_env's.
+    for (auto& name : env.unset) {
+      proc.env_set.erase(std::remove_if(proc.env_set.begin(), proc.env_set.end(),
+                                        [&](auto& kv) { return kv.first == name; }),
+                         proc.env_set.end());
+      proc.env_unset.push_back(name);
+    }
+    for (auto& kv : env.set)
+      proc.env_set.push_back(std::move(kv));
+  }
+  return proc;
 }
 
 namespace {
@@ -156,7 +173,12 @@ std::uint64_t cli_executor::start(execution_request req, completion done) {
   }
   if (req.config.execution == execution_mode::warm)
     return start_warm(std::move(req), std::move(done));
-  auto proc = base_request(req.working_dir);
+  std::string login_problem;
+  auto proc = base_request(req.working_dir, req.config.credential, login_problem);
+  if (!login_problem.empty()) {
+    done(task_result::failure("Not logged in: " + login_problem, "auth_failed"));
+    return 0;
+  }
   bool live = req.live_progress;
   proc.args = build_cli_args(req.config, req.resume_session,
                              live ? cli_output::event_stream : cli_output::events);
@@ -167,7 +189,7 @@ std::uint64_t cli_executor::start(execution_request req, completion done) {
   ctx.event_stream = true;
   // All of these run on the runner's thread: on_stdout for each chunk, then the completion.
   std::shared_ptr<progress_reporter> reporter;
-  if (live)
+  if ((live || req.watch_cost) && req.on_progress)
     reporter = std::make_shared<progress_reporter>(std::move(req.on_progress));
   auto signals = std::make_shared<limit_signals>();
   auto out_lines = std::make_shared<event_stream_stdout>(reporter, signals, proc.stdout_limit);
@@ -264,7 +286,13 @@ std::uint64_t cli_executor::start_warm(execution_request req, completion done) {
       if (slot_proc)
         slot_proc->stop();
       warm_launch how;
-      how.proc = base_request(req.working_dir);
+      std::string login_problem;
+      how.proc = base_request(req.working_dir, req.config.credential, login_problem);
+      if (!login_problem.empty()) {
+        warm_.erase(req.slot);
+        done(task_result::failure("Not logged in: " + login_problem, "auth_failed"));
+        return 0;
+      }
       // A new process of a persistent slot continues the slot's last good session.
       how.proc.args = warm_cli_args(
         build_cli_args(req.config, req.resume_session, cli_output::event_stream));
@@ -292,13 +320,38 @@ std::uint64_t cli_executor::start_warm(execution_request req, completion done) {
   auto max_rss = cfg_.warm_max_rss_mb;
   std::shared_ptr<progress_reporter> reporter;
   warm_process::event_sink on_event;
-  if (req.live_progress) {
+  if ((req.live_progress || req.watch_cost) && req.on_progress)
     reporter = std::make_shared<progress_reporter>(std::move(req.on_progress));
-    on_event = [reporter](std::string_view line) { reporter->feed_line(line); };
+  // The stall watchdog: every line of the task counts as life; silence for stall_secs
+  // interrupts the task (the process is killed if it does not answer within 2 s).
+  std::shared_ptr<stall_watchdog> watchdog;
+  if (cfg_.stall_secs) {
+    std::weak_ptr<warm_process> weak = proc;
+    watchdog = stall_watchdog::start(*timers_, std::chrono::seconds(cfg_.stall_secs), [weak] {
+      if (auto p = weak.lock())
+        p->interrupt(std::chrono::milliseconds(2000));
+    });
   }
+  if (reporter || watchdog)
+    on_event = [reporter, watchdog](std::string_view line) {
+      if (watchdog)
+        watchdog->output();
+      if (reporter)
+        reporter->feed_line(line);
+    };
+  auto stall_secs = cfg_.stall_secs;
   proc->run(req.prompt, req.config.model, fresh_conversation, std::move(ctx),
-            [this, id, slot = req.slot, deadline, budgeted, max_rss, reporter,
-             done = std::move(done)](task_result r) {
+            [this, id, slot = req.slot, deadline, budgeted, max_rss, reporter, watchdog,
+             stall_secs, done = std::move(done)](task_result r) {
+              if (watchdog) {
+                watchdog->finished();
+                if (watchdog->fired() && !r.success && r.subtype == "cancelled") {
+                  r.subtype = "stalled";
+                  r.output = "the CLI printed nothing for " + std::to_string(stall_secs)
+                             + " s (stall_secs); the task was interrupted (the process "
+                               "killed if it did not answer within 2 s)";
+                }
+              }
               std::shared_ptr<warm_process> p;
               {
                 std::lock_guard<std::mutex> lock(warm_mutex_);

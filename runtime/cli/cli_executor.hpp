@@ -56,8 +56,11 @@ private:
   /// `stall_secs` without output; none when stall_secs is 0.
   std::shared_ptr<stall_watchdog>
   start_stall_watchdog(std::shared_ptr<std::atomic<std::uint64_t>> run_id);
-  /// Executable, environment, limits; the task's working dir, else the pool's.
-  runtime::process_request base_request(const std::optional<std::string>& working_dir) const;
+  /// Executable, environment, limits; the task's working dir, else the pool's; the slot's
+  /// credential's login variables. `problem` says why that credential cannot log in.
+  runtime::process_request base_request(const std::optional<std::string>& working_dir,
+                                        const std::optional<credential_profile>& credential,
+                                        std::string& problem) const;
 
   /// Puts the task's MCP servers in the slot's 0600 file (not on the command line).
   void use_mcp_file(execution_request& req);

@@ -68,6 +68,10 @@ resolved_config resolve_config(const pool_config& pool, const slot_config& slot,
   r.slot_description = slot.description;
   r.bare = pool.bare;
   r.execution = slot.execution.value_or(pool.execution);
+  if (slot.credential)
+    for (auto& profile : pool.credentials)
+      if (profile.name == *slot.credential)
+        r.credential = profile;
   // Unattended: nobody is there to answer a permission prompt, so the default mode becomes
   // dontAsk — unless a slot or the task sets one, or the pool chose another than plan.
   bool mode_chosen = slot.permission_mode || (task && task->permission_mode)

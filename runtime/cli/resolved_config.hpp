@@ -35,6 +35,9 @@ struct resolved_config {
   std::optional<std::string> mcp_config_path;
   /// The slot's execution mode (slot, else pool).
   execution_mode execution = execution_mode::one_shot;
+  /// The slot's login (`slot_config::credential` found in `pool_config::credentials`).
+  /// Unset: the pool's environment.
+  std::optional<credential_profile> credential;
 };
 
 /// Resolves the three layers; `task` may be null.

@@ -25,6 +25,9 @@ struct execution_request {
   /// Run with the CLI's event stream and report progress through `on_progress` (called
   /// from any thread, any number of times before `done`, never after; must not block).
   bool live_progress = false;
+  /// Report progress through `on_progress` (cost after every turn) without asking the CLI
+  /// for text deltas: what the budget needs to track a task's cost.
+  bool watch_cost = false;
   std::function<void(const task_progress&)> on_progress;
 };
 

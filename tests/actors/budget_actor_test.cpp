@@ -4,9 +4,11 @@
 #include <catch2/catch.hpp>
 
 #include <cmath>
+#include <cstdio>
 #include <mutex>
 
 #include "claude_pool/pool.hpp"
+#include "messages/json.hpp"
 #include "../support/eventually.hpp"
 #include "../support/scripted_executor.hpp"
 
@@ -21,6 +23,7 @@ pool_config capped(std::uint64_t slots, std::uint64_t cap, std::uint64_t reserva
   cfg.initial_slots = slots;
   cfg.scaling.max_slots = 16;
   cfg.budget_microdollars = cap;
+  cfg.budget_policy = "fixed"; // these tests are about fixed reservations (learn: below)
   cfg.budget_default_reservation_microdollars = reservation;
   cfg.budget_reserve_observed = false;
   return cfg;
@@ -160,4 +163,152 @@ TEST_CASE("a task cancelled while it waits for budget never runs and frees nothi
   auto st = p.status();
   CHECK(st.budget->spent_microdollars == 5);
   CHECK(st.budget->reserved_microdollars == 0);
+}
+
+TEST_CASE("learn: the first task runs alone, then each reserves the costliest seen, one that "
+          "outruns its reservation with no room left is stopped, saying why",
+          "[budget][actors][learn]") {
+  auto exec = std::make_shared<scripted_executor>(false);
+  auto cfg = capped(3, 1000, 30);
+  cfg.budget_policy = "learn";
+  pool_options opts;
+  opts.executor = exec;
+  claude_pool::pool p(cfg, opts);
+  std::vector<task_id> ids;
+  for (int i = 0; i < 4; ++i)
+    ids.push_back(p.submit("task " + std::to_string(i)));
+  REQUIRE(exec->wait_for_live(1));
+  // Slow start: nothing was seen, so one runs alone with the whole budget as its allowance.
+  REQUIRE(eventually([&] {
+    auto st = p.status();
+    return st.pending == 3 && st.budget && st.budget->grants == 1;
+  }));
+  CHECK(exec->requests().size() == 1);
+  auto first = exec->requests().front();
+  REQUIRE(first.config.max_budget_usd);
+  CHECK(std::llround(*first.config.max_budget_usd * 1e6) == 1000);
+  REQUIRE(exec->finish(ids[0], costing(300)));
+  // Now each reserves 300 (strictly below what is free) and may spend all that was free.
+  REQUIRE(exec->wait_for_live(2));
+  REQUIRE(eventually([&] { return p.status().budget->reservations.size() == 2; }));
+  auto st = p.status();
+  CHECK(st.pending == 1); // 1000 − 300 spent − 2 × 300 held leaves 100: the fourth waits
+  CHECK(st.budget->reserved_microdollars == 600);
+  auto reqs = exec->requests();
+  REQUIRE(reqs.size() == 3);
+  CHECK(std::llround(*reqs[1].config.max_budget_usd * 1e6) == 700);
+  CHECK(std::llround(*reqs[2].config.max_budget_usd * 1e6) == 400);
+  // The second task's cost after a turn is 900: more than it reserved, and the budget
+  // (300 spent + 900 + 300 held > 1000) cannot hold it: the pool stops it.
+  REQUIRE(reqs[1].on_progress);
+  task_progress turn;
+  turn.cost_microdollars = 900;
+  turn.turns = 1;
+  reqs[1].on_progress(turn);
+  REQUIRE(exec->wait_for_cancels(1));
+  auto stopped = p.wait(reqs[1].task);
+  CHECK(stopped.state == task_state::failed);
+  REQUIRE(stopped.result);
+  CHECK(stopped.result->subtype == std::string("budget_exhausted"));
+  CHECK_THAT(stopped.result->output, Catch::Contains("stopped after its cost reached $0.000900")
+                                       && Catch::Contains("cannot take another turn"));
+  // The third stayed within its reservation and is never stopped.
+  REQUIRE(exec->finish(reqs[2].task, costing(300)));
+  CHECK(p.wait(reqs[2].task).state == task_state::completed);
+  st = p.status();
+  CHECK(st.budget->stopped == 1);
+  CHECK(st.budget->reservations.empty());
+  CHECK(st.budget->spent_microdollars == 300 + 3 + 300); // the stopped run cost 3 here
+}
+
+namespace {
+
+pool_options with_executor(std::shared_ptr<task_executor> exec) {
+  pool_options o;
+  o.executor = std::move(exec);
+  return o;
+}
+
+/// The time of day `ahead_ms` from now, UTC, as "HH:MM:SS", and that moment in epoch ms
+/// (rounded up to the second).
+std::pair<std::string, std::uint64_t> time_of_day_in(std::uint64_t ahead_ms) {
+  auto at = (now_ms() + ahead_ms + 999) / 1000;
+  auto secs = at % 86400;
+  char text[16];
+  std::snprintf(text, sizeof text, "%02u:%02u:%02u", static_cast<unsigned>(secs / 3600),
+                static_cast<unsigned>(secs / 60 % 60), static_cast<unsigned>(secs % 60));
+  return {text, at * 1000};
+}
+
+} // namespace
+
+TEST_CASE("a tag's cap holds while other tags run, and a daily cap makes tasks wait for its "
+          "reset",
+          "[budget][actors][scopes]") {
+  auto exec = std::make_shared<scripted_executor>(true);
+  exec->answer = [](const execution_request&) { return costing(100); };
+  SECTION("per tag") {
+    pool_config cfg;
+    cfg.initial_slots = 2;
+    cfg.budget_policy = "fixed";
+    cfg.budget_default_reservation_microdollars = 100;
+    cfg.budget_reserve_observed = false;
+    cfg.budget_tag_microdollars = {{"research", 250}};
+    claude_pool::pool p(cfg, with_executor(exec));
+    std::vector<task_id> research, other;
+    std::size_t done = 0, refused = 0;
+    for (int i = 0; i < 4; ++i) {
+      try { // refused at submission once research's spend leaves too little, or at start
+        research.push_back(p.submit(task_submission{"r" + std::to_string(i), {"research"}, {}}));
+      } catch (const pool_error& e) {
+        CHECK(e.code == pool_errc::budget_exhausted);
+        CHECK_THAT(e.what(), Catch::Contains("for tag \"research\""));
+        ++refused;
+      }
+      other.push_back(p.submit(task_submission{"o" + std::to_string(i), {"ci"}, {}}));
+    }
+    for (auto& id : research) {
+      auto rec = p.wait(id);
+      done += rec.state == task_state::completed;
+      refused += rec.result && rec.result->subtype == std::string("budget_exhausted");
+      if (rec.state != task_state::completed)
+        CHECK_THAT(rec.result->output, Catch::Contains("for tag \"research\""));
+    }
+    CHECK(done == 2); // 250 holds two tasks of 100
+    CHECK(refused == 2);
+    for (auto& id : other)
+      CHECK(p.wait(id).state == task_state::completed); // not bound by research's cap
+    auto st = p.status();
+    REQUIRE(st.budget);
+    REQUIRE(st.budget->scopes.size() == 1);
+    CHECK(st.budget->scopes[0].spent_microdollars == 200);
+  }
+  SECTION("daily") {
+    auto [reset_text, reset_ms] = time_of_day_in(2500);
+    pool_config cfg;
+    cfg.initial_slots = 2;
+    cfg.budget_policy = "fixed";
+    cfg.budget_default_reservation_microdollars = 100;
+    cfg.budget_reserve_observed = false;
+    cfg.budget_daily_microdollars = 250;
+    cfg.budget_daily_reset_utc = reset_text;
+    claude_pool::pool p(cfg, with_executor(exec));
+    std::vector<task_id> ids;
+    for (int i = 0; i < 4; ++i)
+      ids.push_back(p.submit("task " + std::to_string(i)));
+    std::size_t after_reset = 0;
+    for (auto& id : ids) {
+      auto rec = p.wait(id);
+      INFO(nlohmann::json(rec).dump());
+      CHECK(rec.state == task_state::completed); // waited for the new day, never refused
+      after_reset += rec.started_at_ms.value_or(0) >= reset_ms;
+    }
+    CHECK(after_reset == 2); // two fit in the first day's 250, two ran after the reset
+    auto st = p.status();
+    REQUIRE(st.budget);
+    REQUIRE(st.budget->scopes.size() == 1);
+    CHECK(st.budget->scopes[0].name == "daily");
+    CHECK(st.budget->scopes[0].spent_microdollars == 200);
+    CHECK(st.budget->spent_microdollars == 400);
+  }
 }

@@ -123,6 +123,7 @@ TEST_CASE("a restarted pool's budget counts what was spent before", "[store][bud
   store->put_spent(1500);
   auto cfg = slots(1);
   cfg.budget_microdollars = 2000;
+  cfg.budget_policy = "fixed";
   cfg.budget_default_reservation_microdollars = 600;
   claude_pool::pool p(cfg, on_store(std::make_shared<scripted_executor>(true), store));
   auto st = p.status();

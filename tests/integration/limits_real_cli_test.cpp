@@ -5,7 +5,9 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <iostream>
+#include <thread>
 
 #include "actors/limit_policy.hpp"
 #include "real_cli_fixture.hpp"
@@ -137,21 +139,32 @@ TEST_CASE("a 401 on one slot of four stops the other three and sends no further 
 
 TEST_CASE("a stalled stream is interrupted at stall_secs and counts as a crash",
           "[integration][limits]") {
-  real_cli_fixture fx;
-  auto cfg = fx.config(1);
-  cfg.stall_secs = 3;
-  claude_pool::pool p(cfg);
-  auto start = now_ms();
-  auto rec = p.run("stalls [[mock:chunk_delay_ms=60000]]");
-  auto took = now_ms() - start;
-  INFO(nlohmann::json(rec).dump());
-  REQUIRE(rec.state == task_state::failed);
-  CHECK(rec.result->subtype == "stalled");
-  CHECK_THAT(rec.result->output, Catch::Contains("stall_secs"));
-  CHECK(took >= 3000);
-  CHECK(took < 30000);
-  CHECK(eventually([&] { return processes_with_marker(fx.marker) == 0; }));
-  std::cout << "stalled stream, stall_secs 3: stopped after " << describe_duration(took) << "\n";
+  for (auto mode : {execution_mode::one_shot, execution_mode::warm}) {
+    real_cli_fixture fx;
+    auto cfg = fx.config(1);
+    cfg.stall_secs = 3;
+    cfg.execution = mode;
+    std::uint64_t took = 0;
+    {
+      claude_pool::pool p(cfg);
+      if (mode == execution_mode::warm) // a warm process that has run a task before
+        REQUIRE(p.run("warm up").state == task_state::completed);
+      auto start = now_ms();
+      auto rec = p.run("stalls [[mock:chunk_delay_ms=60000]]");
+      took = now_ms() - start;
+      INFO(nlohmann::json(rec).dump());
+      REQUIRE(rec.state == task_state::failed);
+      CHECK(rec.result->subtype == "stalled");
+      CHECK_THAT(rec.result->output, Catch::Contains("stall_secs"));
+      CHECK(took >= 3000);
+      CHECK(took < 30000);
+      // The slot is replaced (a crash), its process with it; the next task runs.
+      CHECK(p.run("after the stall").state == task_state::completed);
+    }
+    CHECK(eventually([&] { return processes_with_marker(fx.marker) == 0; }));
+    std::cout << "stalled stream (" << (mode == execution_mode::warm ? "warm" : "one-shot")
+              << "), stall_secs 3: stopped after " << describe_duration(took) << "\n";
+  }
 }
 
 TEST_CASE("warm and one-shot runs send only the task's own requests", "[integration][limits]") {
@@ -221,4 +234,71 @@ TEST_CASE("a subscription usage window: tasks wait for its reset, none fails, no
             << " sent early after the limit was known; all completed\n";
   CHECK(refused <= 2);
   CHECK(early_after_known == 0);
+}
+
+TEST_CASE("two credentials, one exhausted: the other runs every task at its cap",
+          "[integration][limits][credentials]") {
+  real_cli_fixture fx;
+  auto cfg = fx.config(4);
+  // Two subscribers' logins (OAuth tokens from the pool's environment), two slots each.
+  cfg.cli_env.erase("ANTHROPIC_API_KEY");
+  cfg.cli_env["CLAUDE_CODE_SUBSCRIPTION_TYPE"] = "max";
+  cfg.bare = false;
+  ::setenv("CLAUDE_POOL_TEST_TOKEN_A", "sk-ant-oat01-exhausted", 1);
+  ::setenv("CLAUDE_POOL_TEST_TOKEN_B", "sk-ant-oat01-fresh", 1);
+  credential_profile a, b;
+  a.name = "exhausted";
+  a.oauth_token_env = "CLAUDE_POOL_TEST_TOKEN_A";
+  b.name = "fresh";
+  b.oauth_token_env = "CLAUDE_POOL_TEST_TOKEN_B";
+  b.max_concurrent = 2;
+  cfg.credentials = {a, b};
+  claude_pool::pool p(cfg);
+  // The exhausted login's window resets in a minute; the fresh one has room.
+  auto reset_s = static_cast<std::uint64_t>(now_ms() / 1000 + 60);
+  auto directive = " [[mock:limit_until=" + std::to_string(reset_s) + "]] [[mock:for_credential="
+                   + mock_api::credential_fingerprint("sk-ant-oat01-exhausted") + "]]";
+  std::vector<task_id> ids;
+  auto started = now_ms();
+  for (int i = 0; i < 10; ++i)
+    ids.push_back(p.submit("shared " + std::to_string(i) + directive));
+  std::uint64_t most_running_fresh = 0;
+  bool done = false;
+  while (!done && now_ms() - started < 120000) {
+    auto st = p.status();
+    for (auto& c : st.credentials)
+      if (c.name == "fresh")
+        most_running_fresh = std::max(most_running_fresh, c.running);
+    done = st.completed == ids.size();
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  auto took = now_ms() - started;
+  for (auto& id : ids) {
+    auto rec = p.wait(id);
+    INFO(nlohmann::json(rec).dump());
+    CHECK(rec.state == task_state::completed);
+    CHECK(rec.attempts.empty());
+  }
+  auto st = p.status();
+  const credential_status* exhausted = nullptr;
+  for (auto& c : st.credentials)
+    if (c.name == "exhausted")
+      exhausted = &c;
+  REQUIRE(exhausted);
+  REQUIRE(exhausted->waiting_until_ms);
+  CHECK(*exhausted->waiting_until_ms >= reset_s * 1000);
+  // The exhausted login was asked at most once per slot (before the pool knew); the batch
+  // finished on the fresh one long before the reset, never more than 2 at once there.
+  std::size_t to_exhausted = 0, to_fresh = 0;
+  for (auto& r : requests_for(fx, "shared")) {
+    to_exhausted += r.credential == mock_api::credential_fingerprint("sk-ant-oat01-exhausted");
+    to_fresh += r.credential == mock_api::credential_fingerprint("sk-ant-oat01-fresh");
+  }
+  std::cout << "two credentials, one exhausted for 60 s: 10 tasks done in " << took
+            << " ms; requests to the exhausted login " << to_exhausted << ", to the fresh one "
+            << to_fresh << "; at most " << most_running_fresh << " running on it\n";
+  CHECK(to_exhausted <= 2);
+  CHECK(to_fresh >= 10);
+  CHECK(most_running_fresh <= 2);
+  CHECK(now_ms() < reset_s * 1000);
 }

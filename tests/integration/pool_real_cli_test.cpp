@@ -184,7 +184,7 @@ TEST_CASE("a 401 from the real CLI fails the task and opens the breaker: no retr
   CHECK(rec.result->api_error_status == 401);
   CHECK(rec.result->exit_code == 1);
   CHECK_THAT(rec.result->output, Catch::Contains("401"));
-  CHECK_THAT(rec.result->output, Catch::Contains("fix the credential"));
+  CHECK_THAT(rec.result->output, Catch::Contains("fix credential \"default\""));
   // The account is refused: the pool stops routing (auth_failure: fail, the default), so
   // the next task fails at once, saying why, without starting a CLI.
   auto next = p.run("would fail the same way");

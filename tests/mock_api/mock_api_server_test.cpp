@@ -704,3 +704,23 @@ TEST_CASE("the captured CLI fixtures have the shapes the mock produced them with
         json{{"name", "pool"}, {"size", 3}});
 }
 #endif
+
+TEST_CASE("for_credential limits, fails or warns only the login it names", "[mock_api]") {
+  mock::server s;
+  s.start();
+  const auto limited = mock::credential_fingerprint("key-limited");
+  const auto limit = "Work [[mock:limit_until=" + std::to_string(far_future)
+                     + "]] [[mock:for_credential=" + limited + "]]";
+  CHECK(post_messages(s, user_prompt(limit), "x-api-key: key-limited\r\n").status == 429);
+  auto other = post_messages(s, user_prompt(limit), "x-api-key: key-other\r\n");
+  CHECK(other.status == 200);
+  CHECK(unified_header_count(other) == 0); // no limit headers for a login that has none
+  const auto failing = "Work [[mock:status=401]] [[mock:for_credential=" + limited + "]]";
+  CHECK(post_messages(s, user_prompt(failing), "x-api-key: key-limited\r\n").status == 401);
+  CHECK(post_messages(s, user_prompt(failing), "x-api-key: key-other\r\n").status == 200);
+  // The log names each request's login by the same fingerprint.
+  auto log = s.requests();
+  REQUIRE(log.size() == 4);
+  CHECK(log[0].credential == limited);
+  CHECK(log[1].credential == mock::credential_fingerprint("key-other"));
+}

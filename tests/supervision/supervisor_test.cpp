@@ -177,7 +177,7 @@ TEST_CASE("a refused login opens the breaker: the task fails, the slot stays, no
   auto rec = p.run("auth fails");
   CHECK(rec.state == task_state::failed);
   CHECK(rec.result->api_error_status == 401);
-  CHECK_THAT(rec.result->output, Catch::Contains("fix the credential"));
+  CHECK_THAT(rec.result->output, Catch::Contains("fix credential \"default\""));
   REQUIRE(status_becomes(p, [](const pool_status& st) { return has_event(st, "auth_failed"); }));
   // The next task fails at once without reaching the executor: no retry storm.
   auto next = p.run("would be refused the same way");
@@ -187,7 +187,7 @@ TEST_CASE("a refused login opens the breaker: the task fails, the slot stays, no
   auto st = p.status();
   REQUIRE(st.cooldown_until_ms);
   REQUIRE(st.cooldown_reason);
-  CHECK_THAT(*st.cooldown_reason, Catch::Contains("credentials refused"));
+  CHECK_THAT(*st.cooldown_reason, Catch::Contains("credential \"default\" refused; next check"));
   for (auto& s : st.slots) {
     CHECK(s.restart_count == 0);
     CHECK(s.state != slot_state::errored); // the breaker stops them, not the supervisor
