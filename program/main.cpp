@@ -136,6 +136,15 @@ int main(int argc, char** argv) {
                         "place up to (max-slots - slots) more here (default: --slots)");
   serve_cmd->add_option("--port-file", serve.port_file,
                         "write the port listened on to this file");
+  serve_cmd->add_option("--http", serve.http_port,
+                        "also serve the HTTP/JSON API and Prometheus /metrics on this port (0 "
+                        "picks one); clients send Authorization: Bearer TOKEN, a token of the "
+                        "node's token directory (see the README's HTTP API)");
+  serve_cmd->add_option("--http-bind", serve.http_bind,
+                        "address of the HTTP API (default 127.0.0.1; another needs "
+                        "--allow-insecure: no TLS on HTTP yet)");
+  serve_cmd->add_option("--http-port-file", serve.http_port_file,
+                        "write the HTTP API's port to this file");
   add_tls_options(serve_cmd, serve.tls);
 
   client_options client;

@@ -18,6 +18,7 @@
 #include "claude_pool/node.hpp"
 #include "claude_pool/pool.hpp"
 #include "claude_pool/remote_pool.hpp"
+#include "http_api/http_api_server.hpp"
 
 namespace claude_pool::app {
 
@@ -187,7 +188,30 @@ int serve_pool(const serve_options& opts, app_context& ctx, caf::actor_system& s
     std::cerr << "claude-pool: WARNING: --allow-insecure: no credentials are asked; anyone who "
                  "can reach port "
               << port << " may submit work, scale, drain and read every task\n";
+  std::unique_ptr<http_api::server> http;
+  if (opts.http_port) {
+    if (opts.tls.enabled())
+      throw usage_error("--http: the HTTP API authenticates with the node's tokens, and a TLS "
+                        "node has none yet; serve HTTP from a token node");
+    http_api::options ho;
+    ho.bind = opts.http_bind;
+    ho.port = *opts.http_port;
+    ho.token_dir = published->token_dir();
+    ho.allow_insecure = opts.allow_insecure;
+    try {
+      http = std::make_unique<http_api::server>(
+        sys, http_api::target{p.handle(), p.config(),
+                              [&p](pool_event ev) { p.record_event(std::move(ev)); }},
+        ho);
+    } catch (const std::runtime_error& e) {
+      throw usage_error(std::string("--http: ") + e.what());
+    }
+    write_port_file(opts.http_port_file, http->port());
+    std::cerr << "claude-pool: HTTP API on http://" << opts.http_bind << ":" << http->port()
+              << "/v1/ (Prometheus: /metrics)\n";
+  }
   on_signal.wait_until_drained();
+  http.reset(); // no more requests into a pool that is going away
   auto st = p.status();
   std::cerr << "claude-pool: drained: " << st.completed << " completed, " << st.failed
             << " failed, " << st.cancelled << " cancelled\n";

@@ -27,6 +27,10 @@ struct serve_options {
   std::string port_file; ///< write the port listened on here (useful with --port 0)
   std::string token_dir;  ///< the node's token files (see node_options::token_dir)
   std::string token_file; ///< with --join: the pool node's admin token
+  /// The HTTP/JSON API (http_api/): its port (unset: none, 0 picks one), address and port file.
+  std::optional<std::uint16_t> http_port;
+  std::string http_bind = "127.0.0.1";
+  std::string http_port_file;
 };
 
 struct client_options {

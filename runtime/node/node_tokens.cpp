@@ -321,4 +321,39 @@ std::string token_file_from_env() {
   return value != nullptr ? value : "";
 }
 
+std::optional<peer_credential> credential_of_token_file(const std::string& file_name) {
+  const std::string suffix = ".token";
+  if (file_name.size() <= suffix.size()
+      || file_name.compare(file_name.size() - suffix.size(), suffix.size(), suffix) != 0)
+    return std::nullopt;
+  auto stem = file_name.substr(0, file_name.size() - suffix.size());
+  if (auto role = parse_node_role(stem))
+    return peer_credential{stem, *role};
+  auto dot = stem.rfind('.');
+  if (dot == std::string::npos || dot == 0)
+    return std::nullopt;
+  auto role = parse_node_role(stem.substr(dot + 1));
+  if (!role)
+    return std::nullopt;
+  return peer_credential{stem.substr(0, dot), *role};
+}
+
+std::optional<peer_credential> find_token(const std::string& dir, const std::string& token,
+                                          const std::function<void(const std::string&)>& warn) {
+  std::error_code ec;
+  std::optional<peer_credential> found;
+  for (auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+    auto who = credential_of_token_file(entry.path().filename().string());
+    if (!who)
+      continue;
+    try {
+      if (tokens_equal(read_token_file(entry.path().string()), token) && !found)
+        found = who;
+    } catch (const token_error& e) {
+      warn(std::string("ignoring a token file: ") + e.what());
+    }
+  }
+  return found;
+}
+
 }  // namespace claude_pool

@@ -3,6 +3,7 @@
 /// the node keeps in a file only its owner can read. This file makes, stores and checks them;
 /// it knows nothing of actors or connections. A token is 32 random bytes as 64 hex characters.
 
+#include <functional>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -19,6 +20,12 @@ std::string_view to_string(node_role x);
 /// The role spelled "submit" or "admin"; std::nullopt for anything else, so a caller can name
 /// the offending option.
 std::optional<node_role> parse_node_role(std::string_view s);
+
+/// Who a presented token stands for.
+struct peer_credential {
+  std::string principal; ///< the token file's name, e.g. "alice" for alice.submit.token
+  node_role role = node_role::submit;
+};
 
 /// A token file that cannot be used; the message names the file (or variable) and the fix.
 struct token_error : std::runtime_error {
@@ -55,6 +62,17 @@ bool tokens_equal(std::string_view a, std::string_view b);
 /// names a directory (per-user, tmpfs, gone at logout), else $HOME/.claude-pool. Neither is
 /// created here. Throws token_error if neither variable names a directory.
 std::string default_token_dir();
+
+/// The principal a token file of a node's token directory stands for, by its name:
+/// `admin.token` and `submit.token` for principals named so, `NAME.ROLE.token` for NAME with
+/// ROLE; anything else is not a credential.
+std::optional<peer_credential> credential_of_token_file(const std::string& file_name);
+
+/// Whose token `token` is among the token files of `dir` (read now: a file added or deleted
+/// counts at once), or nothing. Every file is compared, so how long a refusal takes says
+/// nothing about the files; an unusable file is skipped and reported through `warn`.
+std::optional<peer_credential> find_token(const std::string& dir, const std::string& token,
+                                          const std::function<void(const std::string&)>& warn);
 
 /// The value of CLAUDE_POOL_TOKEN_FILE, or "" if it is unset.
 std::string token_file_from_env();

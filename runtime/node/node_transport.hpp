@@ -36,12 +36,6 @@
 
 namespace claude_pool {
 
-/// Who a presented token stands for.
-struct peer_credential {
-  std::string principal; ///< the token file's name, e.g. "alice" for alice.submit.token
-  node_role role = node_role::submit;
-};
-
 /// What the listener asks of its owner.
 struct listener_hooks {
   /// The credential a token stands for, or nothing (from the listener's thread). Not asked

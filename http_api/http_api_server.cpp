@@ -1,0 +1,366 @@
+#include "http_api/http_api_server.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <stdexcept>
+#include <thread>
+
+#include <caf/actor_system.hpp>
+#include <caf/scoped_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
+#include <httplib.h>
+
+#include "actors/pool_gate_actor.hpp"
+#include "http_api/prometheus_exposition.hpp"
+#include "messages/json.hpp"
+#include "runtime/node/node_tokens.hpp"
+
+namespace claude_pool::http_api {
+
+namespace {
+
+using nlohmann::json;
+
+/// The HTTP status a pool error answers with.
+int http_status(const caf::error& err) {
+  if (err.category() != caf::atom("claudepool"))
+    return err == caf::sec::request_timeout ? 504 : 500;
+  switch (static_cast<pool_errc>(err.code())) {
+    case pool_errc::unknown_task:
+    case pool_errc::unknown_chain: return 404;
+    case pool_errc::invalid_request:
+    case pool_errc::invalid_message:
+    case pool_errc::out_of_bounds: return 400;
+    case pool_errc::not_permitted: return 403;
+    case pool_errc::not_authenticated: return 401;
+    case pool_errc::already_finished:
+    case pool_errc::not_pending_review: return 409;
+    case pool_errc::budget_exhausted:
+    case pool_errc::task_budget_exceeds_remaining: return 402;
+    case pool_errc::draining:
+    case pool_errc::store_failed:
+    case pool_errc::node_lost:
+    case pool_errc::node_unreachable: return 503;
+    default: return 500;
+  }
+}
+
+std::string error_code(const caf::error& err) {
+  if (err.category() == caf::atom("claudepool"))
+    return to_string(static_cast<pool_errc>(err.code()));
+  return err == caf::sec::request_timeout ? "timeout" : "internal_error";
+}
+
+void send_json(httplib::Response& res, int status, const json& body) {
+  res.status = status;
+  res.set_content(body.dump(-1, ' ', false, json::error_handler_t::replace), "application/json");
+}
+
+void send_error(httplib::Response& res, int status, const std::string& code,
+                const std::string& message) {
+  send_json(res, status, json{{"error", {{"code", code}, {"message", message}}}});
+}
+
+void send_error(httplib::Response& res, const caf::error& err) {
+  send_error(res, http_status(err), error_code(err),
+             error_context(err).value_or(to_string(err)));
+}
+
+bool loopback(const std::string& host) {
+  return host.rfind("127.", 0) == 0 || host == "::1" || host == "localhost";
+}
+
+/// A number from the query, within bounds; `fallback` when absent. Throws naming the field.
+std::uint64_t query_number(const httplib::Request& req, const char* name, std::uint64_t fallback,
+                           std::uint64_t max) {
+  if (!req.has_param(name))
+    return fallback;
+  auto text = req.get_param_value(name);
+  std::size_t used = 0;
+  unsigned long long v = 0;
+  try {
+    v = std::stoull(text, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (used != text.size() || text.empty() || v > max)
+    throw std::invalid_argument(std::string(name) + ": \"" + text
+                                + "\" is not a whole number from 0 to " + std::to_string(max));
+  return v;
+}
+
+json parse_body(const httplib::Request& req) {
+  if (req.body.empty())
+    return json::object();
+  auto body = json::parse(req.body, nullptr, false);
+  if (body.is_discarded() || !body.is_object())
+    throw std::invalid_argument("the request body is not a JSON object");
+  return body;
+}
+
+} // namespace
+
+struct server::impl {
+  caf::actor_system& sys;
+  target what;
+  options opts;
+  httplib::Server http;
+  std::thread thread;
+  std::uint16_t bound = 0;
+  std::mutex gates_mutex;
+  std::map<std::pair<std::string, bool>, pool_client_actor> gates;
+
+  impl(caf::actor_system& s, target t, options o)
+    : sys(s), what(std::move(t)), opts(std::move(o)) {}
+
+  /// The caller's principal, or nothing (then the response says why).
+  std::optional<peer_credential> authenticate(const httplib::Request& req,
+                                              httplib::Response& res) {
+    if (opts.token_dir.empty())
+      return peer_credential{"anyone (--allow-insecure)", node_role::admin};
+    auto header = req.get_header_value("Authorization");
+    const std::string bearer = "Bearer ";
+    std::optional<peer_credential> who;
+    if (header.rfind(bearer, 0) == 0) {
+      who = find_token(opts.token_dir, header.substr(bearer.size()), [this](const std::string& w) {
+        if (what.audit)
+          what.audit(pool_event{now_ms(), "client_refused", std::nullopt, w});
+      });
+    }
+    if (!who) {
+      if (what.audit)
+        what.audit(pool_event{now_ms(), "client_refused", std::nullopt,
+                              "HTTP " + req.method + " " + req.path + " from "
+                                + req.remote_addr + ": "
+                                + (header.empty() ? "no bearer token" : "an unknown token")});
+      res.set_header("WWW-Authenticate", "Bearer");
+      send_error(res, 401, "not_authenticated",
+                 "present a token of the node's token directory: Authorization: Bearer TOKEN");
+    }
+    return who;
+  }
+
+  /// The principal's gate: what a CAF client of that principal would talk to.
+  pool_client_actor gate_for(const peer_credential& who) {
+    std::lock_guard<std::mutex> lock(gates_mutex);
+    auto key = std::make_pair(who.principal, who.role == node_role::admin);
+    auto it = gates.find(key);
+    if (it == gates.end())
+      it = gates
+             .emplace(key, sys.spawn(client_gate_behavior,
+                                     client_gate_deps{what.pool,
+                                                      gate_principal{who.principal, key.second},
+                                                      what.config, what.audit}))
+             .first;
+    return it->second;
+  }
+
+  /// Asks the caller's gate and answers: `ok(reply)` on success, the error otherwise.
+  template <class Reply, class Ok, class... Ts>
+  void ask(const httplib::Request& req, httplib::Response& res, caf::timespan timeout, Ok ok,
+           Ts&&... xs) {
+    auto who = authenticate(req, res);
+    if (!who)
+      return;
+    auto gate = gate_for(*who);
+    caf::scoped_actor self{sys};
+    self->request(gate, timeout, std::forward<Ts>(xs)...)
+      .receive([&](Reply& reply) { ok(reply); }, [&](caf::error& err) { send_error(res, err); });
+  }
+
+  void routes();
+};
+
+void server::impl::routes() {
+  using namespace std::chrono_literals;
+  // Every handler answers bad input with a 400 naming the field.
+  http.set_exception_handler([](const httplib::Request&, httplib::Response& res,
+                                std::exception_ptr ep) {
+    try {
+      std::rethrow_exception(ep);
+    } catch (const std::exception& e) {
+      send_error(res, 400, "invalid_request", e.what());
+    } catch (...) {
+      send_error(res, 500, "internal_error", "an unknown error");
+    }
+  });
+  http.Post("/v1/tasks", [this](const httplib::Request& req, httplib::Response& res) {
+    auto sub = parse_body(req).get<task_submission>();
+    ask<task_id>(req, res, 30s,
+                 [&](task_id& id) { send_json(res, 201, json{{"id", id}}); },
+                 submit_atom_v, std::move(sub));
+  });
+  http.Get(R"(/v1/tasks/([^/]+))", [this](const httplib::Request& req, httplib::Response& res) {
+    ask<task_record>(req, res, 30s, [&](task_record& r) { send_json(res, 200, json(r)); },
+                     result_atom_v, task_id{req.matches[1]});
+  });
+  http.Get(R"(/v1/tasks/([^/]+)/wait)", [this](const httplib::Request& req,
+                                               httplib::Response& res) {
+    auto secs = query_number(req, "timeout", 30, 3600);
+    task_id id{req.matches[1]};
+    auto who = authenticate(req, res);
+    if (!who)
+      return;
+    auto gate = gate_for(*who);
+    caf::scoped_actor self{sys};
+    bool timed_out = false;
+    self->request(gate, std::chrono::seconds(secs), wait_atom_v, id)
+      .receive([&](task_record& r) { send_json(res, 200, json(r)); },
+               [&](caf::error& err) {
+                 if (err == caf::sec::request_timeout)
+                   timed_out = true;
+                 else
+                   send_error(res, err);
+               });
+    if (timed_out) // not ended yet: 202 with the record as it is now
+      self->request(gate, 30s, result_atom_v, id)
+        .receive([&](task_record& r) { send_json(res, 202, json(r)); },
+                 [&](caf::error& err) { send_error(res, err); });
+  });
+  http.Get("/v1/tasks", [this](const httplib::Request& req, httplib::Response& res) {
+    task_filter filter;
+    if (req.has_param("state"))
+      filter.state = json(req.get_param_value("state")).get<task_state>();
+    if (req.has_param("tag"))
+      filter.tags = std::vector<std::string>{req.get_param_value("tag")};
+    auto limit = query_number(req, "limit", 100, 1000);
+    auto after = req.has_param("after") ? req.get_param_value("after") : std::string();
+    ask<std::vector<task_record>>(
+      req, res, 60s,
+      [&](std::vector<task_record>& all) {
+        auto it = all.begin();
+        if (!after.empty()) { // the page after that task, in submission order
+          it = std::find_if(all.begin(), all.end(),
+                            [&](const task_record& r) { return r.id.value == after; });
+          if (it == all.end()) {
+            send_error(res, 400, "invalid_request",
+                       "after: \"" + after + "\" is not a task of this list");
+            return;
+          }
+          ++it;
+        }
+        json page = json::array();
+        for (; it != all.end() && page.size() < limit; ++it)
+          page.push_back(json(*it));
+        json body{{"tasks", page}, {"next", nullptr}};
+        if (it != all.end() && !page.empty())
+          body["next"] = page.back()["id"];
+        send_json(res, 200, body);
+      },
+      list_atom_v, filter);
+  });
+  auto record_reply = [](httplib::Response& res) {
+    return [&res](task_record& r) { send_json(res, 200, json(r)); };
+  };
+  http.Post(R"(/v1/tasks/([^/]+)/cancel)", [this, record_reply](const httplib::Request& req,
+                                                httplib::Response& res) {
+    ask<task_record>(req, res, 60s, record_reply(res), cancel_atom_v, task_id{req.matches[1]});
+  });
+  http.Post(R"(/v1/tasks/([^/]+)/approve)", [this, record_reply](const httplib::Request& req,
+                                                 httplib::Response& res) {
+    ask<task_record>(req, res, 30s, record_reply(res), approve_atom_v, task_id{req.matches[1]});
+  });
+  http.Post(R"(/v1/tasks/([^/]+)/reject)", [this, record_reply](const httplib::Request& req,
+                                                httplib::Response& res) {
+    auto body = parse_body(req);
+    if (!body.contains("feedback") || !body["feedback"].is_string())
+      throw std::invalid_argument("feedback: a string is required (what the next run is told)");
+    ask<task_record>(req, res, 30s, record_reply(res), reject_atom_v, task_id{req.matches[1]},
+                     body["feedback"].get<std::string>());
+  });
+  http.Get("/v1/status", [this](const httplib::Request& req, httplib::Response& res) {
+    ask<pool_status>(req, res, 30s, [&](pool_status& st) { send_json(res, 200, json(st)); },
+                     status_atom_v);
+  });
+  http.Get("/v1/metrics", [this](const httplib::Request& req, httplib::Response& res) {
+    metrics_filter filter;
+    if (req.has_param("since_ms"))
+      filter.since_ms = query_number(req, "since_ms", 0, UINT64_MAX);
+    if (req.has_param("until_ms"))
+      filter.until_ms = query_number(req, "until_ms", 0, UINT64_MAX);
+    if (req.has_param("model"))
+      filter.model = req.get_param_value("model");
+    if (req.has_param("tag"))
+      filter.tags = std::vector<std::string>{req.get_param_value("tag")};
+    ask<session_metrics>(req, res, 30s,
+                         [&](session_metrics& m) { send_json(res, 200, json(m)); },
+                         metrics_atom_v, filter);
+  });
+  http.Post("/v1/scale", [this](const httplib::Request& req, httplib::Response& res) {
+    auto body = parse_body(req);
+    if (!body.contains("target") || !body["target"].is_number_unsigned())
+      throw std::invalid_argument("target: a whole number of slots is required");
+    bool force = body.value("force", false);
+    ask<std::uint64_t>(req, res, 60s,
+                       [&](std::uint64_t n) { send_json(res, 200, json{{"target_slots", n}}); },
+                       set_target_atom_v, body["target"].get<std::uint64_t>(), force);
+  });
+  http.Post("/v1/drain", [this](const httplib::Request& req, httplib::Response& res) {
+    auto body = parse_body(req);
+    std::uint64_t secs = body.value("timeout_secs", std::uint64_t{30});
+    ask<drain_summary>(req, res, std::chrono::seconds(secs + 60),
+                       [&](drain_summary& d) { send_json(res, 200, json(d)); }, drain_atom_v,
+                       secs * 1000);
+  });
+  // Prometheus: the admin role (as the metrics of the CAF port), a bearer token in the
+  // scrape config.
+  http.Get("/metrics", [this](const httplib::Request& req, httplib::Response& res) {
+    auto who = authenticate(req, res);
+    if (!who)
+      return;
+    if (who->role != node_role::admin) {
+      send_error(res, 403, "not_permitted", "/metrics needs the admin role");
+      return;
+    }
+    auto gate = gate_for(*who);
+    caf::scoped_actor self{sys};
+    std::optional<pool_status> status;
+    self->request(gate, 30s, status_atom_v)
+      .receive([&](pool_status& st) { status = std::move(st); },
+               [&](caf::error& err) { send_error(res, err); });
+    if (!status)
+      return;
+    self->request(gate, 60s, list_atom_v, task_filter{})
+      .receive(
+        [&](std::vector<task_record>& tasks) {
+          res.set_content(prometheus_exposition(*status, tasks),
+                          "text/plain; version=0.0.4; charset=utf-8");
+        },
+        [&](caf::error& err) { send_error(res, err); });
+  });
+}
+
+server::server(caf::actor_system& sys, target what, options opts)
+  : impl_(std::make_unique<impl>(sys, std::move(what), std::move(opts))) {
+  auto& o = impl_->opts;
+  if (!loopback(o.bind) && !o.allow_insecure)
+    throw std::runtime_error("--http-bind " + o.bind
+                             + ": the HTTP API has no TLS yet; listen on 127.0.0.1 (put a TLS "
+                               "proxy in front) or pass --allow-insecure");
+  if (o.token_dir.empty() && !o.allow_insecure)
+    throw std::runtime_error("the HTTP API needs the node's token directory (or --allow-insecure)");
+  auto& http = impl_->http;
+  http.new_task_queue = [] { return new httplib::ThreadPool(16); };
+  http.set_payload_max_length(2 * impl_->what.config.remote.max_prompt_bytes + (1u << 20));
+  impl_->routes();
+  int port = o.port == 0 ? http.bind_to_any_port(o.bind) : (http.bind_to_port(o.bind, o.port)
+                                                               ? o.port
+                                                               : -1);
+  if (port <= 0)
+    throw std::runtime_error("cannot listen for HTTP on " + o.bind + ":" + std::to_string(o.port));
+  impl_->bound = static_cast<std::uint16_t>(port);
+  impl_->thread = std::thread([this] { impl_->http.listen_after_bind(); });
+}
+
+server::~server() {
+  impl_->http.stop();
+  if (impl_->thread.joinable())
+    impl_->thread.join();
+}
+
+std::uint16_t server::port() const { return impl_->bound; }
+
+} // namespace claude_pool::http_api
