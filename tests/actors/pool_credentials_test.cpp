@@ -180,7 +180,7 @@ TEST_CASE("slots are bound to credentials at start and keep theirs across a rest
 
 TEST_CASE("a rate-limited credential waits while the other keeps running its tasks",
           "[actors][credentials][limits]") {
-  auto exec = std::make_shared<scripted_executor>(true);
+  auto exec = std::make_shared<scripted_executor>(false); // the test finishes executions
   exec->answer = [](const execution_request& r) {
     if (credential_of(r) == "team-a")
       return refused_with(429, 600000); // retry-after: 10 minutes
@@ -190,6 +190,9 @@ TEST_CASE("a rate-limited credential waits while the other keeps running its tas
   std::vector<task_id> ids;
   for (int i = 0; i < 6; ++i)
     ids.push_back(p.submit("task " + std::to_string(i)));
+  // Both slots have a task before any ends (else one slot could run them all).
+  REQUIRE(exec->wait_for_live(2));
+  REQUIRE(finish_all(*exec, p, ids));
   for (auto& id : ids) {
     auto rec = p.wait(id);
     CHECK(rec.state == task_state::completed);
