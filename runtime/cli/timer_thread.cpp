@@ -43,7 +43,10 @@ void timer_thread::loop() {
     }
     auto first = due_.begin();
     if (first->first > clock::now()) {
-      changed_.wait_until(lock, first->first);
+      // A copy: wait_until reads its deadline after the wait, when cancel() may have erased
+      // this entry (ASan saw it).
+      const auto when = first->first;
+      changed_.wait_until(lock, when);
       continue;
     }
     auto fn = std::move(first->second.second);
