@@ -72,6 +72,7 @@ pool_actor::behavior_type pool_behavior(self_ptr self, pool_config config, pool_
   auto& st = self->state;
   st.config = cfg;
   st.on_event = std::move(services.on_event);
+  st.on_task_change = std::move(services.on_task_change);
   if (services.store) {
     st.store = std::move(services.store);
     st.spent_total = services.spent_before;

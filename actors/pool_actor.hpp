@@ -35,6 +35,8 @@ struct pool_services {
   std::vector<slot_config> slot_configs;
   /// Hears every event status lists, as it happens (see `pool_options::on_event`).
   std::function<void(const pool_event&)> on_event;
+  /// Hears every task record that changed (see `pool_options::on_task_change`).
+  std::function<void(const task_record&)> on_task_change;
   /// Durable store (unset: in memory only) and what it held at start.
   std::shared_ptr<task_store> store;
   std::vector<task_record> recovered;
@@ -85,6 +87,7 @@ struct pool_actor_state {
   std::optional<std::uint64_t> next_resume(std::uint64_t now) const;
   std::deque<pool_event> events;                        ///< the latest, for status
   std::function<void(const pool_event&)> on_event;      ///< the embedder's log, if any
+  std::function<void(const task_record&)> on_task_change; ///< the embedder's task feed
   std::set<slot_id> retiring;          ///< busy slots that stop once their task ends
   std::map<slot_id, std::uint64_t> idle_since;          ///< for autoscaling
   std::map<slot_id, std::uint64_t> last_used;           ///< when it last finished a task
@@ -190,9 +193,12 @@ struct pool_actor_state {
   std::optional<std::string> store_failure; ///< the last write failed: why
   bool spent_changed = false;
   void touched(const task_id& id) {
-    if (store)
+    if (store || on_task_change)
       changed.push_back(id);
   }
+  /// Tells `on_task_change` about every changed record (once each); without a store the
+  /// changed list is then done with.
+  void announce_changes();
   /// Writes every changed record to the store. Empty when all went well, else why not (the
   /// records stay changed and are written again at the next flush).
   std::string flush();

@@ -11,6 +11,7 @@ namespace claude_pool::pool_reactions {
 /// through on_event), and the records are written again at the next chance.
 void persist(self_ptr self) {
   auto& st = self->state;
+  st.announce_changes();
   if (!st.store)
     return;
   auto problem = st.flush();

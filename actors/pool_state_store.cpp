@@ -7,6 +7,18 @@
 
 namespace claude_pool {
 
+void pool_actor_state::announce_changes() {
+  if (!on_task_change || changed.empty())
+    return;
+  std::sort(changed.begin(), changed.end());
+  changed.erase(std::unique(changed.begin(), changed.end()), changed.end());
+  for (auto& id : changed)
+    if (auto t = tasks.find(id); t != tasks.end())
+      on_task_change(t->second);
+  if (!store)
+    changed.clear();
+}
+
 std::string pool_actor_state::flush() {
   if (!store || changed.empty())
     return {};

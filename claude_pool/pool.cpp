@@ -87,6 +87,7 @@ struct pool::impl {
     services.worktrees = worktrees;
     services.slot_configs = std::move(opts.slots);
     services.on_event = std::move(opts.on_event);
+    services.on_task_change = std::move(opts.on_task_change);
     actor = sys->spawn(pool_behavior, std::move(cfg), std::move(services));
     chains = sys->spawn(chain_registry_behavior,
                         chain_registry_deps{actor, by_default, [this] { return get_worktrees(); }});

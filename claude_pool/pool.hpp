@@ -41,6 +41,9 @@ struct pool_options {
   /// Hears every event status lists (restarts, budget warnings, scaling), as it happens,
   /// from an actor thread: keep it short and thread-safe (e.g. print a line).
   std::function<void(const pool_event&)> on_event;
+  /// Hears each task record that changed (state, attempts, waits), once per change batch,
+  /// from an actor thread: keep it short and thread-safe (the HTTP API's event stream).
+  std::function<void(const task_record&)> on_task_change;
 };
 
 /// True for the refusals a submission can meet however well-formed it is (draining, the

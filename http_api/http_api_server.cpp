@@ -14,6 +14,7 @@
 #include <httplib.h>
 
 #include "actors/pool_gate_actor.hpp"
+#include "http_api/event_feed.hpp"
 #include "http_api/prometheus_exposition.hpp"
 #include "messages/json.hpp"
 #include "runtime/node/node_tokens.hpp"
@@ -74,11 +75,8 @@ bool loopback(const std::string& host) {
 }
 
 /// A number from the query, within bounds; `fallback` when absent. Throws naming the field.
-std::uint64_t query_number(const httplib::Request& req, const char* name, std::uint64_t fallback,
-                           std::uint64_t max) {
-  if (!req.has_param(name))
-    return fallback;
-  auto text = req.get_param_value(name);
+std::uint64_t query_number_text(const char* name, const std::string& text,
+                                std::uint64_t max = UINT64_MAX) {
   std::size_t used = 0;
   unsigned long long v = 0;
   try {
@@ -92,6 +90,11 @@ std::uint64_t query_number(const httplib::Request& req, const char* name, std::u
   return v;
 }
 
+std::uint64_t query_number(const httplib::Request& req, const char* name, std::uint64_t fallback,
+                           std::uint64_t max) {
+  return req.has_param(name) ? query_number_text(name, req.get_param_value(name), max) : fallback;
+}
+
 json parse_body(const httplib::Request& req) {
   if (req.body.empty())
     return json::object();
@@ -101,7 +104,42 @@ json parse_body(const httplib::Request& req) {
   return body;
 }
 
+/// A task change as the event stream tells it: enough to follow it; the record is a GET away.
+json task_event(const task_record& t) {
+  json j{{"id", t.id}, {"state", t.state}};
+  if (t.slot_id)
+    j["slot_id"] = *t.slot_id;
+  if (!t.tags.empty())
+    j["tags"] = t.tags;
+  if (t.waiting_until_ms) {
+    j["waiting_until_ms"] = *t.waiting_until_ms;
+    j["wait_reason"] = t.wait_reason.value_or("");
+  }
+  if (t.result) {
+    j["cost_microdollars"] = t.result->cost_microdollars;
+    if (t.result->subtype)
+      j["subtype"] = *t.result->subtype;
+  }
+  if (!t.attempts.empty())
+    j["attempts"] = t.attempts.size();
+  return j;
+}
+
+std::string one_line(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
+
 } // namespace
+
+void feed_from(pool_options& pool, const std::shared_ptr<event_feed>& feed) {
+  auto before = std::move(pool.on_event);
+  pool.on_event = [before, feed](const pool_event& ev) {
+    if (before)
+      before(ev);
+    feed->publish(ev.kind, one_line(json(ev)));
+  };
+  pool.on_task_change = [feed](const task_record& t) {
+    feed->publish("task", one_line(task_event(t)));
+  };
+}
 
 struct server::impl {
   caf::actor_system& sys;
@@ -305,6 +343,47 @@ void server::impl::routes() {
                        [&](drain_summary& d) { send_json(res, 200, json(d)); }, drain_atom_v,
                        secs * 1000);
   });
+  // Server-Sent Events: task changes and pool events, numbered; `Last-Event-ID` (or
+  // ?after=N) resumes after that event, else the stream starts with what happens next.
+  // The admin role: the stream tells of every principal's tasks.
+  http.Get("/v1/events", [this](const httplib::Request& req, httplib::Response& res) {
+    auto who = authenticate(req, res);
+    if (!who)
+      return;
+    if (who->role != node_role::admin) {
+      send_error(res, 403, "not_permitted", "/v1/events needs the admin role");
+      return;
+    }
+    if (!opts.events) {
+      send_error(res, 404, "invalid_request", "this node streams no events");
+      return;
+    }
+    auto resume = req.get_header_value("Last-Event-ID");
+    if (resume.empty() && req.has_param("after"))
+      resume = req.get_param_value("after");
+    auto cursor = std::make_shared<std::uint64_t>(
+      resume.empty() ? opts.events->last_id() : query_number_text("Last-Event-ID", resume));
+    auto feed = opts.events;
+    res.set_header("Cache-Control", "no-cache");
+    res.set_chunked_content_provider(
+      "text/event-stream", [feed, cursor](std::size_t, httplib::DataSink& sink) {
+        bool lost = false;
+        auto batch = feed->after(*cursor, std::chrono::seconds(15), lost);
+        if (feed->closed() || !sink.is_writable())
+          return false;
+        std::string out;
+        if (lost) // the client was away longer than the ring keeps events
+          out += "event: events_lost\ndata: {}\n\n";
+        if (batch.empty())
+          out += ": keep-alive\n\n";
+        for (auto& e : batch) {
+          out += "id: " + std::to_string(e.id) + "\nevent: " + e.kind + "\ndata: " + e.data
+                 + "\n\n";
+          *cursor = e.id;
+        }
+        return sink.write(out.data(), out.size());
+      });
+  });
   // Prometheus: the admin role (as the metrics of the CAF port), a bearer token in the
   // scrape config.
   http.Get("/metrics", [this](const httplib::Request& req, httplib::Response& res) {
@@ -343,7 +422,8 @@ server::server(caf::actor_system& sys, target what, options opts)
   if (o.token_dir.empty() && !o.allow_insecure)
     throw std::runtime_error("the HTTP API needs the node's token directory (or --allow-insecure)");
   auto& http = impl_->http;
-  http.new_task_queue = [] { return new httplib::ThreadPool(16); };
+  // Each event stream holds a worker while it is open.
+  http.new_task_queue = [] { return new httplib::ThreadPool(64); };
   http.set_payload_max_length(2 * impl_->what.config.remote.max_prompt_bytes + (1u << 20));
   impl_->routes();
   int port = o.port == 0 ? http.bind_to_any_port(o.bind) : (http.bind_to_port(o.bind, o.port)
@@ -356,6 +436,8 @@ server::server(caf::actor_system& sys, target what, options opts)
 }
 
 server::~server() {
+  if (impl_->opts.events)
+    impl_->opts.events->close(); // ends the event streams' waits
   impl_->http.stop();
   if (impl_->thread.joinable())
     impl_->thread.join();

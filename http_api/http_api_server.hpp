@@ -11,6 +11,7 @@
 #include <memory>
 #include <string>
 
+#include "claude_pool/pool.hpp"
 #include "messages/config.hpp"
 #include "messages/interfaces.hpp"
 
@@ -20,6 +21,8 @@ class actor_system;
 
 namespace claude_pool::http_api {
 
+class event_feed;
+
 struct options {
   /// 127.0.0.1 by default; another address needs `allow_insecure` (no TLS on HTTP yet).
   std::string bind = "127.0.0.1";
@@ -27,7 +30,14 @@ struct options {
   /// The node's token directory; empty only with `allow_insecure` (everyone is an admin).
   std::string token_dir;
   bool allow_insecure = false;
+  /// What `GET /v1/events` streams (fed by the pool's on_event and on_task_change hooks, see
+  /// `feed_from`); unset: no event stream.
+  std::shared_ptr<event_feed> events;
 };
+
+/// Hooks the pool's `on_event` (keeping whatever it did) and `on_task_change` to `feed`;
+/// call before the pool is made.
+void feed_from(pool_options& pool, const std::shared_ptr<event_feed>& feed);
 
 /// What the API serves.
 struct target {

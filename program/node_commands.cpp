@@ -18,6 +18,7 @@
 #include "claude_pool/node.hpp"
 #include "claude_pool/pool.hpp"
 #include "claude_pool/remote_pool.hpp"
+#include "http_api/event_feed.hpp"
 #include "http_api/http_api_server.hpp"
 
 namespace claude_pool::app {
@@ -165,7 +166,13 @@ int serve_pool(const serve_options& opts, app_context& ctx, caf::actor_system& s
     cfg.initial_slots = 0;
     cfg.scaling.min_slots = 0;
   }
-  claude_pool::pool p(sys, cfg, ctx.pool_opts());
+  auto pool_opts = ctx.pool_opts();
+  std::shared_ptr<http_api::event_feed> events;
+  if (opts.http_port) { // the HTTP API's event stream hears the pool from its first event
+    events = std::make_shared<http_api::event_feed>();
+    http_api::feed_from(pool_opts, events);
+  }
+  claude_pool::pool p(sys, cfg, pool_opts);
   signal_drain on_signal(std::chrono::seconds(opts.pool.drain_timeout_secs));
   on_signal.watch(p);
   node_options node;
@@ -198,6 +205,7 @@ int serve_pool(const serve_options& opts, app_context& ctx, caf::actor_system& s
     ho.port = *opts.http_port;
     ho.token_dir = published->token_dir();
     ho.allow_insecure = opts.allow_insecure;
+    ho.events = events;
     try {
       http = std::make_unique<http_api::server>(
         sys, http_api::target{p.handle(), p.config(),

@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 from prometheus_client.parser import text_string_to_metric_families
@@ -125,6 +126,78 @@ def main():
     print("all HTTP API checks passed")
 
 
+class EventStream:
+    """Reads GET /v1/events in a thread: (id, event, data) tuples as they arrive."""
+
+    def __init__(self, port, token, last_event_id=None):
+        self.events, self.status = [], None
+        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=300)
+        headers = {"Authorization": "Bearer " + token}
+        if last_event_id is not None:
+            headers["Last-Event-ID"] = str(last_event_id)
+        self.conn.request("GET", "/v1/events", headers=headers)
+        self.res = self.conn.getresponse()
+        self.status = self.res.status
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self):
+        ev = {}
+        try:
+            while True:
+                line = self.res.readline().decode()
+                if not line:
+                    return
+                line = line.rstrip("\n")
+                if line == "":
+                    if "event" in ev:
+                        self.events.append((int(ev.get("id", 0)), ev["event"],
+                                            json.loads(ev.get("data", "{}"))))
+                    ev = {}
+                elif not line.startswith(":"):
+                    key, _, value = line.partition(": ")
+                    ev[key] = value
+        except Exception:
+            return
+
+    def wait_for(self, pred, seconds=120):
+        deadline = time.time() + seconds
+        while time.time() < deadline:
+            for e in list(self.events):
+                if pred(e):
+                    return e
+            time.sleep(0.05)
+        return None
+
+    def close(self):
+        self.conn.close()
+
+
+def check_events(admin, submitter):
+    status, _ = submitter.call("GET", "/v1/events")
+    check(status == 403, "the event stream is the admin's: %s" % status)
+    stream = EventStream(admin.port, admin.token)
+    check(stream.status == 200, "events: 200")
+    status, body = submitter.call("POST", "/v1/tasks", {"prompt": "followed [[mock:delay_ms=300]]"})
+    tid = body["id"]
+    done = stream.wait_for(lambda e: e[1] == "task" and e[2]["id"] == tid
+                           and e[2]["state"] == "completed")
+    check(done is not None, "the stream tells the task completed")
+    states = [e[2]["state"] for e in stream.events if e[1] == "task" and e[2]["id"] == tid]
+    check(states[:1] == ["pending"] and "running" in states, "pending, running, completed: %s" % states)
+    stream.close()
+    # Resume: from the event before "completed", the completed one comes again.
+    running = [e for e in stream.events if e[1] == "task" and e[2]["id"] == tid
+               and e[2]["state"] == "running"][0]
+    resumed = EventStream(admin.port, admin.token, last_event_id=running[0])
+    again = resumed.wait_for(lambda e: e[1] == "task" and e[2]["id"] == tid
+                             and e[2]["state"] == "completed", seconds=30)
+    check(again is not None and again[0] == done[0], "Last-Event-ID resumes with the same ids")
+    check(all(e[0] > running[0] for e in resumed.events), "only events after Last-Event-ID")
+    resumed.close()
+    print("event stream: %d events for the task, resumed at %d" % (len(states), running[0]),
+          flush=True)
+
+
 def run_checks(admin, submitter, anonymous):
     # Authentication: no token, a wrong token.
     status, body = anonymous.call("GET", "/v1/status")
@@ -226,6 +299,7 @@ def run_checks(admin, submitter, anonymous):
     check(any(name == "claude_pool_task_duration_seconds_count" for name, _ in samples),
           "a duration histogram")
     check(not any(first in str(labels) for _, labels in samples), "no task id in labels")
+    check_events(admin, submitter)
 
 
 if __name__ == "__main__":
