@@ -12,9 +12,11 @@
 #include <caf/scoped_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 #include <httplib.h>
+#include <sys/socket.h>
 
 #include "actors/pool_gate_actor.hpp"
 #include "http_api/event_feed.hpp"
+#include "http_api/openapi_document.hpp"
 #include "http_api/prometheus_exposition.hpp"
 #include "messages/json.hpp"
 #include "runtime/node/node_tokens.hpp"
@@ -343,6 +345,10 @@ void server::impl::routes() {
                        [&](drain_summary& d) { send_json(res, 200, json(d)); }, drain_atom_v,
                        secs * 1000);
   });
+  // The document of all of this; no token needed to read it.
+  http.Get("/v1/openapi.json", [](const httplib::Request&, httplib::Response& res) {
+    send_json(res, 200, openapi_document());
+  });
   // Server-Sent Events: task changes and pool events, numbered; `Last-Event-ID` (or
   // ?after=N) resumes after that event, else the stream starts with what happens next.
   // The admin role: the stream tells of every principal's tasks.
@@ -426,11 +432,22 @@ server::server(caf::actor_system& sys, target what, options opts)
   http.new_task_queue = [] { return new httplib::ThreadPool(64); };
   http.set_payload_max_length(2 * impl_->what.config.remote.max_prompt_bytes + (1u << 20));
   impl_->routes();
+  // Debian's cpp-httplib is a compiled library that listens with a backlog of 5: a burst of
+  // clients overflows it and the kernel resets connections. Keep the listening socket (the
+  // options hook sees it before bind) and listen again with a real backlog after the bind.
+  auto listening = std::make_shared<int>(-1);
+  http.set_socket_options([listening](int sock) {
+    int yes = 1;
+    ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+    *listening = sock;
+  });
   int port = o.port == 0 ? http.bind_to_any_port(o.bind) : (http.bind_to_port(o.bind, o.port)
                                                                ? o.port
                                                                : -1);
   if (port <= 0)
     throw std::runtime_error("cannot listen for HTTP on " + o.bind + ":" + std::to_string(o.port));
+  if (*listening >= 0)
+    ::listen(*listening, 1024); // a second listen() only raises the backlog (Linux)
   impl_->bound = static_cast<std::uint16_t>(port);
   impl_->thread = std::thread([this] { impl_->http.listen_after_bind(); });
 }
