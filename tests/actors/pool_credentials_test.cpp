@@ -265,6 +265,8 @@ TEST_CASE("when every credential is refused, waiting tasks fail (auth_failure: f
   cfg.auth_failure = "fail";
   cfg.auth_probe_secs = 3600;
   claude_pool::pool p(cfg, with(exec));
+  // Both credentials' slots are up first: with one alone up, it would be every credential.
+  REQUIRE(eventually([&] { return p.status().slots.size() == 2; }));
   std::vector<task_id> ids;
   for (int i = 0; i < 5; ++i)
     ids.push_back(p.submit("task " + std::to_string(i)));
