@@ -164,6 +164,21 @@ void fail_task(pool_actor_state& st, task_record& task, task_result result) {
   ++st.failed_count;
 }
 
+std::vector<task_id> fail_queued(pool_actor_state& st, const std::string& why,
+                                 const std::string& subtype) {
+  std::vector<task_id> out;
+  for (auto& id : st.queue) {
+    auto it = st.tasks.find(id);
+    if (it == st.tasks.end() || it->second.state != task_state::pending)
+      continue;
+    st.queued_at.erase(id);
+    fail_task(st, it->second, task_result::failure(why, subtype));
+    out.push_back(id);
+  }
+  st.queue.clear();
+  return out;
+}
+
 pool_actor_state::outcome settle_failure(pool_actor_state& st, task_record& task,
                                          task_result result, std::uint64_t now) {
   using outcome = pool_actor_state::outcome;

@@ -152,22 +152,12 @@ void pool_actor_state::trip_auth(const task_result& result, const std::optional<
 }
 
 std::vector<task_id> pool_actor_state::fail_parked(std::uint64_t now) {
-  std::vector<task_id> out;
   if (parks(*this) || !all_refused() || !paused(now))
-    return out;
+    return {};
   std::string reason;
   for (auto& key : slotted(*this))
     reason += (reason.empty() ? "" : "; ") + credentials.at(key).auth.reason;
-  for (auto& id : queue) {
-    auto it = tasks.find(id);
-    if (it == tasks.end() || it->second.state != task_state::pending)
-      continue;
-    queued_at.erase(id);
-    fail_task(*this, it->second, task_result::failure(reason, "auth_failed"));
-    out.push_back(id);
-  }
-  queue.clear();
-  return out;
+  return fail_queued(*this, reason, "auth_failed");
 }
 
 namespace pool_task_transitions {

@@ -162,25 +162,15 @@ bool pool_actor_state::has_usable_slot() const {
 }
 
 std::vector<task_id> pool_actor_state::fail_if_unroutable() {
-  std::vector<task_id> out;
   if (slots.empty() || has_usable_slot())
-    return out;
+    return {};
   std::string why = "no slot can run tasks: every slot is errored";
   for (auto& [id, entry] : slots)
     if (entry.record.last_error) {
       why += " (" + id.value + ": " + *entry.record.last_error + ")";
       break;
     }
-  for (auto& id : queue) {
-    auto it = tasks.find(id);
-    if (it == tasks.end() || it->second.state != task_state::pending)
-      continue;
-    queued_at.erase(id);
-    fail_task(*this, it->second, task_result::failure(why, "no_usable_slot"));
-    out.push_back(id);
-  }
-  queue.clear();
-  return out;
+  return fail_queued(*this, why, "no_usable_slot");
 }
 
 } // namespace claude_pool

@@ -15,6 +15,11 @@ void requeue(pool_actor_state& st, task_record& task, std::uint64_t now);
 /// Ends the task as failed with `result`, and counts it.
 void fail_task(pool_actor_state& st, task_record& task, task_result result);
 
+/// Fails every queued pending task with `why` and `subtype` and empties the queue; returns
+/// them (nothing can run them: every slot errored, or every credential refused).
+std::vector<task_id> fail_queued(pool_actor_state& st, const std::string& why,
+                                 const std::string& subtype);
+
 /// Settles a failed execution: another attempt, a rate-limit wait, or the end.
 pool_actor_state::outcome settle_failure(pool_actor_state& st, task_record& task,
                                          task_result result, std::uint64_t now);

@@ -183,6 +183,17 @@ struct server::impl {
     return who;
   }
 
+  /// As `authenticate`, for the routes of the admin role (a submit token gets 403).
+  std::optional<peer_credential> authenticate_admin(const httplib::Request& req,
+                                                    httplib::Response& res) {
+    auto who = authenticate(req, res);
+    if (who && who->role != node_role::admin) {
+      send_error(res, 403, "not_permitted", req.path + " needs the admin role");
+      return std::nullopt;
+    }
+    return who;
+  }
+
   /// The principal's gate: what a CAF client of that principal would talk to.
   pool_client_actor gate_for(const peer_credential& who) {
     std::lock_guard<std::mutex> lock(gates_mutex);
@@ -353,13 +364,9 @@ void server::impl::routes() {
   // ?after=N) resumes after that event, else the stream starts with what happens next.
   // The admin role: the stream tells of every principal's tasks.
   http.Get("/v1/events", [this](const httplib::Request& req, httplib::Response& res) {
-    auto who = authenticate(req, res);
+    auto who = authenticate_admin(req, res);
     if (!who)
       return;
-    if (who->role != node_role::admin) {
-      send_error(res, 403, "not_permitted", "/v1/events needs the admin role");
-      return;
-    }
     if (!opts.events) {
       send_error(res, 404, "invalid_request", "this node streams no events");
       return;
@@ -393,13 +400,9 @@ void server::impl::routes() {
   // Prometheus: the admin role (as the metrics of the CAF port), a bearer token in the
   // scrape config.
   http.Get("/metrics", [this](const httplib::Request& req, httplib::Response& res) {
-    auto who = authenticate(req, res);
+    auto who = authenticate_admin(req, res);
     if (!who)
       return;
-    if (who->role != node_role::admin) {
-      send_error(res, 403, "not_permitted", "/metrics needs the admin role");
-      return;
-    }
     auto gate = gate_for(*who);
     caf::scoped_actor self{sys};
     std::optional<pool_status> status;
