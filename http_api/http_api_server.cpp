@@ -15,6 +15,7 @@
 #include <sys/socket.h>
 
 #include "actors/pool_gate_actor.hpp"
+#include "http_api/dashboard_page.hpp"
 #include "http_api/event_feed.hpp"
 #include "http_api/openapi_document.hpp"
 #include "http_api/prometheus_exposition.hpp"
@@ -322,6 +323,12 @@ void server::impl::routes() {
     ask<task_record>(req, res, 30s, record_reply(res), reject_atom_v, task_id{req.matches[1]},
                      body["feedback"].get<std::string>());
   });
+  // Who the token is: the dashboard shows the admin's buttons only to the admin role.
+  http.Get("/v1/whoami", [this](const httplib::Request& req, httplib::Response& res) {
+    if (auto who = authenticate(req, res))
+      send_json(res, 200, json{{"principal", who->principal},
+                               {"role", who->role == node_role::admin ? "admin" : "submit"}});
+  });
   http.Get("/v1/status", [this](const httplib::Request& req, httplib::Response& res) {
     ask<pool_status>(req, res, 30s, [&](pool_status& st) { send_json(res, 200, json(st)); },
                      status_atom_v);
@@ -355,6 +362,16 @@ void server::impl::routes() {
     ask<drain_summary>(req, res, std::chrono::seconds(secs + 60),
                        [&](drain_summary& d) { send_json(res, 200, json(d)); }, drain_atom_v,
                        secs * 1000);
+  });
+  // The dashboard: a static page (it holds no secret; it asks for a token and calls the API
+  // with it), so no token is needed to load it.
+  http.Get("/", [](const httplib::Request&, httplib::Response& res) {
+    auto page = dashboard_page();
+    res.set_header("Cache-Control", "no-cache");
+    res.set_header("Content-Security-Policy",
+                   "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
+                   "img-src 'self' data:; connect-src 'self'");
+    res.set_content(page.data(), page.size(), "text/html; charset=utf-8");
   });
   // The document of all of this; no token needed to read it.
   http.Get("/v1/openapi.json", [](const httplib::Request&, httplib::Response& res) {

@@ -81,6 +81,9 @@ json openapi_document() {
   auto status = operation("slots, counts, credentials, budget", "submit", error_responses({"401"}));
   status["responses"]["200"] = ok_json("the pool's status");
   paths["/v1/status"] = {{"get", status}};
+  auto whoami = operation("the token's principal and role", "submit", error_responses({"401"}));
+  whoami["responses"]["200"] = ok_json("{\"principal\": name, \"role\": \"admin\" or \"submit\"}");
+  paths["/v1/whoami"] = {{"get", whoami}};
   auto metrics = operation("session metrics", "admin", error_responses({"401", "403"}));
   metrics["parameters"] = json::array({query("since_ms", "integer", "tasks created since"),
                                        query("until_ms", "integer", "…and until"),
@@ -114,6 +117,13 @@ json openapi_document() {
   doc["summary"] = "this document (no token needed)";
   doc["responses"]["200"] = ok_json("OpenAPI 3");
   paths["/v1/openapi.json"] = {{"get", doc}};
+  auto page = operation("the dashboard: one self-contained page (no token needed to load it)",
+                        "any", json::object());
+  page.erase("security");
+  page["summary"] = "the dashboard (no token needed to load it; it asks for one)";
+  page["responses"]["200"] = {{"description", "the page"},
+                              {"content", {{"text/html", {{"schema", {{"type", "string"}}}}}}}};
+  paths["/"] = {{"get", page}};
   json schemas = json::object();
   json error_fields = json::object();
   error_fields["code"] = {{"type", "string"}};

@@ -177,7 +177,7 @@ SERVED = {("post", "/v1/tasks"), ("get", "/v1/tasks"), ("get", "/v1/tasks/{id}")
           ("post", "/v1/tasks/{id}/approve"), ("post", "/v1/tasks/{id}/reject"),
           ("get", "/v1/status"), ("get", "/v1/metrics"), ("post", "/v1/scale"),
           ("post", "/v1/drain"), ("get", "/v1/events"), ("get", "/metrics"),
-          ("get", "/v1/openapi.json")}
+          ("get", "/v1/openapi.json"), ("get", "/v1/whoami"), ("get", "/")}
 
 
 def check_openapi(admin, anonymous, task):
@@ -193,6 +193,12 @@ def check_openapi(admin, anonymous, task):
         url = path.replace("{id}", task)
         status, body = admin.call(method.upper(), url, {} if method == "post" else None)
         check(not (status == 404 and body == ""), "%s %s is served: %s" % (method, url, status))
+    check(admin.call("GET", "/v1/whoami") == (200, {"principal": "admin", "role": "admin"}),
+          "whoami: the admin token")
+    status, me = anonymous.call("GET", "/v1/whoami")
+    check(status == 401, "whoami without a token: 401 (%s)" % status)
+    status, page = anonymous.call("GET", "/")
+    check(status == 200 and "<html" in page.lower(), "GET / serves the dashboard page")
     conn = http.client.HTTPConnection("127.0.0.1", admin.port, timeout=30)
     conn.request("GET", "/v1/events", headers={"Authorization": "Bearer " + admin.token})
     res = conn.getresponse()
