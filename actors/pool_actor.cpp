@@ -73,6 +73,8 @@ pool_actor::behavior_type pool_behavior(self_ptr self, pool_config config, pool_
   st.config = cfg;
   st.on_event = std::move(services.on_event);
   st.on_task_change = std::move(services.on_task_change);
+  st.on_task_progress = std::move(services.on_task_progress);
+  st.on_store_write = std::move(services.on_store_write);
   if (services.store) {
     st.store = std::move(services.store);
     st.spent_total = services.spent_before;

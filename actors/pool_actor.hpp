@@ -3,6 +3,7 @@
 /// slot, slot_assignment_timeout, cancel and drain. It never blocks and never touches a
 /// process; everything is driven by messages (no polling).
 
+#include <chrono>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -37,6 +38,9 @@ struct pool_services {
   std::function<void(const pool_event&)> on_event;
   /// Hears every task record that changed (see `pool_options::on_task_change`).
   std::function<void(const task_record&)> on_task_change;
+  /// See `pool_options::on_task_progress` and `on_store_write`.
+  std::function<void(const task_id&, const task_progress&)> on_task_progress;
+  std::function<void(std::chrono::microseconds, std::size_t, bool)> on_store_write;
   /// Durable store (unset: in memory only) and what it held at start.
   std::shared_ptr<task_store> store;
   std::vector<task_record> recovered;
@@ -88,6 +92,8 @@ struct pool_actor_state {
   std::deque<pool_event> events;                        ///< the latest, for status
   std::function<void(const pool_event&)> on_event;      ///< the embedder's log, if any
   std::function<void(const task_record&)> on_task_change; ///< the embedder's task feed
+  std::function<void(const task_id&, const task_progress&)> on_task_progress;
+  std::function<void(std::chrono::microseconds, std::size_t, bool)> on_store_write;
   std::set<slot_id> retiring;          ///< busy slots that stop once their task ends
   std::map<slot_id, std::uint64_t> idle_since;          ///< for autoscaling
   std::map<slot_id, std::uint64_t> last_used;           ///< when it last finished a task

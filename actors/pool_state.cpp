@@ -218,6 +218,8 @@ void pool_actor_state::progress(const task_id& id, const slot_id& from, task_pro
       || !it->second.progress)
     return;
   it->second.progress = std::move(report);
+  if (on_task_progress)
+    on_task_progress(id, *it->second.progress);
 }
 
 pool_actor_state::outcome pool_actor_state::complete(const slot_record& slot, const task_id& id,

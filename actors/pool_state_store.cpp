@@ -24,13 +24,25 @@ std::string pool_actor_state::flush() {
     return {};
   std::sort(changed.begin(), changed.end());
   changed.erase(std::unique(changed.begin(), changed.end()), changed.end());
+  auto started = std::chrono::steady_clock::now();
+  std::size_t written = 0;
+  auto took = [&] {
+    return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now()
+                                                                 - started);
+  };
   try {
     for (auto it = changed.begin(); it != changed.end(); it = changed.erase(it))
-      if (auto t = tasks.find(*it); t != tasks.end())
+      if (auto t = tasks.find(*it); t != tasks.end()) {
         store->put_task(t->second);
+        ++written;
+      }
   } catch (const std::exception& e) {
+    if (on_store_write)
+      on_store_write(took(), written, false);
     return e.what();
   }
+  if (on_store_write && written > 0)
+    on_store_write(took(), written, true);
   return {};
 }
 

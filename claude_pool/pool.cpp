@@ -88,6 +88,8 @@ struct pool::impl {
     services.slot_configs = std::move(opts.slots);
     services.on_event = std::move(opts.on_event);
     services.on_task_change = std::move(opts.on_task_change);
+    services.on_task_progress = std::move(opts.on_task_progress);
+    services.on_store_write = std::move(opts.on_store_write);
     actor = sys->spawn(pool_behavior, std::move(cfg), std::move(services));
     chains = sys->spawn(chain_registry_behavior,
                         chain_registry_deps{actor, by_default, [this] { return get_worktrees(); }});

@@ -44,6 +44,12 @@ struct pool_options {
   /// Hears each task record that changed (state, attempts, waits), once per change batch,
   /// from an actor thread: keep it short and thread-safe (the HTTP API's event stream).
   std::function<void(const task_record&)> on_task_change;
+  /// Hears a `live_progress` task's progress as the CLI reports it (turns, tools, partial
+  /// output, tokens), from an actor thread: keep it short and thread-safe.
+  std::function<void(const task_id&, const task_progress&)> on_task_progress;
+  /// Hears each write of changed records to the durable store: how long it took, how many
+  /// records, whether it failed (the HTTP API's store latency histogram).
+  std::function<void(std::chrono::microseconds, std::size_t records, bool ok)> on_store_write;
 };
 
 /// True for the refusals a submission can meet however well-formed it is (draining, the

@@ -2,10 +2,11 @@
 
 namespace claude_pool::http_api {
 
-void event_feed::publish(std::string kind, std::string data) {
+void event_feed::publish(std::string kind, std::string data, std::string task) {
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    kept_.push_back(entry{++next_, std::move(kind), std::move(data)});
+    kept_.push_back(entry{++next_, std::move(kind), std::move(data), std::move(task),
+                          std::chrono::steady_clock::now()});
     while (kept_.size() > capacity_)
       kept_.pop_front();
   }

@@ -19,12 +19,14 @@ public:
     std::uint64_t id = 0;
     std::string kind; ///< the SSE event name: "task", or a pool event's kind
     std::string data; ///< one line of JSON
+    std::string task; ///< the task it is about (a submit-role stream shows only its own)
+    std::chrono::steady_clock::time_point at; ///< when it was published
   };
 
   explicit event_feed(std::size_t capacity = 4096) : capacity_(capacity) {}
 
   /// Adds an event (from any thread) and wakes the streams.
-  void publish(std::string kind, std::string data);
+  void publish(std::string kind, std::string data, std::string task = {});
 
   /// The events after `id`, waiting up to `wait` for one when there is none; empty on
   /// timeout or once closed. `lost` is set when events after `id` were dropped already.

@@ -1,25 +1,34 @@
 #include "http_api/http_api_server.hpp"
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <chrono>
 #include <map>
 #include <mutex>
 #include <optional>
 #include <stdexcept>
 #include <thread>
+#include <unordered_set>
 
 #include <caf/actor_system.hpp>
 #include <caf/scoped_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 #include <httplib.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "actors/pool_gate_actor.hpp"
 #include "http_api/dashboard_page.hpp"
 #include "http_api/event_feed.hpp"
 #include "http_api/openapi_document.hpp"
-#include "http_api/prometheus_exposition.hpp"
+#include "http_api/prometheus_metrics.hpp"
 #include "messages/json.hpp"
+#include "runtime/node/node_tls.hpp"
 #include "runtime/node/node_tokens.hpp"
 
 namespace claude_pool::http_api {
@@ -107,59 +116,95 @@ json parse_body(const httplib::Request& req) {
   return body;
 }
 
-/// A task change as the event stream tells it: enough to follow it; the record is a GET away.
-json task_event(const task_record& t) {
-  json j{{"id", t.id}, {"state", t.state}};
-  if (t.slot_id)
-    j["slot_id"] = *t.slot_id;
-  if (!t.tags.empty())
-    j["tags"] = t.tags;
-  if (t.waiting_until_ms) {
-    j["waiting_until_ms"] = *t.waiting_until_ms;
-    j["wait_reason"] = t.wait_reason.value_or("");
+/// An HTTPS server from the files, checked first so that a mistake is named (httplib only
+/// says "not valid"). With a client CA the node's own rules apply (check_tls).
+std::unique_ptr<httplib::Server> make_tls_server(const tls_files& tls) {
+  if (tls.certificate.empty() || tls.key.empty())
+    throw std::runtime_error(tls.certificate.empty()
+                               ? "--http-tls-cert is required with --http-tls-key"
+                               : "--http-tls-key is required with --http-tls-cert");
+  if (!tls.client_ca.empty()) {
+    check_tls(tls_options{tls.certificate, tls.key, tls.client_ca, tls.passphrase});
+  } else {
+    for (auto* f : {&tls.certificate, &tls.key})
+      if (::access(f->c_str(), R_OK) != 0)
+        throw std::runtime_error("cannot read " + *f + ": " + std::strerror(errno));
+    struct stat st {};
+    if (::stat(tls.key.c_str(), &st) == 0 && (st.st_mode & 077))
+      throw std::runtime_error(tls.key + ": the key is readable by others; chmod 600 it");
   }
-  if (t.result) {
-    j["cost_microdollars"] = t.result->cost_microdollars;
-    if (t.result->subtype)
-      j["subtype"] = *t.result->subtype;
+  auto server = std::make_unique<httplib::SSLServer>(
+    tls.certificate.c_str(), tls.key.c_str(),
+    tls.client_ca.empty() ? nullptr : tls.client_ca.c_str(), nullptr,
+    tls.passphrase.empty() ? nullptr : tls.passphrase.c_str());
+  if (!server->is_valid()) {
+    char buf[256] = "unknown";
+    ERR_error_string_n(ERR_get_error(), buf, sizeof buf);
+    throw std::runtime_error("cannot start HTTPS with " + tls.certificate + " and " + tls.key
+                             + " (is the key the certificate's, and the passphrase right?): "
+                             + buf);
   }
-  if (!t.attempts.empty())
-    j["attempts"] = t.attempts.size();
-  return j;
+  return server;
 }
-
-std::string one_line(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
 
 } // namespace
 
-void feed_from(pool_options& pool, const std::shared_ptr<event_feed>& feed) {
-  auto before = std::move(pool.on_event);
-  pool.on_event = [before, feed](const pool_event& ev) {
-    if (before)
-      before(ev);
-    feed->publish(ev.kind, one_line(json(ev)));
-  };
-  pool.on_task_change = [feed](const task_record& t) {
-    feed->publish("task", one_line(task_event(t)));
-  };
-}
+/// The tasks a submit-role principal submitted over HTTP, so its event stream shows only
+/// those; `in_flight` counts its submissions not answered yet (a task event may come before
+/// the answer that tells whose it is).
+struct owned_tasks {
+  std::unordered_set<std::string> ids;
+  int in_flight = 0;
+};
 
 struct server::impl {
   caf::actor_system& sys;
   target what;
   options opts;
-  httplib::Server http;
+  std::unique_ptr<httplib::Server> http;
   std::thread thread;
   std::uint16_t bound = 0;
   std::mutex gates_mutex;
   std::map<std::pair<std::string, bool>, pool_client_actor> gates;
+  std::mutex owners_mutex;
+  std::map<std::string, owned_tasks> owners;
+  /// /metrics without a fed collector: the status' gauges only.
+  std::shared_ptr<prometheus_metrics> metrics;
 
   impl(caf::actor_system& s, target t, options o)
-    : sys(s), what(std::move(t)), opts(std::move(o)) {}
+    : sys(s), what(std::move(t)), opts(std::move(o)),
+      metrics(opts.metrics ? opts.metrics : std::make_shared<prometheus_metrics>()) {}
+
+  bool client_certificates() const { return !opts.tls.client_ca.empty(); }
+
+  /// With client certificates: who the verified certificate stands for.
+  std::optional<peer_credential> certificate_principal(const httplib::Request& req,
+                                                       httplib::Response& res) {
+    X509* cert = req.ssl ? SSL_get_peer_certificate(req.ssl) : nullptr;
+    std::string problem = "no client certificate";
+    if (cert) {
+      try {
+        auto id = identity_of(cert);
+        X509_free(cert);
+        return peer_credential{id.principal, id.role};
+      } catch (const std::exception& e) {
+        problem = e.what();
+      }
+      X509_free(cert);
+    }
+    if (what.audit)
+      what.audit(pool_event{now_ms(), "client_refused", std::nullopt,
+                            "HTTPS " + req.method + " " + req.path + " from " + req.remote_addr
+                              + ": " + problem});
+    send_error(res, 401, "not_authenticated", "a client certificate of the node's CA: " + problem);
+    return std::nullopt;
+  }
 
   /// The caller's principal, or nothing (then the response says why).
   std::optional<peer_credential> authenticate(const httplib::Request& req,
                                               httplib::Response& res) {
+    if (client_certificates())
+      return certificate_principal(req, res);
     if (opts.token_dir.empty())
       return peer_credential{"anyone (--allow-insecure)", node_role::admin};
     auto header = req.get_header_value("Authorization");
@@ -223,13 +268,32 @@ struct server::impl {
       .receive([&](Reply& reply) { ok(reply); }, [&](caf::error& err) { send_error(res, err); });
   }
 
+  enum class visibility { shown, hidden, later };
+
+  /// Whether `principal`'s stream shows `e`: its own tasks' changes; a task event not known
+  /// to be its own waits (at most 10 s) while one of its submissions is unanswered.
+  visibility shows(const std::string& principal, const event_feed::entry& e) {
+    if (e.task.empty())
+      return visibility::hidden; // pool events are the admin's
+    std::lock_guard<std::mutex> lock(owners_mutex);
+    auto it = owners.find(principal);
+    if (it == owners.end())
+      return visibility::hidden;
+    if (it->second.ids.count(e.task))
+      return visibility::shown;
+    if (it->second.in_flight > 0
+        && std::chrono::steady_clock::now() - e.at < std::chrono::seconds(10))
+      return visibility::later;
+    return visibility::hidden;
+  }
+
   void routes();
 };
 
 void server::impl::routes() {
   using namespace std::chrono_literals;
   // Every handler answers bad input with a 400 naming the field.
-  http.set_exception_handler([](const httplib::Request&, httplib::Response& res,
+  http->set_exception_handler([](const httplib::Request&, httplib::Response& res,
                                 std::exception_ptr ep) {
     try {
       std::rethrow_exception(ep);
@@ -239,17 +303,40 @@ void server::impl::routes() {
       send_error(res, 500, "internal_error", "an unknown error");
     }
   });
-  http.Post("/v1/tasks", [this](const httplib::Request& req, httplib::Response& res) {
+  http->Post("/v1/tasks", [this](const httplib::Request& req, httplib::Response& res) {
     auto sub = parse_body(req).get<task_submission>();
-    ask<task_id>(req, res, 30s,
-                 [&](task_id& id) { send_json(res, 201, json{{"id", id}}); },
-                 submit_atom_v, std::move(sub));
+    auto who = authenticate(req, res);
+    if (!who)
+      return;
+    // A submit-role principal's event stream shows its own tasks: note the id before the
+    // answer goes out (and hold its stream while the id is not known yet).
+    bool tracked = who->role != node_role::admin;
+    if (tracked) {
+      std::lock_guard<std::mutex> lock(owners_mutex);
+      ++owners[who->principal].in_flight;
+    }
+    auto gate = gate_for(*who);
+    caf::scoped_actor self{sys};
+    self->request(gate, 30s, submit_atom_v, std::move(sub))
+      .receive(
+        [&](task_id& id) {
+          if (tracked) {
+            std::lock_guard<std::mutex> lock(owners_mutex);
+            owners[who->principal].ids.insert(id.value);
+          }
+          send_json(res, 201, json{{"id", id}});
+        },
+        [&](caf::error& err) { send_error(res, err); });
+    if (tracked) {
+      std::lock_guard<std::mutex> lock(owners_mutex);
+      --owners[who->principal].in_flight;
+    }
   });
-  http.Get(R"(/v1/tasks/([^/]+))", [this](const httplib::Request& req, httplib::Response& res) {
+  http->Get(R"(/v1/tasks/([^/]+))", [this](const httplib::Request& req, httplib::Response& res) {
     ask<task_record>(req, res, 30s, [&](task_record& r) { send_json(res, 200, json(r)); },
                      result_atom_v, task_id{req.matches[1]});
   });
-  http.Get(R"(/v1/tasks/([^/]+)/wait)", [this](const httplib::Request& req,
+  http->Get(R"(/v1/tasks/([^/]+)/wait)", [this](const httplib::Request& req,
                                                httplib::Response& res) {
     auto secs = query_number(req, "timeout", 30, 3600);
     task_id id{req.matches[1]};
@@ -272,7 +359,7 @@ void server::impl::routes() {
         .receive([&](task_record& r) { send_json(res, 202, json(r)); },
                  [&](caf::error& err) { send_error(res, err); });
   });
-  http.Get("/v1/tasks", [this](const httplib::Request& req, httplib::Response& res) {
+  http->Get("/v1/tasks", [this](const httplib::Request& req, httplib::Response& res) {
     task_filter filter;
     if (req.has_param("state"))
       filter.state = json(req.get_param_value("state")).get<task_state>();
@@ -307,15 +394,15 @@ void server::impl::routes() {
   auto record_reply = [](httplib::Response& res) {
     return [&res](task_record& r) { send_json(res, 200, json(r)); };
   };
-  http.Post(R"(/v1/tasks/([^/]+)/cancel)", [this, record_reply](const httplib::Request& req,
+  http->Post(R"(/v1/tasks/([^/]+)/cancel)", [this, record_reply](const httplib::Request& req,
                                                 httplib::Response& res) {
     ask<task_record>(req, res, 60s, record_reply(res), cancel_atom_v, task_id{req.matches[1]});
   });
-  http.Post(R"(/v1/tasks/([^/]+)/approve)", [this, record_reply](const httplib::Request& req,
+  http->Post(R"(/v1/tasks/([^/]+)/approve)", [this, record_reply](const httplib::Request& req,
                                                  httplib::Response& res) {
     ask<task_record>(req, res, 30s, record_reply(res), approve_atom_v, task_id{req.matches[1]});
   });
-  http.Post(R"(/v1/tasks/([^/]+)/reject)", [this, record_reply](const httplib::Request& req,
+  http->Post(R"(/v1/tasks/([^/]+)/reject)", [this, record_reply](const httplib::Request& req,
                                                 httplib::Response& res) {
     auto body = parse_body(req);
     if (!body.contains("feedback") || !body["feedback"].is_string())
@@ -324,16 +411,16 @@ void server::impl::routes() {
                      body["feedback"].get<std::string>());
   });
   // Who the token is: the dashboard shows the admin's buttons only to the admin role.
-  http.Get("/v1/whoami", [this](const httplib::Request& req, httplib::Response& res) {
+  http->Get("/v1/whoami", [this](const httplib::Request& req, httplib::Response& res) {
     if (auto who = authenticate(req, res))
       send_json(res, 200, json{{"principal", who->principal},
                                {"role", who->role == node_role::admin ? "admin" : "submit"}});
   });
-  http.Get("/v1/status", [this](const httplib::Request& req, httplib::Response& res) {
+  http->Get("/v1/status", [this](const httplib::Request& req, httplib::Response& res) {
     ask<pool_status>(req, res, 30s, [&](pool_status& st) { send_json(res, 200, json(st)); },
                      status_atom_v);
   });
-  http.Get("/v1/metrics", [this](const httplib::Request& req, httplib::Response& res) {
+  http->Get("/v1/metrics", [this](const httplib::Request& req, httplib::Response& res) {
     metrics_filter filter;
     if (req.has_param("since_ms"))
       filter.since_ms = query_number(req, "since_ms", 0, UINT64_MAX);
@@ -347,7 +434,7 @@ void server::impl::routes() {
                          [&](session_metrics& m) { send_json(res, 200, json(m)); },
                          metrics_atom_v, filter);
   });
-  http.Post("/v1/scale", [this](const httplib::Request& req, httplib::Response& res) {
+  http->Post("/v1/scale", [this](const httplib::Request& req, httplib::Response& res) {
     auto body = parse_body(req);
     if (!body.contains("target") || !body["target"].is_number_unsigned())
       throw std::invalid_argument("target: a whole number of slots is required");
@@ -356,7 +443,7 @@ void server::impl::routes() {
                        [&](std::uint64_t n) { send_json(res, 200, json{{"target_slots", n}}); },
                        set_target_atom_v, body["target"].get<std::uint64_t>(), force);
   });
-  http.Post("/v1/drain", [this](const httplib::Request& req, httplib::Response& res) {
+  http->Post("/v1/drain", [this](const httplib::Request& req, httplib::Response& res) {
     auto body = parse_body(req);
     std::uint64_t secs = body.value("timeout_secs", std::uint64_t{30});
     ask<drain_summary>(req, res, std::chrono::seconds(secs + 60),
@@ -365,7 +452,7 @@ void server::impl::routes() {
   });
   // The dashboard: a static page (it holds no secret; it asks for a token and calls the API
   // with it), so no token is needed to load it.
-  http.Get("/", [](const httplib::Request&, httplib::Response& res) {
+  http->Get("/", [](const httplib::Request&, httplib::Response& res) {
     auto page = dashboard_page();
     res.set_header("Cache-Control", "no-cache");
     res.set_header("Content-Security-Policy",
@@ -374,14 +461,15 @@ void server::impl::routes() {
     res.set_content(page.data(), page.size(), "text/html; charset=utf-8");
   });
   // The document of all of this; no token needed to read it.
-  http.Get("/v1/openapi.json", [](const httplib::Request&, httplib::Response& res) {
+  http->Get("/v1/openapi.json", [](const httplib::Request&, httplib::Response& res) {
     send_json(res, 200, openapi_document());
   });
-  // Server-Sent Events: task changes and pool events, numbered; `Last-Event-ID` (or
-  // ?after=N) resumes after that event, else the stream starts with what happens next.
-  // The admin role: the stream tells of every principal's tasks.
-  http.Get("/v1/events", [this](const httplib::Request& req, httplib::Response& res) {
-    auto who = authenticate_admin(req, res);
+  // Server-Sent Events: task changes, live progress and pool events, numbered;
+  // `Last-Event-ID` (or ?after=N) resumes after that event, else the stream starts with what
+  // happens next. The admin role sees everything; a submit-role principal sees the changes
+  // and progress of the tasks it submitted over HTTP (no pool events).
+  http->Get("/v1/events", [this](const httplib::Request& req, httplib::Response& res) {
+    auto who = authenticate(req, res);
     if (!who)
       return;
     if (!opts.events) {
@@ -394,9 +482,12 @@ void server::impl::routes() {
     auto cursor = std::make_shared<std::uint64_t>(
       resume.empty() ? opts.events->last_id() : query_number_text("Last-Event-ID", resume));
     auto feed = opts.events;
+    std::optional<std::string> only; // the principal whose tasks it shows; unset: all
+    if (who->role != node_role::admin)
+      only = who->principal;
     res.set_header("Cache-Control", "no-cache");
     res.set_chunked_content_provider(
-      "text/event-stream", [feed, cursor](std::size_t, httplib::DataSink& sink) {
+      "text/event-stream", [this, feed, cursor, only](std::size_t, httplib::DataSink& sink) {
         bool lost = false;
         auto batch = feed->after(*cursor, std::chrono::seconds(15), lost);
         if (feed->closed() || !sink.is_writable())
@@ -404,35 +495,42 @@ void server::impl::routes() {
         std::string out;
         if (lost) // the client was away longer than the ring keeps events
           out += "event: events_lost\ndata: {}\n\n";
-        if (batch.empty())
-          out += ": keep-alive\n\n";
+        bool held = false;
         for (auto& e : batch) {
+          if (only) {
+            auto verdict = shows(*only, e);
+            if (verdict == visibility::later) {
+              held = true; // an answer to its submission may still name this task
+              break;
+            }
+            if (verdict == visibility::hidden) {
+              *cursor = e.id;
+              continue;
+            }
+          }
           out += "id: " + std::to_string(e.id) + "\nevent: " + e.kind + "\ndata: " + e.data
                  + "\n\n";
           *cursor = e.id;
         }
-        return sink.write(out.data(), out.size());
+        if (out.empty() && !held)
+          out += ": keep-alive\n\n";
+        if (held)
+          std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        return out.empty() || sink.write(out.data(), out.size());
       });
   });
   // Prometheus: the admin role (as the metrics of the CAF port), a bearer token in the
-  // scrape config.
-  http.Get("/metrics", [this](const httplib::Request& req, httplib::Response& res) {
+  // scrape config. Counters come from the collector, gauges from the status.
+  http->Get("/metrics", [this](const httplib::Request& req, httplib::Response& res) {
     auto who = authenticate_admin(req, res);
     if (!who)
       return;
     auto gate = gate_for(*who);
     caf::scoped_actor self{sys};
-    std::optional<pool_status> status;
     self->request(gate, 30s, status_atom_v)
-      .receive([&](pool_status& st) { status = std::move(st); },
-               [&](caf::error& err) { send_error(res, err); });
-    if (!status)
-      return;
-    self->request(gate, 60s, list_atom_v, task_filter{})
       .receive(
-        [&](std::vector<task_record>& tasks) {
-          res.set_content(prometheus_exposition(*status, tasks),
-                          "text/plain; version=0.0.4; charset=utf-8");
+        [&](pool_status& st) {
+          res.set_content(metrics->exposition(st), "text/plain; version=0.0.4; charset=utf-8");
         },
         [&](caf::error& err) { send_error(res, err); });
   });
@@ -441,13 +539,14 @@ void server::impl::routes() {
 server::server(caf::actor_system& sys, target what, options opts)
   : impl_(std::make_unique<impl>(sys, std::move(what), std::move(opts))) {
   auto& o = impl_->opts;
-  if (!loopback(o.bind) && !o.allow_insecure)
+  if (!loopback(o.bind) && !o.allow_insecure && !o.tls.enabled())
     throw std::runtime_error("--http-bind " + o.bind
-                             + ": the HTTP API has no TLS yet; listen on 127.0.0.1 (put a TLS "
-                               "proxy in front) or pass --allow-insecure");
-  if (o.token_dir.empty() && !o.allow_insecure)
+                             + ": another address than loopback needs TLS (--http-tls-cert and "
+                               "--http-tls-key) or --allow-insecure");
+  if (o.token_dir.empty() && !o.allow_insecure && o.tls.client_ca.empty())
     throw std::runtime_error("the HTTP API needs the node's token directory (or --allow-insecure)");
-  auto& http = impl_->http;
+  impl_->http = o.tls.enabled() ? make_tls_server(o.tls) : std::make_unique<httplib::Server>();
+  auto& http = *impl_->http;
   // Each event stream holds a worker while it is open.
   http.new_task_queue = [] { return new httplib::ThreadPool(64); };
   http.set_payload_max_length(2 * impl_->what.config.remote.max_prompt_bytes + (1u << 20));
@@ -469,17 +568,19 @@ server::server(caf::actor_system& sys, target what, options opts)
   if (*listening >= 0)
     ::listen(*listening, 1024); // a second listen() only raises the backlog (Linux)
   impl_->bound = static_cast<std::uint16_t>(port);
-  impl_->thread = std::thread([this] { impl_->http.listen_after_bind(); });
+  impl_->thread = std::thread([this] { impl_->http->listen_after_bind(); });
 }
 
 server::~server() {
   if (impl_->opts.events)
     impl_->opts.events->close(); // ends the event streams' waits
-  impl_->http.stop();
+  impl_->http->stop();
   if (impl_->thread.joinable())
     impl_->thread.join();
 }
 
 std::uint16_t server::port() const { return impl_->bound; }
+
+const char* server::scheme() const { return impl_->opts.tls.enabled() ? "https" : "http"; }
 
 } // namespace claude_pool::http_api

@@ -22,22 +22,33 @@ class actor_system;
 namespace claude_pool::http_api {
 
 class event_feed;
+class prometheus_metrics;
 
-struct options {
-  /// 127.0.0.1 by default; another address needs `allow_insecure` (no TLS on HTTP yet).
-  std::string bind = "127.0.0.1";
-  std::uint16_t port = 0; ///< 0 picks a free one
-  /// The node's token directory; empty only with `allow_insecure` (everyone is an admin).
-  std::string token_dir;
-  bool allow_insecure = false;
-  /// What `GET /v1/events` streams (fed by the pool's on_event and on_task_change hooks, see
-  /// `feed_from`); unset: no event stream.
-  std::shared_ptr<event_feed> events;
+/// HTTPS: the server's certificate (chain) and key, PEM files. With `client_ca`, clients
+/// authenticate with a certificate signed by it instead of a token (mutual TLS: the
+/// certificate's CN is the principal and its OU the role, as on the node port).
+struct tls_files {
+  std::string certificate;
+  std::string key;
+  std::string passphrase; ///< if the key is encrypted
+  std::string client_ca;
+  bool enabled() const { return !certificate.empty() || !key.empty(); }
 };
 
-/// Hooks the pool's `on_event` (keeping whatever it did) and `on_task_change` to `feed`;
-/// call before the pool is made.
-void feed_from(pool_options& pool, const std::shared_ptr<event_feed>& feed);
+struct options {
+  /// 127.0.0.1 by default; another address needs TLS or `allow_insecure`.
+  std::string bind = "127.0.0.1";
+  std::uint16_t port = 0; ///< 0 picks a free one
+  /// The node's token directory; empty only with `allow_insecure` (everyone is an admin) or
+  /// with client certificates (`tls.client_ca`).
+  std::string token_dir;
+  bool allow_insecure = false;
+  tls_files tls;
+  /// What `GET /v1/events` streams and `GET /metrics` counts (fed by `watch`, see
+  /// pool_watchers.hpp); unset: no event stream, and /metrics has the status' gauges only.
+  std::shared_ptr<event_feed> events;
+  std::shared_ptr<prometheus_metrics> metrics;
+};
 
 /// What the API serves.
 struct target {
@@ -48,14 +59,17 @@ struct target {
 
 class server {
 public:
-  /// Listens at once; throws std::runtime_error naming the address when it cannot, or the
-  /// option when the combination is refused (a non-loopback bind without allow_insecure).
+  /// Listens at once; throws std::runtime_error naming the address when it cannot, the file
+  /// when TLS cannot start, or the option when the combination is refused (a non-loopback
+  /// bind without TLS or allow_insecure).
   server(caf::actor_system& sys, target what, options opts);
   ~server();
   server(const server&) = delete;
   server& operator=(const server&) = delete;
 
   std::uint16_t port() const;
+  /// "https" or "http".
+  const char* scheme() const;
 
 private:
   struct impl;

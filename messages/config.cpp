@@ -56,6 +56,34 @@ std::string validate_credentials(const pool_config& cfg) {
   return {};
 }
 
+std::string validate_watching(const pool_config& cfg) {
+  for (std::size_t i = 0; i < cfg.webhooks.size(); ++i) {
+    auto& w = cfg.webhooks[i];
+    auto at = "pool_config.webhooks[" + std::to_string(i) + "]";
+    if (w.url.rfind("http://", 0) != 0 && w.url.rfind("https://", 0) != 0)
+      return at + ".url: \"" + w.url + "\" is not an http:// or https:// URL";
+    if (w.url.find_first_of(" \t\r\n") != std::string::npos)
+      return at + ".url: must not hold spaces or line breaks";
+    for (auto& kind : w.events)
+      if (kind.empty())
+        return at + ".events: an empty event kind (use \"*\" for all)";
+    if (w.secret_env && w.secret_env->empty())
+      return at + ".secret_env: an empty environment variable name";
+    if (w.max_attempts == 0)
+      return at + ".max_attempts: must be at least 1";
+    if (w.timeout_ms == 0)
+      return at + ".timeout_ms: must be at least 1";
+    if (w.backoff_max_ms < w.backoff_ms)
+      return at + ".backoff_max_ms: must be at least backoff_ms";
+  }
+  if (cfg.cli_telemetry)
+    for (auto& [name, value] : cfg.cli_telemetry->env)
+      if (name.rfind("OTEL_", 0) != 0 || name.find('=') != std::string::npos)
+        return "pool_config.cli_telemetry.env: \"" + name
+               + "\" is not an OTEL_ variable (other variables go in cli_env)";
+  return {};
+}
+
 } // namespace
 
 bool has_budget(const pool_config& cfg) {
@@ -134,6 +162,8 @@ std::string validate(const pool_config& cfg) {
   if (cfg.rate_limit_cooldown_secs == 0)
     return "pool_config.rate_limit_cooldown_secs: must be at least 1";
   if (auto problem = validate_credentials(cfg); !problem.empty())
+    return problem;
+  if (auto problem = validate_watching(cfg); !problem.empty())
     return problem;
   return validate(cfg.remote);
 }

@@ -98,6 +98,40 @@ struct credential_profile {
   std::uint64_t start_stagger_ms = 0;
 };
 
+/// Where the pool tells an HTTP endpoint that something happened (extension; issue 19): a
+/// POST of a JSON body per event, retried with backoff, signed with HMAC-SHA256 when a secret
+/// is given (README "Webhooks"). Delivered by the program (`serve`, `run`, `batch`).
+struct webhook_config {
+  std::string url; ///< http://… or https://…
+  /// Kinds it wants: `task_completed`, `task_failed`, `task_cancelled`,
+  /// `task_pending_review`, or a pool event's kind (`budget_stop`, `rate_limited`, …); `*`
+  /// for all. Empty: the task endings and reviews (the four `task_*`).
+  std::vector<std::string> events;
+  /// Name of a variable of the pool's environment that holds the signing key (the key never
+  /// enters a config file). Unset: deliveries are not signed.
+  std::optional<std::string> secret_env;
+  /// Tries per delivery (a 2xx answer ends them; 4xx but 408/429 too, as a refusal).
+  std::uint32_t max_attempts = 6;
+  /// Wait before the second try, doubling per try up to `backoff_max_ms`.
+  std::uint64_t backoff_ms = 1000;
+  std::uint64_t backoff_max_ms = 60000;
+  /// Connect + answer timeout per try.
+  std::uint64_t timeout_ms = 10000;
+};
+
+/// The CLI's own OpenTelemetry export (extension; issue 19): the CLI sends its metrics and
+/// events to an OTLP collector when `CLAUDE_CODE_ENABLE_TELEMETRY=1` and `OTEL_*` say where.
+struct cli_telemetry_config {
+  /// Sets `CLAUDE_CODE_ENABLE_TELEMETRY=1` for every CLI process.
+  bool enabled = true;
+  /// `OTEL_*` variables for the CLI processes (endpoint, protocol, exporters, headers, …);
+  /// the pool's own `OTEL_*` variables reach them too. Only names starting with `OTEL_`.
+  std::map<std::string, std::string> env;
+  /// Adds `claude_pool.slot` and `claude_pool.credential` to `OTEL_RESOURCE_ATTRIBUTES`, so
+  /// the collector tells the pool's processes apart.
+  bool slot_attributes = true;
+};
+
 /// The name of the credential a pool without `credentials` uses: its own environment's.
 inline constexpr std::string_view default_credential_name = "default";
 
@@ -221,6 +255,13 @@ struct pool_config {
   /// A SQLite file that keeps every accepted task, the budget's spend and the persistent
   /// slots' sessions across restarts (`--store PATH`). Unset: in memory only.
   std::optional<std::string> store_path;
+
+  // -- watching (extensions; issue 19) ------------------------------------------------------
+  /// HTTP endpoints told of task endings and pool events (see `webhook_config`).
+  std::vector<webhook_config> webhooks;
+  /// The CLI's own OpenTelemetry export. Unset: the CLI processes get the pool's environment
+  /// as it is (its `OTEL_*` and `CLAUDE_CODE_ENABLE_TELEMETRY` included).
+  std::optional<cli_telemetry_config> cli_telemetry;
 };
 
 /// Per-slot overrides (reference `SlotConfig`); any set field wins over `pool_config`.

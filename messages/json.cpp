@@ -80,6 +80,32 @@ void fields(W& w, credential_profile& x) {
 }
 
 template <class W>
+void fields(W& w, webhook_config& x) {
+  w.required("url", x.url);
+  w.omitted("events", x.events);
+  w.omitted("secret_env", x.secret_env);
+  w.defaulted("max_attempts", x.max_attempts);
+  w.defaulted("backoff_ms", x.backoff_ms);
+  w.defaulted("backoff_max_ms", x.backoff_max_ms);
+  w.defaulted("timeout_ms", x.timeout_ms);
+}
+
+template <class W>
+void fields(W& w, cli_telemetry_config& x) {
+  w.defaulted("enabled", x.enabled);
+  w.omitted("env", x.env);
+  w.defaulted("slot_attributes", x.slot_attributes);
+}
+
+template <class W>
+void fields(W& w, token_usage& x) {
+  w.defaulted("input_tokens", x.input_tokens);
+  w.defaulted("output_tokens", x.output_tokens);
+  w.defaulted("cache_creation_input_tokens", x.cache_creation_input_tokens);
+  w.defaulted("cache_read_input_tokens", x.cache_read_input_tokens);
+}
+
+template <class W>
 void fields(W& w, pool_config& x) {
   w.nullable("model", x.model);
   // An explicit null means "let the CLI decide"; absence keeps the reference default (plan).
@@ -134,6 +160,8 @@ void fields(W& w, pool_config& x) {
   w.omitted("warm_max_rss_mb", x.warm_max_rss_mb);
   w.defaulted("remote", x.remote);
   w.omitted("store_path", x.store_path);
+  w.omitted("webhooks", x.webhooks);
+  w.omitted("cli_telemetry", x.cli_telemetry);
 }
 
 template <class W>
@@ -204,6 +232,7 @@ void fields(W& w, task_result& x) {
   w.omitted("api_retries", x.api_retries, 0u);
   w.omitted("retry_after_ms", x.retry_after_ms);
   w.omitted("rate_limit", x.rate_limit);
+  w.omitted("usage", x.usage);
 }
 
 template <class W>
@@ -317,6 +346,9 @@ CLAUDE_POOL_JSON_OBJECT(autoscale_config)
 CLAUDE_POOL_JSON_OBJECT(scaling_config)
 CLAUDE_POOL_JSON_OBJECT(remote_policy)
 CLAUDE_POOL_JSON_OBJECT(credential_profile)
+CLAUDE_POOL_JSON_OBJECT(webhook_config)
+CLAUDE_POOL_JSON_OBJECT(cli_telemetry_config)
+CLAUDE_POOL_JSON_OBJECT(token_usage)
 CLAUDE_POOL_JSON_OBJECT(pool_config)
 CLAUDE_POOL_JSON_OBJECT(slot_config)
 CLAUDE_POOL_JSON_OBJECT(task_overrides)

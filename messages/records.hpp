@@ -42,6 +42,14 @@ struct rate_limit_info {
   std::optional<double> utilization;         ///< 0..1, when reported
 };
 
+/// Tokens one execution used, as the CLI's result reports them (its `usage`; extension).
+struct token_usage {
+  std::uint64_t input_tokens = 0;
+  std::uint64_t output_tokens = 0;
+  std::uint64_t cache_creation_input_tokens = 0;
+  std::uint64_t cache_read_input_tokens = 0;
+};
+
 struct task_result {
   std::string output;
   bool success = false;
@@ -68,6 +76,8 @@ struct task_result {
   std::optional<std::uint64_t> retry_after_ms;
   /// The last usage-window state the CLI reported during the run.
   std::optional<rate_limit_info> rate_limit;
+  /// The tokens the CLI reported for the run (absent when it reported none).
+  std::optional<token_usage> usage;
 
   static task_result failure(std::string output, std::string subtype);
 };

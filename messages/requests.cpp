@@ -17,6 +17,7 @@ void fields(W& w, pool_event& x) {
   w.required("kind", x.kind);
   w.nullable("slot_id", x.slot_id);
   w.required("message", x.message);
+  w.omitted("failure_class", x.failure_class);
 }
 
 template <class W>

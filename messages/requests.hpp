@@ -35,6 +35,9 @@ struct pool_event {
   std::string kind; ///< slot_restarted, slot_errored, slot_recovered, rate_limited, auth_failed
   std::optional<claude_pool::slot_id> slot_id;
   std::string message;
+  /// Why a slot stopped, as a short name (`process_crashed`, `unhandled_exception`, …): set
+  /// on `slot_restarting`, `slot_errored` and `auth_failed` (extension).
+  std::optional<std::string> failure_class = std::nullopt;
 };
 
 /// One running execution's hold on the budget (extension; issue 18).

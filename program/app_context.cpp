@@ -9,6 +9,8 @@
 
 #include <unistd.h>
 
+#include "http_api/pool_watchers.hpp"
+#include "http_api/webhook_sender.hpp"
 #include "messages/json.hpp"
 #include "mock_api/mock_api_server.hpp"
 
@@ -92,6 +94,16 @@ app_context::app_context(const pool_options_cli& opts) {
     throw usage_error(problem);
   claude_bin_ = choose_claude_bin(opts.claude_bin, cfg_);
   cfg_.claude_bin = claude_bin_;
+  if (!cfg_.webhooks.empty()) {
+    try {
+      webhooks_ = std::make_shared<http_api::webhook_sender>(
+        cfg_.webhooks, [](const std::string& line) {
+          std::cerr << ("claude-pool: " + line + "\n") << std::flush;
+        });
+    } catch (const std::runtime_error& e) {
+      throw usage_error(e.what());
+    }
+  }
 }
 
 pool_options app_context::pool_opts() const {
@@ -106,6 +118,8 @@ pool_options app_context::pool_opts() const {
       line += ": " + ev.message + "\n";
       std::cerr << line << std::flush;
     };
+  if (webhooks_)
+    http_api::watch(po, http_api::watchers{nullptr, nullptr, webhooks_});
   return po;
 }
 

@@ -15,6 +15,10 @@ namespace claude_pool::mock_api {
 class server;
 }
 
+namespace claude_pool::http_api {
+class webhook_sender;
+}
+
 namespace claude_pool::app {
 
 /// A usage or configuration problem: printed, exit code 2.
@@ -47,8 +51,8 @@ public:
   const pool_config& config() const { return cfg_; }
   /// The `claude` executable to use when the config names none.
   const std::string& claude_bin() const { return claude_bin_; }
-  /// Facade options: the chosen `claude` binary, and pool events (restarts, budget
-  /// warnings, scaling) printed as lines on stderr unless `--quiet`.
+  /// Facade options: the chosen `claude` binary, pool events (restarts, budget warnings,
+  /// scaling) printed as lines on stderr unless `--quiet`, and the config's webhooks.
   pool_options pool_opts() const;
 
 private:
@@ -56,6 +60,8 @@ private:
 
   pool_config cfg_;
   std::string claude_bin_;
+  /// Delivers `pool_config.webhooks` (outlives the pool: made before it, gone after it).
+  std::shared_ptr<http_api::webhook_sender> webhooks_;
   std::unique_ptr<mock_api::server> mock_;
   std::string temp_home_;
   bool quiet_ = false;

@@ -142,7 +142,13 @@ int main(int argc, char** argv) {
                         "node's token directory (see the README's HTTP API)");
   serve_cmd->add_option("--http-bind", serve.http_bind,
                         "address of the HTTP API (default 127.0.0.1; another needs "
-                        "--allow-insecure: no TLS on HTTP yet)");
+                        "--http-tls-cert/--http-tls-key or --allow-insecure)");
+  serve_cmd->add_option("--http-tls-cert", serve.http_tls_cert,
+                        "serve the HTTP API over HTTPS with this certificate (PEM)");
+  serve_cmd->add_option("--http-tls-key", serve.http_tls_key,
+                        "…and this private key (PEM, mode 0600)");
+  serve_cmd->add_option("--http-tls-passphrase", serve.http_tls_passphrase,
+                        "the key's passphrase, if it has one");
   serve_cmd->add_option("--http-port-file", serve.http_port_file,
                         "write the HTTP API's port to this file");
   add_tls_options(serve_cmd, serve.tls);

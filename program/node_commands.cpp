@@ -20,6 +20,8 @@
 #include "claude_pool/remote_pool.hpp"
 #include "http_api/event_feed.hpp"
 #include "http_api/http_api_server.hpp"
+#include "http_api/pool_watchers.hpp"
+#include "http_api/prometheus_metrics.hpp"
 
 namespace claude_pool::app {
 
@@ -167,10 +169,11 @@ int serve_pool(const serve_options& opts, app_context& ctx, caf::actor_system& s
     cfg.scaling.min_slots = 0;
   }
   auto pool_opts = ctx.pool_opts();
-  std::shared_ptr<http_api::event_feed> events;
-  if (opts.http_port) { // the HTTP API's event stream hears the pool from its first event
-    events = std::make_shared<http_api::event_feed>();
-    http_api::feed_from(pool_opts, events);
+  http_api::watchers watching;
+  if (opts.http_port) { // the event stream and /metrics hear the pool from its first event
+    watching.events = std::make_shared<http_api::event_feed>();
+    watching.metrics = std::make_shared<http_api::prometheus_metrics>();
+    http_api::watch(pool_opts, watching);
   }
   claude_pool::pool p(sys, cfg, pool_opts);
   signal_drain on_signal(std::chrono::seconds(opts.pool.drain_timeout_secs));
@@ -197,15 +200,17 @@ int serve_pool(const serve_options& opts, app_context& ctx, caf::actor_system& s
               << port << " may submit work, scale, drain and read every task\n";
   std::unique_ptr<http_api::server> http;
   if (opts.http_port) {
-    if (opts.tls.enabled())
-      throw usage_error("--http: the HTTP API authenticates with the node's tokens, and a TLS "
-                        "node has none yet; serve HTTP from a token node");
     http_api::options ho;
     ho.bind = opts.http_bind;
     ho.port = *opts.http_port;
     ho.token_dir = published->token_dir();
     ho.allow_insecure = opts.allow_insecure;
-    ho.events = events;
+    ho.events = watching.events;
+    ho.metrics = watching.metrics;
+    ho.tls = http_api::tls_files{opts.http_tls_cert, opts.http_tls_key, opts.http_tls_passphrase, {}};
+    if (!ho.tls.enabled() && opts.tls.enabled()) // a TLS node: its files, clients by certificate
+      ho.tls = http_api::tls_files{opts.tls.certificate, opts.tls.key, opts.tls.passphrase,
+                                   opts.tls.cafile};
     try {
       http = std::make_unique<http_api::server>(
         sys, http_api::target{p.handle(), p.config(),
@@ -215,7 +220,8 @@ int serve_pool(const serve_options& opts, app_context& ctx, caf::actor_system& s
       throw usage_error(std::string("--http: ") + e.what());
     }
     write_port_file(opts.http_port_file, http->port());
-    std::cerr << "claude-pool: HTTP API on http://" << opts.http_bind << ":" << http->port()
+    std::cerr << "claude-pool: HTTP API on " << http->scheme() << "://" << opts.http_bind << ":"
+              << http->port()
               << "/v1/ (Prometheus: /metrics)\n";
   }
   on_signal.wait_until_drained();

@@ -31,6 +31,11 @@ struct serve_options {
   std::optional<std::uint16_t> http_port;
   std::string http_bind = "127.0.0.1";
   std::string http_port_file;
+  /// HTTPS for the HTTP API (server certificate and key); a TLS node without them serves
+  /// HTTPS with its own files and authenticates clients by certificate.
+  std::string http_tls_cert;
+  std::string http_tls_key;
+  std::string http_tls_passphrase;
 };
 
 struct client_options {

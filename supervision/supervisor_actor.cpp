@@ -16,8 +16,28 @@ std::string describe(const caf::error& reason) {
   return to_string(reason);
 }
 
-pool_event event(std::string kind, const slot_id& slot, std::string message) {
-  return pool_event{now_ms(), std::move(kind), slot, std::move(message)};
+} // namespace
+
+std::string failure_class_of(const caf::error& reason) {
+  if (reason.category() == caf::atom("claudepool")) {
+    auto code = static_cast<pool_errc>(reason.code());
+    // A slot that stops itself says which failure class made it suspect ("crash: …").
+    if (code == pool_errc::slot_unhealthy)
+      if (auto text = error_context(reason); text && text->find(": ") != std::string::npos)
+        return text->substr(0, text->find(": "));
+    return to_string(code);
+  }
+  if (reason.category() == caf::atom("exit"))
+    return to_string(static_cast<caf::exit_reason>(reason.code()));
+  return "other";
+}
+
+namespace {
+
+pool_event event(std::string kind, const slot_id& slot, std::string message,
+                 std::optional<std::string> failure_class = std::nullopt) {
+  return pool_event{now_ms(), std::move(kind), slot, std::move(message),
+                    std::move(failure_class)};
 }
 
 void report(self_ptr self, const slot_record& rec, pool_event ev) {
@@ -111,7 +131,8 @@ void on_down(self_ptr self, const caf::down_msg& dm) {
       c.restarting = true;
       report(self, c.record,
              event("slot_restarting", id,
-                   v.why + "; restarting in " + std::to_string(v.delay.count()) + " ms"));
+                   v.why + "; restarting in " + std::to_string(v.delay.count()) + " ms",
+                   v.failure_class));
       self->delayed_send(self, v.delay, restart_atom_v, id);
       break;
     case supervisor_state::verdict::give_up:
@@ -120,7 +141,7 @@ void on_down(self_ptr self, const caf::down_msg& dm) {
       c.record.state = slot_state::errored;
       report(self, c.record,
              event(v.what == supervisor_state::verdict::disable ? "auth_failed" : "slot_errored",
-                   id, v.why));
+                   id, v.why, v.failure_class));
       break;
   }
 }
@@ -135,6 +156,7 @@ supervisor_state::verdict supervisor_state::on_stopped(const slot_id& slot,
     return v; // a normal stop (scale-down, pool shutdown) is not a failure
   auto& c = children[slot];
   v.why = describe(reason);
+  v.failure_class = failure_class_of(reason);
   if (reason.category() == caf::atom("claudepool")
       && reason.code() == static_cast<std::uint8_t>(pool_errc::slot_disabled)) {
     v.what = verdict::disable;

@@ -76,6 +76,7 @@ struct supervisor_state {
     enum kind { ignore, restart, give_up, disable } what = ignore;
     std::chrono::milliseconds delay{0};
     std::string why;
+    std::string failure_class; ///< see failure_class_of
   };
 
   child_spec spec;
@@ -105,5 +106,10 @@ struct supervisor_state {
 supervisor_actor::behavior_type
 supervisor_behavior(supervisor_actor::stateful_pointer<supervisor_state> self,
                     supervisor_setup setup);
+
+/// A short, stable name for why a slot stopped, what /metrics counts restarts by: the failure
+/// class a slot stopped itself for (`crash`, `hang`; see failure_class.hpp), else the pool's
+/// error code (`slot_disabled`, …), else CAF's exit reason (`unhandled_exception`, `kill`).
+std::string failure_class_of(const caf::error& reason);
 
 } // namespace claude_pool

@@ -1,6 +1,7 @@
 #include "runtime/cli/cli_executor.hpp"
 
 #include <algorithm>
+#include <cstdlib>
 
 #include "runtime/cli/cli_command.hpp"
 #include "runtime/cli/cli_result.hpp"
@@ -50,6 +51,11 @@ runtime::process_request cli_base_request(const pool_config& cfg, const std::str
     proc.env_set.emplace_back("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1");
   for (auto name : stripped_cli_env)
     proc.env_unset.emplace_back(name);
+  if (cfg.cli_telemetry && cfg.cli_telemetry->enabled) { // the CLI's own OTLP export
+    proc.env_set.emplace_back("CLAUDE_CODE_ENABLE_TELEMETRY", "1");
+    for (auto& kv : cfg.cli_telemetry->env)
+      proc.env_set.push_back(kv);
+  }
   if (working_dir)
     proc.working_dir = *working_dir;
   else if (cfg.working_dir)
@@ -58,10 +64,52 @@ runtime::process_request cli_base_request(const pool_config& cfg, const std::str
   return proc;
 }
 
+namespace {
+
+/// OTEL_RESOURCE_ATTRIBUTES values are percent-encoded where they hold `,`, `=`, `%` or
+/// anything outside printable ASCII (the OpenTelemetry spec's rule for that variable).
+std::string otel_attribute_value(const std::string& v) {
+  static const char hex[] = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : v) {
+    if (c <= 0x20 || c >= 0x7f || c == ',' || c == '=' || c == '%' || c == '"' || c == '\\') {
+      out += '%';
+      out += hex[c >> 4];
+      out += hex[c & 15];
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out;
+}
+
+} // namespace
+
+void add_telemetry_attributes(runtime::process_request& proc, const slot_id& slot,
+                              const std::string& credential) {
+  const std::string name = "OTEL_RESOURCE_ATTRIBUTES";
+  std::string attrs = "claude_pool.slot=" + otel_attribute_value(slot.value)
+                      + ",claude_pool.credential=" + otel_attribute_value(credential);
+  // Keep what the config or the pool's environment says, after ours.
+  std::optional<std::string> given;
+  for (auto& [k, v] : proc.env_set)
+    if (k == name)
+      given = v;
+  if (!given)
+    if (const char* env = std::getenv(name.c_str()); env && *env)
+      given = env;
+  if (given && !given->empty())
+    attrs += "," + *given;
+  proc.env_set.erase(std::remove_if(proc.env_set.begin(), proc.env_set.end(),
+                                    [&](auto& kv) { return kv.first == name; }),
+                     proc.env_set.end());
+  proc.env_set.emplace_back(name, attrs);
+}
+
 runtime::process_request
 cli_executor::base_request(const std::optional<std::string>& working_dir,
                            const std::optional<credential_profile>& credential,
-                           std::string& problem) const {
+                           const slot_id& slot, std::string& problem) const {
   auto proc = cli_base_request(cfg_, claude_bin_, working_dir);
   if (credential) {
     auto env = environment_for(*credential);
@@ -76,6 +124,9 @@ cli_executor::base_request(const std::optional<std::string>& working_dir,
     for (auto& kv : env.set)
       proc.env_set.push_back(std::move(kv));
   }
+  if (cfg_.cli_telemetry && cfg_.cli_telemetry->enabled && cfg_.cli_telemetry->slot_attributes)
+    add_telemetry_attributes(proc, slot, credential ? credential->name
+                                                    : std::string(default_credential_name));
   return proc;
 }
 
@@ -174,7 +225,7 @@ std::uint64_t cli_executor::start(execution_request req, completion done) {
   if (req.config.execution == execution_mode::warm)
     return start_warm(std::move(req), std::move(done));
   std::string login_problem;
-  auto proc = base_request(req.working_dir, req.config.credential, login_problem);
+  auto proc = base_request(req.working_dir, req.config.credential, req.slot, login_problem);
   if (!login_problem.empty()) {
     done(task_result::failure("Not logged in: " + login_problem, "auth_failed"));
     return 0;
@@ -287,7 +338,7 @@ std::uint64_t cli_executor::start_warm(execution_request req, completion done) {
         slot_proc->stop();
       warm_launch how;
       std::string login_problem;
-      how.proc = base_request(req.working_dir, req.config.credential, login_problem);
+      how.proc = base_request(req.working_dir, req.config.credential, req.slot, login_problem);
       if (!login_problem.empty()) {
         warm_.erase(req.slot);
         done(task_result::failure("Not logged in: " + login_problem, "auth_failed"));

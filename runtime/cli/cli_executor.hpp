@@ -60,7 +60,7 @@ private:
   /// credential's login variables. `problem` says why that credential cannot log in.
   runtime::process_request base_request(const std::optional<std::string>& working_dir,
                                         const std::optional<credential_profile>& credential,
-                                        std::string& problem) const;
+                                        const slot_id& slot, std::string& problem) const;
 
   /// Puts the task's MCP servers in the slot's 0600 file (not on the command line).
   void use_mcp_file(execution_request& req);
@@ -83,6 +83,12 @@ private:
   std::uint64_t warm_next_ = 0;
   std::uint64_t warm_started_ = 0;
 };
+
+/// With `cli_telemetry.slot_attributes`: puts the slot and its credential first in the
+/// child's `OTEL_RESOURCE_ATTRIBUTES` (`claude_pool.slot=…,claude_pool.credential=…`),
+/// keeping what the config or the pool's environment gave after them.
+void add_telemetry_attributes(runtime::process_request& proc, const slot_id& slot,
+                              const std::string& credential);
 
 /// The environment variables the pool removes from every CLI child: set by an outer Claude
 /// Code session, they would make the child believe it is nested inside one.

@@ -74,6 +74,24 @@ std::optional<std::string> main_model(const json& result) {
   return model_name_of(best);
 }
 
+/// The result's `usage` (the tokens of every turn, summed by the CLI); nothing when it has
+/// none or holds no count.
+std::optional<token_usage> usage_of(const json& result) {
+  auto it = result.find("usage");
+  if (it == result.end() || !it->is_object())
+    return std::nullopt;
+  auto count = [&](const char* name) -> std::uint64_t {
+    auto f = it->find(name);
+    return f != it->end() && f->is_number_unsigned() ? f->get<std::uint64_t>() : 0;
+  };
+  token_usage u{count("input_tokens"), count("output_tokens"),
+                count("cache_creation_input_tokens"), count("cache_read_input_tokens")};
+  if (u.input_tokens + u.output_tokens + u.cache_creation_input_tokens
+        + u.cache_read_input_tokens == 0)
+    return std::nullopt;
+  return u;
+}
+
 std::string error_text(const json& result, const std::string& subtype) {
   if (auto r = result.find("result"); r != result.end() && r->is_string())
     return r->get<std::string>();
@@ -113,6 +131,7 @@ task_result from_result_json(const json& j, const runtime::process_outcome& run,
   if (auto s = j.find("session_id"); s != j.end() && s->is_string())
     r.session_id = s->get<std::string>();
   r.model = main_model(j);
+  r.usage = usage_of(j);
   if (auto a = j.find("api_error_status"); a != j.end() && a->is_number_integer())
     r.api_error_status = a->get<std::int32_t>();
   if (auto so = j.find("structured_output"); so != j.end() && !so->is_null())

@@ -7,7 +7,10 @@ and /metrics read by Prometheus' own text parser with values that match /v1/stat
 Usage: http_api_test.py PATH/TO/claude-pool
 """
 import concurrent.futures
+import hashlib
+import hmac
 import http.client
+import http.server
 import json
 import os
 import signal
@@ -65,17 +68,128 @@ class Api:
         return res.status, parsed
 
 
+HOOK_SECRET = "webhook-test-secret"
+
+
+class Receiver:
+    """A loopback HTTP server in a thread: the webhooks' endpoints (/hooks checks each
+    signature with Python's own hmac; /flaky answers 500 to its first request) and an OTLP
+    collector for the CLI's own telemetry (/v1/metrics, /v1/logs)."""
+
+    def __init__(self):
+        self.hooks, self.flaky, self.otlp = [], [], []
+        self.lock = threading.Lock()
+        outer = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def body(self):
+                if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+                    out = b""
+                    while True:
+                        n = int(self.rfile.readline().strip(), 16)
+                        if n == 0:
+                            self.rfile.readline()
+                            return out
+                        out += self.rfile.read(n)
+                        self.rfile.readline()
+                return self.rfile.read(int(self.headers.get("Content-Length", 0)))
+
+            def do_POST(self):
+                raw = self.body()
+                status = 200
+                with outer.lock:
+                    if self.path.startswith("/hooks"):
+                        ts = self.headers.get("X-Claude-Pool-Timestamp", "")
+                        want = "sha256=" + hmac.new(HOOK_SECRET.encode(), ts.encode() + b"." + raw,
+                                                    hashlib.sha256).hexdigest()
+                        outer.hooks.append((self.headers.get("X-Claude-Pool-Event"),
+                                            json.loads(raw),
+                                            hmac.compare_digest(
+                                                want, self.headers.get("X-Claude-Pool-Signature", ""))))
+                    elif self.path.startswith("/flaky"):
+                        status = 500 if not outer.flaky else 200
+                        outer.flaky.append((self.headers.get("X-Claude-Pool-Delivery"), status))
+                    else:
+                        outer.otlp.append((self.path, raw))
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", "2")
+                self.end_headers()
+                self.wfile.write(b"{}")
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def url(self, path):
+        return "http://127.0.0.1:%d%s" % (self.port, path)
+
+
+def check_watching(receiver, admin):
+    """Webhooks and the CLI's telemetry, once every task has ended: each task's end reached
+    /hooks once, correctly signed; /flaky got its delivery again after a 500; the CLI
+    processes exported their metrics with the slot as a resource attribute."""
+    tasks, cursor = [], None
+    while True:
+        status, page = admin.call("GET", "/v1/tasks?limit=1000" + ("&after=" + cursor if cursor else ""))
+        tasks += page["tasks"]
+        cursor = page["next"]
+        if not cursor:
+            break
+    ended = {t["id"]: t["state"] for t in tasks if t["state"] in ("completed", "failed", "cancelled")}
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        with receiver.lock:
+            told = {h[1]["task"]["id"] for h in receiver.hooks if h[0] in ("task_completed", "task_failed", "task_cancelled")}
+        if set(ended) <= told:
+            break
+        time.sleep(0.1)
+    with receiver.lock:
+        hooks, flaky, otlp = list(receiver.hooks), list(receiver.flaky), list(receiver.otlp)
+    ends = {}
+    for kind, body, signed in hooks:
+        if kind in ("task_completed", "task_failed", "task_cancelled"):
+            ends.setdefault(body["task"]["id"], []).append(kind)
+    missing = [i for i in ended if ends.get(i) != ["task_" + ended[i]]]
+    check(not missing, "every ended task's end told once by webhook: %d of %d wrong, e.g. %s"
+          % (len(missing), len(ended), [(i, ended[i], ends.get(i)) for i in missing[:3]]))
+    check(hooks and all(signed for _, _, signed in hooks),
+          "every webhook signed with the secret: %d of %d" % (sum(s for _, _, s in hooks), len(hooks)))
+    check(len(flaky) >= 2 and flaky[0][1] == 500 and flaky[1][0] == flaky[0][0],
+          "a delivery answered 500 comes again with the same id: %s" % flaky[:2])
+    metrics = [raw for path, raw in otlp if path == "/v1/metrics"]
+    check(any(b"claude_pool.slot" in raw and b"claude_code" in raw for raw in metrics),
+          "the CLI's own OTLP metrics reach the collector with claude_pool.slot (%d posts)"
+          % len(metrics))
+    print("webhooks: %d deliveries for %d ended tasks, flaky endpoint tried %d times; "
+          "CLI telemetry: %d OTLP metric posts" % (len(hooks), len(ended), len(flaky), len(metrics)),
+          flush=True)
+
+
 def main():
     work = tempfile.mkdtemp(prefix="cp-http-")
     home = os.path.join(work, "home")
     tokens = os.path.join(work, "tokens")
     os.makedirs(home)
-    env = dict(os.environ, HOME=home)
+    env = dict(os.environ, HOME=home, CP_HOOK_SECRET=HOOK_SECRET)
     env.pop("ANTHROPIC_API_KEY", None)  # the bundled mock answers
+    receiver = Receiver()
     http_port_file = os.path.join(work, "http.port")
     config = os.path.join(work, "pool.json")
     with open(config, "w") as f:  # room for the 1,000 concurrent submissions of one client
-        json.dump({"remote": {"max_pending_per_client": 5000}}, f)
+        json.dump({"remote": {"max_pending_per_client": 5000},
+                   "webhooks": [{"url": receiver.url("/hooks/pool"), "secret_env": "CP_HOOK_SECRET"},
+                                {"url": receiver.url("/flaky"), "events": ["task_completed"],
+                                 "backoff_ms": 50}],
+                   "cli_telemetry": {"env": {
+                       "OTEL_METRICS_EXPORTER": "otlp",
+                       "OTEL_EXPORTER_OTLP_PROTOCOL": "http/json",
+                       "OTEL_EXPORTER_OTLP_ENDPOINT": receiver.url("")}}}, f)
     proc = subprocess.Popen(
         [APP, "serve", "--slots", "2", "--port", "0", "--port-file", os.path.join(work, "port"),
          "--token-dir", tokens, "--http", "0", "--http-port-file", http_port_file,
@@ -112,6 +226,7 @@ def main():
         check(bulk == 1000, "all 1000 bulk tasks listed: %d" % bulk)
         print("1000 concurrent API submissions: %d ids, %d listed, pool holds %d tasks"
               % (len(ids), bulk, held), flush=True)
+        check_watching(receiver, admin)
     finally:
         proc.send_signal(signal.SIGTERM)
         try:
@@ -208,17 +323,33 @@ def check_openapi(admin, anonymous, task):
 
 
 def check_events(admin, submitter):
-    status, _ = submitter.call("GET", "/v1/events")
-    check(status == 403, "the event stream is the admin's: %s" % status)
     stream = EventStream(admin.port, admin.token)
     check(stream.status == 200, "events: 200")
-    status, body = submitter.call("POST", "/v1/tasks", {"prompt": "followed [[mock:delay_ms=300]]"})
+    own = EventStream(submitter.port, submitter.token)
+    check(own.status == 200, "a submit-role stream: 200")
+    status, body = admin.call("POST", "/v1/tasks", {"prompt": "the admin's own"})
+    admins = body["id"]
+    status, body = submitter.call("POST", "/v1/tasks", {"prompt": "followed [[mock:delay_ms=300]]",
+                                                        "live_progress": True})
     tid = body["id"]
     done = stream.wait_for(lambda e: e[1] == "task" and e[2]["id"] == tid
                            and e[2]["state"] == "completed")
     check(done is not None, "the stream tells the task completed")
     states = [e[2]["state"] for e in stream.events if e[1] == "task" and e[2]["id"] == tid]
     check(states[:1] == ["pending"] and "running" in states, "pending, running, completed: %s" % states)
+    progress = [e[2] for e in stream.events if e[1] == "progress" and e[2]["id"] == tid]
+    check(progress and progress[-1].get("turns", 0) >= 1,
+          "live progress of a live_progress task: %s" % progress[-1:])
+    # The submitter's stream: its own task, start to end, and nothing else.
+    mine = own.wait_for(lambda e: e[1] == "task" and e[2]["id"] == tid
+                        and e[2]["state"] == "completed", seconds=60)
+    check(mine is not None and mine[0] == done[0], "the submitter's stream tells its task ended")
+    check(admin.call("GET", "/v1/tasks/%s/wait?timeout=120" % admins)[0] == 200, "admin task ends")
+    foreign = [e for e in own.events if e[1] not in ("task", "progress") or e[2]["id"] != tid]
+    check(not foreign, "a submit-role stream shows only its own tasks: %s" % foreign[:3])
+    own_states = [e[2]["state"] for e in own.events if e[1] == "task"]
+    check(own_states[:1] == ["pending"], "its stream starts at pending: %s" % own_states)
+    own.close()
     stream.close()
     # Resume: from the event before "completed", the completed one comes again.
     running = [e for e in stream.events if e[1] == "task" and e[2]["id"] == tid

@@ -56,3 +56,38 @@ TEST_CASE("validate names the credential and the problem", "[messages][credentia
   CHECK_THROWS_WITH(with_credentials(R"({"credentials": [{"api_key_env": "K"}]})"),
                     Catch::Contains("name"));
 }
+
+TEST_CASE("webhooks and cli_telemetry read from JSON, and validate names the problem",
+          "[messages][webhooks]") {
+  auto cfg = with_credentials(R"({"webhooks": [
+      {"url": "https://hooks.example/pool", "events": ["task_failed", "budget_stop"],
+       "secret_env": "HOOK_KEY", "max_attempts": 3}],
+      "cli_telemetry": {"env": {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:4318"}}})");
+  REQUIRE(cfg.webhooks.size() == 1);
+  CHECK(cfg.webhooks[0].events == std::vector<std::string>{"task_failed", "budget_stop"});
+  CHECK(cfg.webhooks[0].secret_env == std::optional<std::string>("HOOK_KEY"));
+  CHECK(cfg.webhooks[0].max_attempts == 3);
+  CHECK(cfg.webhooks[0].timeout_ms == 10000);
+  REQUIRE(cfg.cli_telemetry);
+  CHECK(cfg.cli_telemetry->enabled);
+  CHECK(cfg.cli_telemetry->slot_attributes);
+  CHECK(validate(cfg).empty());
+  CHECK(nlohmann::json(nlohmann::json(cfg).get<pool_config>()) == nlohmann::json(cfg));
+  CHECK_FALSE(nlohmann::json(pool_config{}).contains("webhooks"));
+  CHECK_FALSE(nlohmann::json(pool_config{}).contains("cli_telemetry"));
+  auto problem = [](const char* text) { return validate(with_credentials(text)); };
+  CHECK_THAT(problem(R"({"webhooks": [{"url": "ftp://x"}]})"),
+             Catch::Contains("pool_config.webhooks[0].url: \"ftp://x\" is not an http:// or "
+                             "https:// URL"));
+  CHECK_THAT(problem(R"({"webhooks": [{"url": "http://x", "max_attempts": 0}]})"),
+             Catch::Contains("webhooks[0].max_attempts: must be at least 1"));
+  CHECK_THAT(problem(R"({"webhooks": [{"url": "http://x", "events": [""]}]})"),
+             Catch::Contains("webhooks[0].events: an empty event kind"));
+  CHECK_THAT(problem(R"({"webhooks": [{"url": "http://x", "backoff_ms": 10,
+                                        "backoff_max_ms": 5}]})"),
+             Catch::Contains("backoff_max_ms: must be at least backoff_ms"));
+  CHECK_THAT(problem(R"({"cli_telemetry": {"env": {"HOME": "/tmp"}}})"),
+             Catch::Contains("cli_telemetry.env: \"HOME\" is not an OTEL_ variable"));
+  CHECK_THROWS_WITH(with_credentials(R"({"webhooks": [{"events": ["*"]}]})"),
+                    Catch::Contains("url"));
+}

@@ -143,6 +143,10 @@ TEST_CASE("past max_restarts a slot is errored, out of routing, and the event is
   REQUIRE(bad->last_error);
   CHECK_THAT(*bad->last_error, Catch::Contains("max_restarts 2"));
   CHECK(has_event(st, "slot_errored"));
+  // Every stop names its failure class: the crashes the slot stopped itself for.
+  for (auto& ev : st.events)
+    if (ev.kind == "slot_restarting" || ev.kind == "slot_errored")
+      CHECK(ev.failure_class == std::optional<std::string>("crash"));
   // Work still flows through the other slot, never the errored one.
   for (int i = 0; i < 4; ++i) {
     auto rec = p.run("fine " + std::to_string(i));

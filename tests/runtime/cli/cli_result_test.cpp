@@ -453,3 +453,22 @@ TEST_CASE("an event stream without a result event fails as a JSON run without on
     CHECK(r.subtype == std::optional<std::string>("empty_output"));
   }
 }
+
+TEST_CASE("the result's usage becomes the task's token counts", "[cli_result]") {
+  auto r = interpret_cli_run(exited(0, fixture("success.json")), context());
+  REQUIRE(r.usage);
+  CHECK(r.usage->input_tokens == 8);
+  CHECK(r.usage->output_tokens == 9);
+  CHECK(r.usage->cache_creation_input_tokens == 0);
+  auto j = result_json("success", false);
+  j["usage"] = json{{"input_tokens", 3}, {"output_tokens", 4},
+                    {"cache_creation_input_tokens", 5}, {"cache_read_input_tokens", 600}};
+  auto with = interpret_cli_run(exited(0, j.dump()), context());
+  REQUIRE(with.usage);
+  CHECK(with.usage->cache_read_input_tokens == 600);
+  CHECK(nlohmann::json(with)["usage"]["cache_creation_input_tokens"] == 5);
+  // No usage, or an odd one: none, rather than zeros that look measured.
+  CHECK_FALSE(interpret_cli_run(exited(0, result_json("success", false).dump()), context()).usage);
+  j["usage"] = "lots";
+  CHECK_FALSE(interpret_cli_run(exited(0, j.dump()), context()).usage);
+}
