@@ -22,7 +22,7 @@ class git_worktrees;
 
 /// What a chain needs from its surroundings.
 struct chain_deps {
-  pool_actor pool;
+  pool_client_actor pool; ///< the pool, or a client gate (its policy then applies to each step)
   /// Set when the chain runs in a worktree.
   std::shared_ptr<git_worktrees> worktrees;
 };

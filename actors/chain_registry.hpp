@@ -14,7 +14,7 @@ namespace claude_pool {
 class git_worktrees;
 
 struct chain_registry_deps {
-  pool_actor pool;
+  pool_client_actor pool; ///< the pool, or a client gate (its policy then applies to each step)
   /// Chains run in a worktree unless their definition says otherwise when this is set (the
   /// pool's `worktree_isolation`).
   bool worktree_by_default = false;

@@ -22,11 +22,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "actors/chain_registry.hpp"
 #include "actors/pool_gate_actor.hpp"
 #include "http_api/dashboard_page.hpp"
 #include "http_api/event_feed.hpp"
 #include "http_api/openapi_document.hpp"
 #include "http_api/prometheus_metrics.hpp"
+#include "messages/chain.hpp"
 #include "messages/json.hpp"
 #include "runtime/node/node_tls.hpp"
 #include "runtime/node/node_tokens.hpp"
@@ -166,6 +168,9 @@ struct server::impl {
   std::uint16_t bound = 0;
   std::mutex gates_mutex;
   std::map<std::pair<std::string, bool>, pool_client_actor> gates;
+  /// Each principal's chains: a registry whose steps go through the principal's gate, so the
+  /// node's policy applies to every step as to a task submitted alone.
+  std::map<std::pair<std::string, bool>, chain_registry_actor> chain_registries;
   std::mutex owners_mutex;
   std::map<std::string, owned_tasks> owners;
   /// /metrics without a fed collector: the status' gauges only.
@@ -253,6 +258,61 @@ struct server::impl {
                                                       what.config, what.audit}))
              .first;
     return it->second;
+  }
+
+  /// The principal's chain registry, made on first use.
+  chain_registry_actor chains_for(const peer_credential& who) {
+    auto gate = gate_for(who);
+    std::lock_guard<std::mutex> lock(gates_mutex);
+    auto key = std::make_pair(who.principal, who.role == node_role::admin);
+    auto it = chain_registries.find(key);
+    if (it == chain_registries.end()) {
+      chain_registry_deps deps{gate, false, [] () -> std::shared_ptr<git_worktrees> {
+                                 throw std::runtime_error(
+                                   "worktree: chains submitted over HTTP run in the node's "
+                                   "working directory (a worktree of the node's repository is "
+                                   "the node operator's to ask for)");
+                               }};
+      it = chain_registries.emplace(key, sys.spawn(chain_registry_behavior, std::move(deps))).first;
+    }
+    return it->second;
+  }
+
+  /// The registry that holds chain `id` for the caller: its own; for the admin role, any
+  /// principal's (the admin sees every chain, as every task).
+  chain_registry_actor chains_holding(const peer_credential& who, const chain_id& id) {
+    auto own = chains_for(who);
+    if (who.role != node_role::admin)
+      return own;
+    std::vector<chain_registry_actor> all;
+    {
+      std::lock_guard<std::mutex> lock(gates_mutex);
+      for (auto& [key, registry] : chain_registries)
+        if (registry != own)
+          all.push_back(registry);
+    }
+    caf::scoped_actor self{sys};
+    for (auto& registry : all) {
+      bool found = false;
+      self->request(registry, std::chrono::seconds(30), status_atom_v, id)
+        .receive([&](chain_record&) { found = true; }, [&](caf::error&) {});
+      if (found)
+        return registry;
+    }
+    return own; // which then answers unknown_chain
+  }
+
+  /// Asks the registry that holds chain `id` and answers as `ask` does.
+  template <class Reply, class Ok, class... Ts>
+  void ask_chain(const httplib::Request& req, httplib::Response& res, caf::timespan timeout,
+                 const chain_id& id, Ok ok, Ts&&... xs) {
+    auto who = authenticate(req, res);
+    if (!who)
+      return;
+    auto chains = chains_holding(*who, id);
+    caf::scoped_actor self{sys};
+    self->request(chains, timeout, std::forward<Ts>(xs)...)
+      .receive([&](Reply& reply) { ok(reply); }, [&](caf::error& err) { send_error(res, err); });
   }
 
   /// Asks the caller's gate and answers: `ok(reply)` on success, the error otherwise.
@@ -409,6 +469,53 @@ void server::impl::routes() {
       throw std::invalid_argument("feedback: a string is required (what the next run is told)");
     ask<task_record>(req, res, 30s, record_reply(res), reject_atom_v, task_id{req.matches[1]},
                      body["feedback"].get<std::string>());
+  });
+  // Chains: the caller's own, each step a task through the caller's gate.
+  http->Post("/v1/chains", [this](const httplib::Request& req, httplib::Response& res) {
+    auto def = parse_body(req).get<chain_definition>();
+    auto who = authenticate(req, res);
+    if (!who)
+      return;
+    caf::scoped_actor self{sys};
+    self->request(chains_for(*who), 30s, start_chain_atom_v, std::move(def))
+      .receive([&](chain_id& id) { send_json(res, 201, json{{"id", id}}); },
+               [&](caf::error& err) { send_error(res, err); });
+  });
+  http->Get(R"(/v1/chains/([^/]+))", [this](const httplib::Request& req, httplib::Response& res) {
+    chain_id id{req.matches[1]};
+    ask_chain<chain_record>(req, res, 30s, id,
+                            [&](chain_record& c) { send_json(res, 200, json(c)); }, status_atom_v,
+                            id);
+  });
+  http->Get(R"(/v1/chains/([^/]+)/wait)", [this](const httplib::Request& req,
+                                                httplib::Response& res) {
+    auto secs = query_number(req, "timeout", 30, 3600);
+    chain_id id{req.matches[1]};
+    auto who = authenticate(req, res);
+    if (!who)
+      return;
+    auto chains = chains_holding(*who, id);
+    caf::scoped_actor self{sys};
+    bool timed_out = false;
+    self->request(chains, std::chrono::seconds(secs), wait_atom_v, id)
+      .receive([&](chain_record& c) { send_json(res, 200, json(c)); },
+               [&](caf::error& err) {
+                 if (err == caf::sec::request_timeout)
+                   timed_out = true;
+                 else
+                   send_error(res, err);
+               });
+    if (timed_out) // still running: 202 with the chain as it is now
+      self->request(chains, 30s, status_atom_v, id)
+        .receive([&](chain_record& c) { send_json(res, 202, json(c)); },
+                 [&](caf::error& err) { send_error(res, err); });
+  });
+  http->Post(R"(/v1/chains/([^/]+)/cancel)", [this](const httplib::Request& req,
+                                                   httplib::Response& res) {
+    chain_id id{req.matches[1]};
+    ask_chain<chain_record>(req, res, 120s, id,
+                            [&](chain_record& c) { send_json(res, 200, json(c)); }, cancel_atom_v,
+                            id);
   });
   // Who the token is: the dashboard shows the admin's buttons only to the admin role.
   http->Get("/v1/whoami", [this](const httplib::Request& req, httplib::Response& res) {

@@ -78,6 +78,24 @@ json openapi_document() {
   auto reject = task_route("run a pending_review task again with feedback", "admin");
   reject["requestBody"] = body("object");
   paths["/v1/tasks/{id}/reject"] = {{"post", reject}};
+  auto chain_start = operation("start a chain (its steps go through the caller's policy)", "submit",
+                               error_responses({"400", "401", "403", "503"}));
+  chain_start["requestBody"] = body("object");
+  chain_start["responses"]["201"] = {{"description", "started: {\"id\": …}"},
+                                     {"content", {{"application/json", {{"schema", {{"type", "object"}}}}}}}};
+  paths["/v1/chains"] = {{"post", chain_start}};
+  auto chain_route = [&](const char* summary) {
+    auto op = operation(summary, "submit", error_responses({"401", "404"}));
+    op["parameters"] = json::array({id_parameter()});
+    op["responses"]["200"] = ok_json("the chain record (steps, outputs, live progress)");
+    return op;
+  };
+  paths["/v1/chains/{id}"] = {{"get", chain_route("a chain as it is now")}};
+  auto chain_wait = chain_route("the chain once it ended");
+  chain_wait["parameters"].push_back(query("timeout", "integer", "seconds to wait (30; at most 3600)"));
+  chain_wait["responses"]["202"] = ok_json("not ended within the timeout: the chain as it is");
+  paths["/v1/chains/{id}/wait"] = {{"get", chain_wait}};
+  paths["/v1/chains/{id}/cancel"] = {{"post", chain_route("stop the running step, skip the rest")}};
   auto status = operation("slots, counts, credentials, budget", "submit", error_responses({"401"}));
   status["responses"]["200"] = ok_json("the pool's status");
   paths["/v1/status"] = {{"get", status}};

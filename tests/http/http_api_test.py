@@ -292,7 +292,9 @@ SERVED = {("post", "/v1/tasks"), ("get", "/v1/tasks"), ("get", "/v1/tasks/{id}")
           ("post", "/v1/tasks/{id}/approve"), ("post", "/v1/tasks/{id}/reject"),
           ("get", "/v1/status"), ("get", "/v1/metrics"), ("post", "/v1/scale"),
           ("post", "/v1/drain"), ("get", "/v1/events"), ("get", "/metrics"),
-          ("get", "/v1/openapi.json"), ("get", "/v1/whoami"), ("get", "/")}
+          ("get", "/v1/openapi.json"), ("get", "/v1/whoami"), ("get", "/"),
+          ("post", "/v1/chains"), ("get", "/v1/chains/{id}"), ("get", "/v1/chains/{id}/wait"),
+          ("post", "/v1/chains/{id}/cancel")}
 
 
 def check_openapi(admin, anonymous, task):
@@ -361,6 +363,35 @@ def check_events(admin, submitter):
     check(all(e[0] > running[0] for e in resumed.events), "only events after Last-Event-ID")
     resumed.close()
     print("event stream: %d events for the task, resumed at %d" % (len(states), running[0]),
+          flush=True)
+
+
+def check_chains(admin, submitter):
+    """A chain over HTTP: its steps run through the caller's gate (the node's policy applies),
+    the second step gets the first one's output, the caller and the admin see it, another
+    submit principal would not; a bad definition is refused naming the field."""
+    status, body = submitter.call("POST", "/v1/chains", {"steps": [
+        {"name": "first", "prompt": "one [[mock:reply=alpha]]"},
+        {"name": "second", "prompt": "two after {previous_output} [[mock:reply=beta]]"}]})
+    check(status == 201 and "id" in body, "start a chain: %s %s" % (status, body))
+    cid = body["id"]
+    status, rec = submitter.call("GET", "/v1/chains/%s/wait?timeout=120" % cid)
+    check(status == 200 and rec.get("state") == "completed", "the chain completes: %s" % rec)
+    steps = rec.get("steps", [])
+    check([s.get("output") for s in steps] == ["alpha", "beta"], "the steps' outputs: %s" % steps)
+    check("after alpha" in (steps[1].get("prompt") or ""), "step two saw step one's output")
+    status, seen = admin.call("GET", "/v1/chains/" + cid)
+    check(status == 200 and seen["id"] == cid, "the admin sees the submitter's chain: %s" % status)
+    status, body = submitter.call("POST", "/v1/chains", {"steps": [{"name": "x"}]})
+    check(status == 400 and "prompt" in body["error"]["message"], "a step without prompt: %s" % body)
+    status, body = submitter.call("POST", "/v1/chains", {"steps": [
+        {"name": "a", "prompt": "p", "config": {"model": "claude-not-allowed"}}]})
+    refused = status == 403 or (status == 201 and submitter.call(
+        "GET", "/v1/chains/%s/wait?timeout=120" % body["id"])[1].get("state") == "failed")
+    check(refused, "a step the policy refuses does not run: %s %s" % (status, body))
+    status, body = submitter.call("GET", "/v1/chains/c-unknown")
+    check(status == 404 and body["error"]["code"] == "unknown_chain", "unknown chain: 404")
+    print("chain over HTTP: %s, steps %s" % (rec.get("state"), [s.get("output") for s in steps]),
           flush=True)
 
 
@@ -466,6 +497,7 @@ def run_checks(admin, submitter, anonymous):
           "a duration histogram")
     check(not any(first in str(labels) for _, labels in samples), "no task id in labels")
     check_events(admin, submitter)
+    check_chains(admin, submitter)
     check_openapi(admin, anonymous, first)
 
 
