@@ -1,5 +1,6 @@
 #include "actors/pool_gate_actor.hpp"
 
+#include <algorithm>
 #include <memory>
 #include <optional>
 
@@ -171,7 +172,36 @@ pool_client_actor::behavior_type client_gate_behavior(gate_ptr self, client_gate
           [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
       return rp;
     },
-    [self, pool](status_atom a) { return self->delegate(pool, a); },
+    [self, d, pool](status_atom a) -> caf::result<pool_status> {
+      if (d->who.admin)
+        return self->delegate(pool, a);
+      // A submit-role client sees the pool's shape, not other principals' work: no task id,
+      // progress (partial output) or reservation of a task it did not submit, and no events
+      // (they name clients and tasks).
+      auto rp = self->make_response_promise<pool_status>();
+      self->request(pool, caf::infinite, a)
+        .then(
+          [self, rp](pool_status& st) mutable {
+            auto& owned = self->state.owned;
+            for (auto& slot : st.slots)
+              if (slot.current_task && !owned.count(slot.current_task->value))
+                slot.current_task.reset();
+            for (auto it = st.progress.begin(); it != st.progress.end();)
+              it = owned.count(it->first) ? std::next(it) : st.progress.erase(it);
+            if (st.budget) {
+              auto& held = st.budget->reservations;
+              held.erase(std::remove_if(held.begin(), held.end(),
+                                        [&](const budget_reservation& r) {
+                                          return !owned.count(r.task.value);
+                                        }),
+                         held.end());
+            }
+            st.events.clear();
+            rp.deliver(std::move(st));
+          },
+          [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
+      return rp;
+    },
     [self, d, pool](metrics_atom a, const metrics_filter& f) -> caf::result<session_metrics> {
       if (!d->who.admin)
         return admin_only(self, *d, "read the pool's metrics");

@@ -656,6 +656,9 @@ server::server(caf::actor_system& sys, target what, options opts)
   auto& http = *impl_->http;
   // Each event stream holds a worker while it is open.
   http.new_task_queue = [] { return new httplib::ThreadPool(64); };
+  // Answers are small and clients keep connections open: without TCP_NODELAY, Nagle and the
+  // client's delayed ACK hold each answer back ~40 ms.
+  http.set_tcp_nodelay(true);
   http.set_payload_max_length(2 * impl_->what.config.remote.max_prompt_bytes + (1u << 20));
   impl_->routes();
   // Debian's cpp-httplib is a compiled library that listens with a backlog of 5: a burst of

@@ -338,3 +338,40 @@ TEST_CASE("a token file added to the directory counts at once, and a deleted one
     connect_pool(*again.sys, "127.0.0.1", server.port, node_credentials{{}, token});
   }));
 }
+
+TEST_CASE("a submit-role client's status hides other principals' tasks, progress and events",
+          "[node][auth]") {
+  served_pool server(false); // tasks run until the test finishes them
+  client_node admin_side;
+  client_node submit_side;
+  auto admin = connect_pool(*admin_side.sys, "127.0.0.1", server.port,
+                            node_credentials{{}, server.admin_token()});
+  auto submitter = connect_pool(*submit_side.sys, "127.0.0.1", server.port,
+                                node_credentials{{}, server.submit_token()});
+  caf::scoped_actor as{*admin_side.sys};
+  caf::scoped_actor ss{*submit_side.sys};
+  task_submission theirs_sub{"the admin's", {}, {}};
+  theirs_sub.live_progress = true;
+  task_id theirs;
+  as->request(admin, std::chrono::seconds(30), submit_atom_v, theirs_sub)
+    .receive([&](task_id& x) { theirs = x; }, [](caf::error& e) { FAIL(to_string(e)); });
+  REQUIRE(server.executor->wait_for_live(1));
+  server.p->record_event(pool_event{now_ms(), "budget_warning", std::nullopt, "an event"});
+  auto status_of = [](caf::scoped_actor& self, const pool_client_actor& gate) {
+    pool_status st;
+    self->request(gate, std::chrono::seconds(30), status_atom_v)
+      .receive([&](pool_status& s) { st = std::move(s); }, [](caf::error& e) { FAIL(to_string(e)); });
+    return st;
+  };
+  auto seen_by_admin = status_of(as, admin);
+  REQUIRE(seen_by_admin.slots.size() == 1);
+  CHECK(seen_by_admin.slots[0].current_task == std::optional<task_id>(theirs));
+  CHECK_FALSE(seen_by_admin.events.empty());
+  auto seen_by_submitter = status_of(ss, submitter);
+  REQUIRE(seen_by_submitter.slots.size() == 1);
+  CHECK(seen_by_submitter.running == 1); // the shape of the pool stays
+  CHECK_FALSE(seen_by_submitter.slots[0].current_task);
+  CHECK(seen_by_submitter.progress.empty());
+  CHECK(seen_by_submitter.events.empty());
+  server.executor->finish(theirs);
+}
