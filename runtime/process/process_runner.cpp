@@ -57,6 +57,7 @@ void process_runner::impl::shutdown() {
 
 void process_runner::impl::release_if_idle() {
   if (!shutting_down || !children.empty()) return;
+  close_spawner();  // its pending read would keep the loop running
   guard.reset();
   if (sigchld) sigchld->cancel();
 }
@@ -95,6 +96,7 @@ void process_runner::impl::spawn(std::uint64_t id, process_request req, completi
 }
 
 bool process_runner::impl::launch(const child_ptr& c, std::string& error) {
+  if (use_spawner(error)) return error.empty() && launch_by_spawner(c, error);
   unique_fd in_r, in_w, out_r, out_w, err_r, err_w;
   int e = 0;
   if (!open_pipe(in_r, in_w, e) || !open_pipe(out_r, out_w, e) || !open_pipe(err_r, err_w, e))

@@ -6,6 +6,12 @@
 // (pimpl): CAF translation units include this one and are slow enough to compile already.
 //
 // No orphans, as far as Linux lets an unprivileged process guarantee it:
+// - Children are started by the runner's spawner (spawner_link.hpp, spawner/), a small
+//   helper process that is PR_SET_CHILD_SUBREAPER for its own descendants: each command in
+//   its own process group, and whatever escapes a command (new session, cleared environment)
+//   comes back to the spawner when its parent dies and is killed once its command has ended.
+//   The rest of this comment is the fallback without a spawner (CLAUDE_POOL_SPAWNER=none, or
+//   none found), which the spawner path also keeps where it says "run token":
 // - Each child runs under a small guardian process that leads the child's process group and
 //   reports the command's exit code or signal unchanged (runtime/process/child_spawn.hpp).
 // - Each child's environment holds CLAUDE_POOL_RUN_TOKEN=<runner instance>-<child id>, which
@@ -90,8 +96,8 @@ struct process_outcome {
   bool stderr_truncated = false;
   /// From just before the fork to the report.
   std::chrono::milliseconds elapsed{0};
-  /// The guardian's pid, which is also the child's process group id (the command itself is the
-  /// guardian's child). 0 when no process was created.
+  /// The command's pid, which is also its process group id (without a spawner: the guardian's,
+  /// the command being the guardian's child). 0 when no process was created.
   int pid = 0;
 };
 

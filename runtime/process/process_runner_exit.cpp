@@ -25,6 +25,7 @@ constexpr std::chrono::milliseconds pipe_drain_bound{500};
 } // namespace
 
 void process_runner::impl::watch_exit(const child_ptr& c) {
+  if (c->by_spawner) return;  // the spawner reaps it and says so
   unique_fd pidfd(use_pidfd ? static_cast<int>(::syscall(SYS_pidfd_open, c->pid, 0)) : -1);
   error_code assign_error;
   if (pidfd.get() >= 0) c->exit_watch.assign(pidfd.get(), assign_error);
@@ -79,6 +80,7 @@ bool process_runner::impl::try_reap(const child_ptr& c) {
 }
 
 void process_runner::impl::signal_group(const child_ptr& c, int sig) {
+  if (c->pid <= 0) return;  // not started yet: the spawner's "started" applies the stop
   if (::kill(-c->pid, sig) != 0 && errno == ESRCH && !c->reaped) ::kill(c->pid, sig);
 }
 
@@ -100,8 +102,12 @@ void process_runner::impl::on_reaped(const child_ptr& c) {
   c->reaped = true;
   // The group id cannot be reused while any member lives, and we fork nothing in between:
   // this reaches only stragglers of this child's group.
-  ::kill(-c->pid, SIGKILL);
-  sweep_later(c->token_entry);
+  // (A spawner's child was reaped by the spawner, which did both while the zombie still held
+  // the group id; here the pid may already be someone else's.)
+  if (!c->by_spawner) {
+    ::kill(-c->pid, SIGKILL);
+    sweep_later(c->token_entry);
+  }
   c->deadline.cancel();
   c->grace.cancel();
   error_code ignored;

@@ -6,6 +6,10 @@
 // reports them.
 //
 // How it works
+// - With a spawner (process_runner_spawner.cpp): the request goes to the spawner without
+//   waiting, the child is wired into the loop at once, and its start, failure and exit come
+//   back as the spawner's replies; the spawner reaps and sweeps. What follows is the path
+//   without one (CLAUDE_POOL_SPAWNER=none, or none found).
 // - Children are created on the I/O thread only (no Boost.Process: its 1.74 SIGCHLD service
 //   loses exit callbacks and its child destructor kills), each under a guardian process that
 //   leads the child's process group and hands the command's exit status on unchanged
@@ -29,6 +33,7 @@
 #include "runtime/process/process_runner.hpp"
 
 #include "runtime/process/descriptors.hpp"
+#include "runtime/process/spawner_link.hpp"
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
@@ -87,6 +92,9 @@ struct child {
   asio::posix::stream_descriptor exit_watch;  // the pidfd
   asio::steady_timer deadline, grace, drain;
   std::string token_entry;  // CLAUDE_POOL_RUN_TOKEN=<runner>-<id>
+  // Started by the spawner: pid is 0 until it says "started", the exit comes as its "exited".
+  bool by_spawner = false;
+  std::string path;  // what execve got (for the wording of a failure the spawner reports)
   stop_reason stop = stop_reason::none;
   bool reaped = false, finished = false, status_known = false;
   int status = 0;
@@ -116,6 +124,15 @@ struct process_runner::impl {
   std::unordered_set<std::uint64_t> active;  // started, completion not yet run
   const std::string instance = random_instance();  // the runner part of every run token
   std::vector<std::string> sweep_pending;           // I/O thread only
+  // The spawner (spawner_link.hpp), I/O thread only: started on the first launch; unset
+  // after it failed to start (then children are forked under a guardian) or while none runs.
+  std::unique_ptr<detail::spawner_link> spawner;
+  std::optional<asio::posix::stream_descriptor> spawner_sd;
+  std::string spawner_path;       // found once; empty: the guardian path
+  bool spawner_looked_up = false;
+  std::string spawner_in;         // reply bytes not parsed yet
+  std::vector<char> spawner_buf;
+  std::unordered_map<std::uint64_t, child_ptr> spawned;  // by id, until "exited"
   std::thread thread;
 
   impl();
@@ -126,6 +143,17 @@ struct process_runner::impl {
   void deliver(std::uint64_t id, completion& done, process_outcome outcome);
   void spawn(std::uint64_t id, process_request req, completion done);
   bool launch(const child_ptr& c, std::string& error);
+
+  // The spawner (process_runner_spawner.cpp).
+  /// True when children go through a spawner (starting it if need be).
+  bool use_spawner(std::string& error);
+  bool launch_by_spawner(const child_ptr& c, std::string& error);
+  void read_spawner();
+  void on_spawner_reply(const char* payload, std::size_t size);
+  /// The spawner died: its children are reported as killed (a crash, retryable), their groups
+  /// and run-token carriers SIGKILLed; the next launch starts a new spawner.
+  void on_spawner_lost(const std::string& why);
+  void close_spawner();
   static std::string random_instance();
 
   // stdin and the output pipes (process_runner_io.cpp).

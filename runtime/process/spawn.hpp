@@ -14,8 +14,9 @@
 // SIG_DFL (a SIG_IGN of the parent's, such as SIGPIPE, would otherwise survive the exec;
 // with SIGCHLD ignored, git could not wait for its own hooks).
 //
-// A single entry point, so that starting children can later be routed through a long-lived
-// spawner process instead of forking the caller (issue 20).
+// The process runner starts its children through a long-lived spawner instead (spawner_link.hpp)
+// and uses this function only without one; the other callers (git, tests, benchmarks) start a
+// few children each, where a fork of the caller costs nothing that matters.
 
 #include <sys/types.h>
 

@@ -113,7 +113,7 @@ TEST_CASE("a webhook is signed, names its kind and carries the task record",
   ::unsetenv("CP_TEST_HOOK_SECRET");
 }
 
-TEST_CASE("a failing endpoint is tried again with the same delivery id; a refusing one is "
+TEST_CASE("a failing endpoint is tried again with the same delivery id, a refusing one is "
           "given up at once",
           "[http_api][webhooks]") {
   receiver r;
@@ -154,7 +154,7 @@ TEST_CASE("a failing endpoint is tried again with the same delivery id; a refusi
   CHECK(log[0].find("410") != std::string::npos);
 }
 
-TEST_CASE("each entry into a wanted state is told once; event kinds are chosen per hook",
+TEST_CASE("each entry into a wanted state is told once, and event kinds are chosen per hook",
           "[http_api][webhooks]") {
   receiver r;
   auto tasks_only = hook(r.url("/tasks"));

@@ -49,8 +49,8 @@ int program_pid(const std::string& marker) {
 
 int fake_clis(const std::string& marker) {
   int n = 0;
-  for (auto& [pid, name] : pids_with_marker(marker))
-    n += name != "claude-pool";
+  for (auto& [pid, name] : pids_with_marker(marker)) // not the program, not its spawner
+    n += name != "claude-pool" && name != "claude-pool-spa";
   return n;
 }
 

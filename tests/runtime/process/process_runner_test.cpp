@@ -283,16 +283,38 @@ TEST_CASE("a child that ignores SIGINT is killed after the grace period", "[proc
   CHECK(o.elapsed >= 300ms);
 }
 
-TEST_CASE("a descendant that escaped the sweep and holds the pipes does not delay the report forever",
+TEST_CASE("a descendant that left the session and cleared its environment is killed with its "
+          "command (the spawner inherits it)",
+          "[process_runner][spawner]") {
+  process_runner runner;
+  auto dir = scratch_dir();
+  auto req = fake("leak_child");
+  req.env_set.emplace_back("FAKE_CLAUDE_PIDFILE", dir + "/leaked.pid");
+  // Own session and an empty environment (no run token): when its parent dies it becomes the
+  // spawner's child (the spawner is a subreaper), which belongs to no running command.
+  req.env_set.emplace_back("FAKE_CLAUDE_CHILD_ENV", "clear");
+  auto o = run_one(runner, req);
+  CHECK(o.end == process_end::exited);
+  CHECK(o.exit_code == 0);
+  CHECK_THAT(o.stdout_data, Catch::Contains("left a grandchild behind"));
+  CHECK(o.elapsed < 500ms);  // its pipes closed when it died, not by the runner's bound
+  int leaked = wait_for_pidfile(dir + "/leaked.pid");
+  CHECK(eventually([&] { return process_gone(leaked); }));
+}
+
+TEST_CASE("without a spawner, a descendant that escaped the sweep and holds the pipes does not "
+          "delay the report forever",
           "[process_runner]") {
+  ::setenv("CLAUDE_POOL_SPAWNER", "none", 1);
   process_runner runner;
   auto dir = scratch_dir();
   auto req = fake("leak_child");
   req.env_set.emplace_back("FAKE_CLAUDE_PIDFILE", dir + "/leaked.pid");
   // Own session and an empty environment (no run token): neither the group kill nor the sweep
-  // reaches it, as documented.
+  // reaches it, as documented for the guardian path.
   req.env_set.emplace_back("FAKE_CLAUDE_CHILD_ENV", "clear");
   auto o = run_one(runner, req);
+  ::unsetenv("CLAUDE_POOL_SPAWNER");
   CHECK(o.end == process_end::exited);
   CHECK(o.exit_code == 0);
   CHECK_THAT(o.stdout_data, Catch::Contains("left a grandchild behind"));
@@ -589,4 +611,87 @@ TEST_CASE("kill_processes_with_env kills only processes carrying the exact entry
   CHECK(killed_child(longer));
 
   CHECK_THROWS_AS(kill_processes_with_env("no equals sign", 0), std::invalid_argument);
+}
+
+// ---- the spawner (runtime/process/spawner_link.hpp) ------------------------------------------
+
+namespace {
+
+/// The parent of process `pid` (0 when it is gone).
+int parent_of(int pid) {
+  std::string stat = slurp("/proc/" + std::to_string(pid) + "/stat");
+  auto paren = stat.rfind(')');
+  if (paren == std::string::npos) return 0;
+  std::istringstream in(stat.substr(paren + 2));
+  char state = 0;
+  int ppid = 0;
+  in >> state >> ppid;
+  return ppid;
+}
+
+std::string comm_of(int pid) {
+  auto c = slurp("/proc/" + std::to_string(pid) + "/comm");
+  return c.empty() ? c : c.substr(0, c.size() - 1);
+}
+
+} // namespace
+
+TEST_CASE("children are started by the spawner, not forked from this process",
+          "[process_runner][spawner]") {
+  process_runner runner;
+  auto o = run_one(runner, command("/bin/sh", {"-c", "echo $PPID"}));
+  REQUIRE(o.end == process_end::exited);
+  int spawner = std::stoi(o.stdout_data);
+  CHECK(spawner != ::getpid());
+  CHECK(comm_of(spawner) == "claude-pool-spa"); // the kernel keeps 15 characters
+  CHECK(parent_of(spawner) == ::getpid());
+  // The same spawner serves the next child: one per runner.
+  auto again = run_one(runner, command("/bin/sh", {"-c", "echo $PPID"}));
+  CHECK(std::stoi(again.stdout_data) == spawner);
+}
+
+TEST_CASE("a dead spawner: its running children end as killed, and the next start gets a new "
+          "spawner",
+          "[process_runner][spawner]") {
+  process_runner runner;
+  auto dir = scratch_dir();
+  auto promise = std::make_shared<std::promise<process_outcome>>();
+  auto future = promise->get_future();
+  runner.start(command("/bin/sh", {"-c", "echo $$ > " + dir + "/pid; exec sleep 300"}),
+               [promise](process_outcome o) { promise->set_value(std::move(o)); });
+  int child = wait_for_pidfile(dir + "/pid");
+  int spawner = parent_of(child);
+  REQUIRE(spawner > 0);
+  REQUIRE(spawner != ::getpid());
+  ::kill(spawner, SIGKILL);
+  REQUIRE(future.wait_for(generous) == std::future_status::ready);
+  auto o = future.get();
+  CHECK(o.end == process_end::signaled); // a crash, which the pool may retry
+  CHECK(o.signal == SIGKILL);
+  CHECK(eventually([&] { return process_gone(child); }));
+  auto next = run_one(runner, command("/bin/sh", {"-c", "echo $PPID; exit 4"}));
+  CHECK(next.end == process_end::exited);
+  CHECK(next.exit_code == 4);
+  CHECK(std::stoi(next.stdout_data) != spawner);
+}
+
+TEST_CASE("CLAUDE_POOL_SPAWNER chooses the spawner: none forks under a guardian, a bad path "
+          "fails the start naming it",
+          "[process_runner][spawner]") {
+  ::setenv("CLAUDE_POOL_SPAWNER", "none", 1);
+  {
+    process_runner runner;
+    auto o = run_one(runner, command("/bin/sh", {"-c", "echo $PPID; exit 5"}));
+    CHECK(o.exit_code == 5);
+    int guardian = std::stoi(o.stdout_data);
+    CHECK(guardian == o.pid); // the guardian leads the group and is the command's parent
+  }
+  ::setenv("CLAUDE_POOL_SPAWNER", "/nonexistent/claude-pool-spawner", 1);
+  {
+    process_runner runner;
+    auto o = run_one(runner, command("/bin/true", {}));
+    CHECK(o.end == process_end::spawn_failed);
+    CHECK_THAT(o.spawn_error, Catch::Contains("/nonexistent/claude-pool-spawner"));
+  }
+  ::unsetenv("CLAUDE_POOL_SPAWNER");
 }
