@@ -61,7 +61,8 @@ struct command {
   std::uint64_t id;
   std::string token_entry;
 };
-std::map<pid_t, command> running; // by pid (= process group id)
+std::map<pid_t, command> running;      // by pid (= process group id)
+std::map<std::uint64_t, pid_t> by_id;  // the runner's ids of the running commands
 
 // ---- starting a command ----------------------------------------------------------------------
 
@@ -136,7 +137,15 @@ void start(proto::spawn_request& req, int* fds) {
   }
   ::setpgid(pid, pid); // also done by the child; whichever runs first wins
   running[pid] = command{req.id, std::move(req.token_entry)};
-  send_reply({proto::reply_kind::started, req.id, pid, 0});
+  by_id[req.id] = pid;
+}
+
+/// A signal to a running command's group; a command that ended already is not signalled
+/// (its pid may be someone else's by now).
+void signal_command(const proto::signal_request& req) {
+  auto it = by_id.find(req.id);
+  if (it == by_id.end()) return;
+  if (::kill(-it->second, req.signal) != 0 && errno == ESRCH) ::kill(it->second, req.signal);
 }
 
 // ---- the spawner's own children -----------------------------------------------------------
@@ -236,10 +245,12 @@ void reap() {
     if (it == running.end()) continue; // a leftover descendant, now gone
     auto id = it->second.id;
     running.erase(it);
-    // The leftovers of this command re-parented to us when it died: sweep before telling.
-    sweep_leftovers();
-    send_reply({proto::reply_kind::exited, id, st, 0});
+    by_id.erase(id);
+    send_reply({proto::reply_kind::exited, id, st, pid});
   }
+  // The leftovers of the commands that ended re-parented to us when they died. (After the
+  // replies, off the path of the next task: the runner reports a child only once its pipes
+  // are closed, which a leftover holding them delays until this sweep has killed it.)
   if (any) sweep_leftovers();
 }
 
@@ -299,6 +310,11 @@ bool handle_request() {
   if (len > proto::max_frame) return false;
   std::string payload(len, '\0');
   if (!read_exact(payload.data(), len)) return false;
+  proto::signal_request sig;
+  if (got == 0 && proto::decode(payload.data(), payload.size(), sig)) {
+    signal_command(sig);
+    return true;
+  }
   proto::spawn_request req;
   if (got != 3 || !proto::decode(payload.data(), payload.size(), req)) {
     for (int i = 0; i < got && i < 3; ++i) ::close(fds[i]);

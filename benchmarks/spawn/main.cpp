@@ -101,6 +101,9 @@ int main(int argc, char** argv) {
   app.add_option("--slots", slots, "slots of the pool runs (4)");
   app.add_option("--big-mb", big_mb, "the large process's resident size in MiB (2048)");
   app.add_option("--json", json_path, "write the figures to this file");
+  bool pool_only = false;
+  app.add_flag("--pool-only", pool_only,
+               "only the pool through the spawner (for a profiler: no other variant runs)");
   CLI11_PARSE(app, argc, argv);
 
   nlohmann::json report{{"spawns", spawns}, {"rounds", rounds}, {"tasks", tasks},
@@ -109,7 +112,7 @@ int main(int argc, char** argv) {
   // 1. Spawn latency, small process then large, both paths each time.
   std::map<std::string, std::vector<double>> lat; // "spawner/small" → µs
   std::map<std::string, long> rss;
-  for (int r = 0; r < rounds; ++r) {
+  for (int r = 0; r < rounds && !pool_only; ++r) {
     for (bool big : {false, true}) {
       std::vector<char> ballast;
       if (big) {
@@ -129,6 +132,8 @@ int main(int argc, char** argv) {
   std::cout << "spawn latency of /bin/true, start to completion (" << rounds << " x " << spawns
             << " each):\n";
   for (bool spawner : {true, false}) {
+    if (pool_only)
+      break;
     auto small = bench::summarize(lat[std::string(name_of(spawner)) + "/small"]);
     auto big = bench::summarize(lat[std::string(name_of(spawner)) + "/big"]);
     std::cout << "  " << name_of(spawner) << ": " << rss["small"] / 1024 << " MB process p50 "
@@ -157,6 +162,8 @@ int main(int argc, char** argv) {
   for (int r = 0; r < rounds; ++r) {
     for (int k = 0; k < 3; ++k) {
       int which = (r + k) % 3; // rotate: raw loop, spawner, guardian
+      if (pool_only && which != 1)
+        continue;
       if (which == 0) {
         std::cerr << "round " << r + 1 << ": raw posix_spawn loop\n";
         auto b = bench::run_raw_spawn_loop(inv, static_cast<std::size_t>(tasks), slots, "task");
@@ -178,11 +185,13 @@ int main(int argc, char** argv) {
       cpu[name_of(spawner)].push_back(used / tasks);
     }
   }
-  double raw = bench::median(rate["raw_spawn"]);
+  double raw = pool_only ? 1 : bench::median(rate["raw_spawn"]);
   std::cout << "the minimal fake CLI through a pool of " << slots << " slots (" << rounds
             << " x " << tasks << " tasks):\n"
             << "  raw posix_spawn loop: " << raw << " tasks/s\n";
   for (bool spawner : {true, false}) {
+    if (pool_only && !spawner)
+      break;
     double tps = bench::median(rate[name_of(spawner)]);
     double cpu_ms = bench::median(cpu[name_of(spawner)]) * 1000;
     std::cout << "  pool, " << name_of(spawner) << ": " << tps << " tasks/s (" << tps / raw

@@ -16,12 +16,17 @@ timer_thread::~timer_thread() {
 
 std::uint64_t timer_thread::after(std::chrono::milliseconds delay, std::function<void()> fn) {
   std::uint64_t id;
+  bool earliest = false;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     id = ++next_;
-    due_.emplace(clock::now() + delay, std::make_pair(id, std::move(fn)));
+    auto it = due_.emplace(clock::now() + delay, std::make_pair(id, std::move(fn)));
+    earliest = it == due_.begin();
   }
-  changed_.notify_all();
+  // Only a new first deadline changes the thread's wait: every task arms a stall timer, and
+  // waking the thread for each one that falls due later costs a context switch per task.
+  if (earliest)
+    changed_.notify_all();
   return id;
 }
 

@@ -80,7 +80,7 @@ bool process_runner::impl::try_reap(const child_ptr& c) {
 }
 
 void process_runner::impl::signal_group(const child_ptr& c, int sig) {
-  if (c->pid <= 0) return;  // not started yet: the spawner's "started" applies the stop
+  if (c->by_spawner) return signal_by_spawner(c, sig);
   if (::kill(-c->pid, sig) != 0 && errno == ESRCH && !c->reaped) ::kill(c->pid, sig);
 }
 

@@ -92,7 +92,7 @@ struct child {
   asio::posix::stream_descriptor exit_watch;  // the pidfd
   asio::steady_timer deadline, grace, drain;
   std::string token_entry;  // CLAUDE_POOL_RUN_TOKEN=<runner>-<id>
-  // Started by the spawner: pid is 0 until it says "started", the exit comes as its "exited".
+  // Started by the spawner: pid is 0 until its "exited" (signals go through the spawner).
   bool by_spawner = false;
   std::string path;  // what execve got (for the wording of a failure the spawner reports)
   stop_reason stop = stop_reason::none;
@@ -154,6 +154,8 @@ struct process_runner::impl {
   /// and run-token carriers SIGKILLed; the next launch starts a new spawner.
   void on_spawner_lost(const std::string& why);
   void close_spawner();
+  /// A signal for a spawner's child (whose pid the spawner knows).
+  void signal_by_spawner(const child_ptr& c, int sig);
   static std::string random_instance();
 
   // stdin and the output pipes (process_runner_io.cpp).

@@ -1,13 +1,16 @@
 // Children started through the spawner (spawner_link.hpp, spawner/claude_pool_spawner.cpp):
 // the request goes out without waiting, the child is wired into the loop at once (pipes,
-// timer), and the spawner's replies — started, failed, exited — arrive on the loop like any
-// other I/O. See process_runner_impl.hpp.
+// timer), and the spawner's replies — failed, exited — arrive on the loop like any other
+// I/O; signals for a child go to the spawner, which knows its pid. See
+// process_runner_impl.hpp.
 #include "runtime/process/process_runner_impl.hpp"
 
 #include "runtime/process/descendant_sweep.hpp"
 #include "runtime/process/launch_plan.hpp"
 #include "runtime/process/spawn.hpp"
 #include "runtime/process/spawner_protocol.hpp"
+
+#include <boost/asio/post.hpp>
 
 #include <signal.h>
 #include <sys/wait.h>
@@ -76,7 +79,7 @@ bool process_runner::impl::launch_by_spawner(const child_ptr& c, std::string& er
                    + std::to_string(frame.size()) + " bytes",
            false;
   const int fds[3] = {in_r.get(), out_w.get(), err_w.get()};
-  if (!spawner->send(spawner_sd->native_handle(), frame, fds, error)) {
+  if (!spawner->send(spawner_sd->native_handle(), frame, fds, 3, error)) {
     on_spawner_lost(error);
     error = "cannot start " + c->req.executable + ": " + error;
     return false;
@@ -119,11 +122,6 @@ void process_runner::impl::on_spawner_reply(const char* payload, std::size_t siz
   if (it == spawned.end()) return;
   auto c = it->second;
   switch (r.kind) {
-    case proto::reply_kind::started:
-      c->pid = r.a;
-      // Stopped before its pid was known: no grace for a child that never got going.
-      if (c->stop != stop_reason::none) signal_group(c, SIGKILL);
-      break;
     case proto::reply_kind::failed: {
       spawned.erase(it);
       detail::launch_plan plan;
@@ -142,6 +140,7 @@ void process_runner::impl::on_spawner_reply(const char* payload, std::size_t siz
     }
     case proto::reply_kind::exited:
       spawned.erase(it);
+      c->pid = r.b;
       c->status_known = true;
       c->status = r.a;
       on_reaped(c);
@@ -155,33 +154,35 @@ void process_runner::impl::on_spawner_lost(const std::string& why) {
   spawned.clear();
   close_spawner();
   std::vector<std::string> tokens;
-  for (auto& c : orphaned) {
-    if (c->pid > 0) ::kill(-c->pid, SIGKILL);
-    tokens.push_back(c->token_entry);
-  }
-  // Their commands got SIGKILL with the spawner (parent-death signal); what escaped the
-  // group is found the old way, by run token.
+  for (auto& c : orphaned) tokens.push_back(c->token_entry);
+  // Their commands got SIGKILL with the spawner (their parent-death signal); what escaped
+  // is found the old way, by run token.
   if (!tokens.empty()) {
     try {
       kill_processes_with_env(tokens, 0);
     } catch (...) {
     }
   }
-  for (auto& c : orphaned) {
-    if (c->pid > 0) { // reported as killed: a crash, which the pool may retry
-      c->status_known = true;
-      c->status = SIGKILL; // the wait status of "killed by SIGKILL"
-      on_reaped(c);
-      continue;
-    }
-    process_outcome o;
-    o.end = process_end::spawn_failed;
-    o.spawn_error = "cannot start " + c->req.executable + ": " + why;
-    children.erase(c->id);
-    close_all(*c);
-    deliver(c->id, c->done, std::move(o));
+  if (!orphaned.empty())
+    std::fprintf(stderr, "claude-pool: %s; its %zu running children are reported as killed\n",
+                 why.c_str(), orphaned.size());
+  for (auto& c : orphaned) { // reported as killed: a crash, which the pool may retry
+    c->status_known = true;
+    c->status = SIGKILL; // the wait status of "killed by SIGKILL"
+    on_reaped(c);
   }
   release_if_idle();
+}
+
+void process_runner::impl::signal_by_spawner(const child_ptr& c, int sig) {
+  if (!spawner_sd || spawned.count(c->id) == 0) return; // ended, or the spawner is gone
+  std::string error;
+  if (!spawner->send(spawner_sd->native_handle(), proto::encode(proto::signal_request{c->id, sig}),
+                     nullptr, 0, error))
+    // Not here: the caller may be walking the children. The loss is handled on its own.
+    asio::post(ioc, [this, error] {
+      if (spawner_sd) on_spawner_lost(error);
+    });
 }
 
 void process_runner::impl::close_spawner() {

@@ -102,9 +102,10 @@ spawner_link::~spawner_link() {
   }
 }
 
-bool spawner_link::send(int sock, const std::string& frame, const int fds[3], std::string& error) {
+bool spawner_link::send(int sock, const std::string& frame, const int* fds, int nfds,
+                        std::string& error) {
   int err = 0;
-  if (spawner_protocol::send_frame(sock, frame, fds, 3, err)) return true;
+  if (spawner_protocol::send_frame(sock, frame, fds, nfds, err)) return true;
   error = "the spawner " + executable_ + " is gone (" + errno_text(err) + ")";
   return false;
 }

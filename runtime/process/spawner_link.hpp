@@ -40,9 +40,9 @@ public:
   pid_t pid() const { return pid_; }
   const std::string& executable() const { return executable_; }
 
-  /// Sends one frame with the child's three stdio descriptors. False with errno text in
-  /// `error` when the spawner is gone.
-  bool send(int sock, const std::string& frame, const int fds[3], std::string& error);
+  /// Sends one frame, with `nfds` descriptors (a spawn: the child's stdin, stdout, stderr).
+  /// False with the reason in `error` when the spawner is gone.
+  bool send(int sock, const std::string& frame, const int* fds, int nfds, std::string& error);
 
 private:
   std::string executable_;

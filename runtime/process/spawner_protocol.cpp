@@ -80,12 +80,21 @@ bool wait_writable(int sock) {
 
 std::string encode(const spawn_request& r) {
   std::string p;
+  p += static_cast<char>(request_kind::spawn);
   put_u64(p, r.id);
   put_string(p, r.path);
   put_string(p, r.working_dir);
   put_strings(p, r.argv);
   put_strings(p, r.envp);
   put_string(p, r.token_entry);
+  return framed(std::move(p));
+}
+
+std::string encode(const signal_request& r) {
+  std::string p;
+  p += static_cast<char>(request_kind::signal);
+  put_u64(p, r.id);
+  put_u32(p, static_cast<std::uint32_t>(r.signal));
   return framed(std::move(p));
 }
 
@@ -100,6 +109,7 @@ std::string encode(const reply& r) {
 
 bool decode(const char* data, std::size_t size, spawn_request& out) {
   reader in{data, data + size};
+  if (in.number(1) != static_cast<std::uint64_t>(request_kind::spawn)) return false;
   out.id = in.number(8);
   out.path = in.string();
   out.working_dir = in.string();
@@ -109,13 +119,21 @@ bool decode(const char* data, std::size_t size, spawn_request& out) {
   return in.ok && in.p == in.end && !out.path.empty() && !out.argv.empty();
 }
 
+bool decode(const char* data, std::size_t size, signal_request& out) {
+  reader in{data, data + size};
+  if (in.number(1) != static_cast<std::uint64_t>(request_kind::signal)) return false;
+  out.id = in.number(8);
+  out.signal = static_cast<std::int32_t>(in.number(4));
+  return in.ok && in.p == in.end;
+}
+
 bool decode(const char* data, std::size_t size, reply& out) {
   reader in{data, data + size};
   auto kind = in.number(1);
   out.id = in.number(8);
   out.a = static_cast<std::int32_t>(in.number(4));
   out.b = static_cast<std::int32_t>(in.number(4));
-  if (kind < 1 || kind > 3) return false;
+  if (kind < 2 || kind > 3) return false;
   out.kind = static_cast<reply_kind>(kind);
   return in.ok && in.p == in.end;
 }
