@@ -208,6 +208,11 @@ struct pool_actor_state {
   /// Writes every changed record to the store. Empty when all went well, else why not (the
   /// records stay changed and are written again at the next flush).
   std::string flush();
+  /// Takes back a task just accepted whose record could not be written (a full disk): it
+  /// never ran, so nothing of it is kept — its submitter hears `store_failed` instead.
+  void withdraw(const task_id& id);
+  /// Whether `id`'s latest change is still waiting to be written.
+  bool unwritten(const task_id& id) const;
   /// At start, takes every task the store has: ended ones keep their records; pending ones
   /// queue again; running ones — whose process died with the old pool — fail `interrupted`
   /// (at most once), or queue again when they have attempts left. Returns a summary.

@@ -14,12 +14,8 @@ namespace {
 using outcome = pool_actor_state::outcome;
 
 /// Why a submission is refused (draining, or the submission is invalid); none if accepted.
+/// (A store that cannot write is found by the submission's own write: see accept.)
 caf::error refusal(self_ptr self, const task_submission& sub) {
-  // A store that failed its last write cannot make a new task durable: refuse it rather
-  // than acknowledge what a crash would lose.
-  if (self->state.store_failure)
-    return caf::make_error(pool_errc::store_failed,
-                           "the task store cannot record new tasks: " + *self->state.store_failure);
   auto problem = self->state.check(sub);
   if (problem.empty())
     return caf::none;
@@ -59,11 +55,22 @@ void admit(self_ptr self, task_submission sub, caf::typed_response_promise<T> pr
       [promise](caf::error& err) mutable { promise.deliver(err); });
 }
 
-/// Queues a task; `waiter`, when given, hears when it ends (even if it fails at once).
-task_id accept(self_ptr self, task_submission&& sub,
-               std::optional<caf::typed_response_promise<task_record>> waiter = {}) {
+/// Queues a task; `waiter`, when given, hears when it ends (even if it fails at once). A
+/// task whose record cannot be written is not kept and never runs: `store_failed` (each
+/// submission tries its own write, so the pool takes work again once the disk has room).
+caf::expected<task_id> accept(self_ptr self, task_submission&& sub,
+                              std::optional<caf::typed_response_promise<task_record>> waiter = {}) {
   auto id = self->state.accept(std::move(sub));
   persist(self); // durable before the submitter hears its id
+  if (self->state.store && self->state.unwritten(id)) {
+    self->state.withdraw(id);
+    auto why = caf::make_error(pool_errc::store_failed,
+                               "cannot record the task, so it was not accepted: "
+                                 + self->state.store_failure.value_or("the store refused it"));
+    if (waiter)
+      waiter->deliver(why);
+    return why;
+  }
   if (waiter)
     self->state.waiters[id].push_back(std::move(*waiter));
   fail_unroutable(self); // every slot errored: fail fast instead of waiting for the timeout
@@ -172,11 +179,19 @@ void cancel_task(self_ptr self, task_record& task, const std::string& why) {
 caf::result<task_id> submit(self_ptr self, task_submission& sub) {
   if (auto err = refusal(self, sub))
     return err;
-  if (!self->state.budget)
-    return accept(self, std::move(sub));
+  if (!self->state.budget) {
+    auto id = accept(self, std::move(sub));
+    if (!id)
+      return id.error();
+    return *id;
+  }
   auto promise = self->make_response_promise<task_id>();
   admit(self, std::move(sub), promise, [self](task_submission&& s, auto& p) {
-    p.deliver(accept(self, std::move(s)));
+    auto id = accept(self, std::move(s));
+    if (id)
+      p.deliver(*id);
+    else
+      p.deliver(id.error());
   });
   return promise;
 }

@@ -46,6 +46,18 @@ std::string pool_actor_state::flush() {
   return {};
 }
 
+void pool_actor_state::withdraw(const task_id& id) {
+  tasks.erase(id);
+  queued_at.erase(id);
+  queue.erase(std::remove(queue.begin(), queue.end(), id), queue.end());
+  order.erase(std::remove(order.begin(), order.end(), id), order.end());
+  changed.erase(std::remove(changed.begin(), changed.end(), id), changed.end());
+}
+
+bool pool_actor_state::unwritten(const task_id& id) const {
+  return std::find(changed.begin(), changed.end(), id) != changed.end();
+}
+
 std::string pool_actor_state::recover(std::vector<task_record> stored, std::uint64_t now) {
   std::size_t kept = 0, queued = 0, interrupted = 0, retried = 0;
   for (auto& rec : stored) {

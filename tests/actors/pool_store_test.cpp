@@ -155,3 +155,63 @@ TEST_CASE("a second pool on a store in use is refused, naming the store", "[stor
   }
   CHECK(first.wait(first.submit("still fine")).state == task_state::completed);
 }
+
+namespace {
+
+/// A store on a disk that can be full: while `full`, every task write fails as SQLite's does
+/// on a full disk (the same words the store uses).
+class full_disk_store : public task_store {
+public:
+  std::atomic<bool> full{false};
+  void put_task(const task_record& rec) override {
+    if (full)
+      throw std::runtime_error("cannot save task " + rec.id.value + ": the disk is full");
+    inner_->put_task(rec);
+  }
+  std::vector<task_record> load_tasks() override { return inner_->load_tasks(); }
+  void put_session(const slot_id& s, const std::optional<stored_session>& x) override {
+    inner_->put_session(s, x);
+  }
+  std::map<slot_id, stored_session> load_sessions() override { return inner_->load_sessions(); }
+  void put_spent(std::uint64_t m) override { inner_->put_spent(m); }
+  std::uint64_t load_spent() override { return inner_->load_spent(); }
+  std::string describe() const override { return "a test store on a disk that fills up"; }
+
+private:
+  std::unique_ptr<task_store> inner_ = make_memory_store();
+};
+
+} // namespace
+
+TEST_CASE("a submission whose record cannot be written is refused, never runs, and the pool "
+          "takes work again once the disk has room",
+          "[store]") {
+  auto store = std::make_shared<full_disk_store>();
+  auto exec = std::make_shared<scripted_executor>(true);
+  pool_options o;
+  o.executor = exec;
+  o.store = store;
+  claude_pool::pool p(pool_config{}, o);
+  auto before = p.submit("before the disk filled");
+  REQUIRE(p.wait(before).state == task_state::completed);
+  store->full = true;
+  for (int i = 0; i < 3; ++i) {
+    try {
+      p.submit("while the disk is full " + std::to_string(i));
+      FAIL("a task was acknowledged without being recorded");
+    } catch (const pool_error& e) {
+      CHECK(e.code == pool_errc::store_failed);
+      CHECK_THAT(e.what(), Catch::Contains("the disk is full"));
+    }
+  }
+  CHECK_THROWS_AS(p.run("run while full"), pool_error);
+  CHECK(exec->requests().size() == 1); // nothing ran unrecorded
+  CHECK(p.list().size() == 1);         // and the pool keeps nothing of them
+  store->full = false;
+  auto after = p.submit("the disk has room again");
+  CHECK(p.wait(after).state == task_state::completed);
+  auto stored = store->load_tasks();
+  CHECK(stored.size() == 2); // the earlier record was never lost
+  for (auto& rec : stored)
+    CHECK(rec.state == task_state::completed);
+}
