@@ -242,7 +242,8 @@ task_record pool::reject(const task_id& id, const std::string& feedback) {
 
 bool is_refusal(pool_errc code) {
   return code == pool_errc::draining || code == pool_errc::budget_exhausted
-         || code == pool_errc::task_budget_exceeds_remaining;
+         || code == pool_errc::task_budget_exceeds_remaining
+         || code == pool_errc::store_failed; // a full disk: the task was not recorded
 }
 
 task_record refused_record(const task_submission& sub, const pool_error& why) {

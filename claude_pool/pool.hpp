@@ -53,7 +53,8 @@ struct pool_options {
 };
 
 /// True for the refusals a submission can meet however well-formed it is (draining, the
-/// budget): the submission gets a record saying why. Anything else is the caller's bug.
+/// budget, a store that cannot record it): the submission gets a record saying why. Anything
+/// else is the caller's bug.
 bool is_refusal(pool_errc code);
 
 /// The record of a submission the pool refused (never accepted): `cancelled` when it was

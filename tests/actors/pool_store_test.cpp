@@ -202,6 +202,9 @@ TEST_CASE("a submission whose record cannot be written is refused, never runs, a
     } catch (const pool_error& e) {
       CHECK(e.code == pool_errc::store_failed);
       CHECK_THAT(e.what(), Catch::Contains("the disk is full"));
+      // A refusal, as for a drain or the budget: batch and fan_out give its line a record.
+      CHECK(is_refusal(e.code));
+      CHECK(refused_record(task_submission{"x", {}, {}}, e).state == task_state::failed);
     }
   }
   CHECK_THROWS_AS(p.run("run while full"), pool_error);
