@@ -63,6 +63,10 @@ struct pool_actor_state {
   struct slot_entry {
     slot_actor handle;
     slot_record record;
+    /// What the slot's earlier incarnations did (a restarted slot actor counts from zero):
+    /// added to what the current one reports, so the slot's counters never go back.
+    std::uint64_t earlier_tasks = 0;
+    std::uint64_t earlier_cost_microdollars = 0;
   };
 
   std::shared_ptr<const pool_config> config;

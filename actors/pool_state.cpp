@@ -226,6 +226,8 @@ pool_actor_state::outcome pool_actor_state::complete(const slot_record& slot, co
                                                      task_result result, std::uint64_t now) {
   if (auto s = slots.find(slot.id); s != slots.end()) {
     s->second.record = slot;
+    s->second.record.tasks_completed += s->second.earlier_tasks;
+    s->second.record.cost_microdollars += s->second.earlier_cost_microdollars;
     last_used[slot.id] = now;
     if (slot.state == slot_state::idle && !retiring.count(slot.id)) {
       idle.push_back(slot.id);

@@ -15,7 +15,14 @@ void pool_actor_state::add_slot(slot_actor handle, slot_record record) {
   record.state = slot_state::idle;
   idle.erase(std::remove(idle.begin(), idle.end(), id), idle.end());
   slot_by_addr.emplace(handle.address(), id);
-  slots[id] = slot_entry{std::move(handle), std::move(record)};
+  std::uint64_t earlier_tasks = 0, earlier_cost = 0;
+  if (auto old = slots.find(id); old != slots.end()) { // a restart: keep what it did
+    earlier_tasks = old->second.record.tasks_completed;
+    earlier_cost = old->second.record.cost_microdollars;
+  }
+  record.tasks_completed += earlier_tasks;
+  record.cost_microdollars += earlier_cost;
+  slots[id] = slot_entry{std::move(handle), std::move(record), earlier_tasks, earlier_cost};
   idle.push_back(id);
   idle_since[id] = now_ms();
 }
@@ -23,10 +30,16 @@ void pool_actor_state::add_slot(slot_actor handle, slot_record record) {
 void pool_actor_state::update_slot(const slot_record& record, pool_event ev) {
   auto it = slots.find(record.id);
   if (it != slots.end()) {
-    // Counters and errors from the supervisor; routing follows add_slot only.
-    auto current = it->second.record.current_task;
-    it->second.record = record;
-    it->second.record.current_task = current;
+    // Errors and restarts from the supervisor; routing follows add_slot only, and the work
+    // counters are the slot's own (the supervisor's copy never sees a task).
+    auto& kept = it->second.record;
+    auto current = kept.current_task;
+    auto tasks_done = kept.tasks_completed;
+    auto cost = kept.cost_microdollars;
+    kept = record;
+    kept.current_task = current;
+    kept.tasks_completed = tasks_done;
+    kept.cost_microdollars = cost;
     if (record.state != slot_state::idle)
       idle.erase(std::remove(idle.begin(), idle.end(), record.id), idle.end());
   }

@@ -100,11 +100,17 @@ TEST_CASE("a hung task's slot is restarted, unparsable output leaves the slot al
   claude_pool::pool p(fast_restarts(1), with(exec));
   CHECK(p.run("garbage out").result->subtype == "unparsable_output");
   CHECK(p.status().slots[0].restart_count == 0);
+  REQUIRE(p.run("fine before").state == task_state::completed);
+  auto done_before = p.status().slots[0].tasks_completed;
+  REQUIRE(done_before >= 1);
   CHECK(p.run("hang forever").result->subtype == "timeout");
   REQUIRE(status_becomes(p, [](const pool_status& st) {
     return st.slots[0].restart_count == 1 && st.slots[0].state == slot_state::idle;
   }));
+  // The restarted slot's counters go on from where they were (they used to restart at 0).
+  CHECK(p.status().slots[0].tasks_completed >= done_before);
   CHECK(p.run("fine").state == task_state::completed);
+  CHECK(p.status().slots[0].tasks_completed == done_before + 1);
 }
 
 TEST_CASE("past max_restarts a slot is errored, out of routing, and the event is in status",
