@@ -14,9 +14,6 @@ using prometheus::Counter;
 using prometheus::Family;
 using prometheus::Histogram;
 
-/// How many ended ids are remembered against a second announcement of the same end.
-constexpr std::size_t remembered_ends = 65536;
-
 double dollars(std::uint64_t microdollars) { return static_cast<double>(microdollars) / 1e6; }
 
 /// Seconds from 10 ms to an hour: tasks of the CLI take from a second to many minutes.
@@ -115,14 +112,9 @@ void prometheus_metrics::task_changed(const task_record& t) {
     live_.insert(t.id.value);
     return;
   }
-  if (!live_.erase(t.id.value) && ended_.count(t.id.value))
+  if (!live_.erase(t.id.value) && ended_.contains(t.id.value))
     return; // its end was counted already
-  ended_.insert(t.id.value);
-  ended_order_.push_back(t.id.value);
-  if (ended_order_.size() > remembered_ends) {
-    ended_.erase(ended_order_.front());
-    ended_order_.pop_front();
-  }
+  ended_.add(t.id.value);
   auto model = t.result && t.result->model ? *t.result->model : std::string("unknown");
   f_->ended.Add({{"state", std::string(to_string(t.state))}, {"model", model}}).Increment();
   std::uint64_t cost = t.result ? t.result->cost_microdollars : 0;

@@ -9,12 +9,12 @@
 
 #include <chrono>
 #include <cstddef>
-#include <deque>
 #include <set>
 #include <memory>
 #include <mutex>
 #include <string>
 
+#include "http_api/recent_ends.hpp"
 #include "messages/records.hpp"
 #include "messages/requests.hpp"
 
@@ -50,8 +50,7 @@ private:
   /// Tasks seen and not ended yet, and the latest that ended (a record announced again after
   /// its end is not counted twice).
   std::set<std::string> live_;
-  std::set<std::string> ended_;
-  std::deque<std::string> ended_order_;
+  recent_ends ended_;
 };
 
 } // namespace claude_pool::http_api

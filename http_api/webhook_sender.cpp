@@ -15,6 +15,7 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+#include "http_api/recent_ends.hpp"
 #include "messages/json.hpp"
 
 namespace claude_pool::http_api {
@@ -23,9 +24,6 @@ namespace {
 
 using nlohmann::json;
 using clock_type = std::chrono::steady_clock;
-
-/// How many ended tasks are remembered against a second announcement of the same end.
-constexpr std::size_t remembered_ends = 65536;
 
 const std::set<std::string>& task_kinds() {
   static const std::set<std::string> kinds{"task_completed", "task_failed", "task_cancelled",
@@ -230,27 +228,21 @@ struct webhook_sender::hook {
 struct webhook_sender::tracker {
   std::mutex mutex;
   std::map<std::string, task_state> live;
-  std::set<std::string> ended;
-  std::deque<std::string> ended_order;
+  recent_ends ended;
   std::atomic<std::uint64_t> delivered{0}, retried{0}, failed{0}, dropped{0};
 
   /// True when `t` entered its state now (not seen in it before).
   bool entered(const task_record& t) {
     std::lock_guard<std::mutex> lock(mutex);
     auto it = live.find(t.id.value);
-    if (it == live.end() && ended.count(t.id.value))
+    if (it == live.end() && ended.contains(t.id.value))
       return false; // an end told already
     if (it != live.end() && it->second == t.state)
       return false;
     if (is_terminal(t.state)) {
       if (it != live.end())
         live.erase(it);
-      ended.insert(t.id.value);
-      ended_order.push_back(t.id.value);
-      if (ended_order.size() > remembered_ends) {
-        ended.erase(ended_order.front());
-        ended_order.pop_front();
-      }
+      ended.add(t.id.value);
     } else {
       live[t.id.value] = t.state;
     }

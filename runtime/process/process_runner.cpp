@@ -95,30 +95,36 @@ void process_runner::impl::spawn(std::uint64_t id, process_request req, completi
   deliver(id, c->done, std::move(o));
 }
 
-bool process_runner::impl::launch(const child_ptr& c, std::string& error) {
-  if (use_spawner(error)) return error.empty() && launch_by_spawner(c, error);
-  unique_fd in_r, in_w, out_r, out_w, err_r, err_w;
+bool process_runner::impl::prepare_child(const child_ptr& c, child_pipes& p, spawn_spec& spec,
+                                         std::string& error) {
   int e = 0;
-  if (!open_pipe(in_r, in_w, e) || !open_pipe(out_r, out_w, e) || !open_pipe(err_r, err_w, e))
+  if (!open_pipe(p.in_r, p.in_w, e) || !open_pipe(p.out_r, p.out_w, e) ||
+      !open_pipe(p.err_r, p.err_w, e))
     return error = "cannot create pipes for " + c->req.executable + ": " + errno_text(e), false;
-
   c->out.limit = c->req.stdout_limit;
   c->out.buf.resize(64 * 1024);
   c->err.limit = c->req.stderr_limit;
   c->err.buf.resize(8 * 1024);
   c->token_entry = std::string(run_token_variable) + "=" + instance + "-" + std::to_string(c->id);
-
   c->started = clock_type::now();
-  spawn_spec spec;
   spec.executable = c->req.executable;
   spec.args = c->req.args;
   spec.env_unset = c->req.env_unset;
   spec.env_set = c->req.env_set;
   spec.working_dir = c->req.working_dir;
+  spec.guardian_token = c->token_entry;
+  return true;
+}
+
+bool process_runner::impl::launch(const child_ptr& c, std::string& error) {
+  if (use_spawner(error)) return error.empty() && launch_by_spawner(c, error);
+  child_pipes p;
+  spawn_spec spec;
+  if (!prepare_child(c, p, spec, error)) return false;
+  auto& [in_r, in_w, out_r, out_w, err_r, err_w] = p;
   spec.in = spawn_stream::descriptor(in_r.get());
   spec.out = spawn_stream::descriptor(out_w.get());
   spec.err = spawn_stream::descriptor(err_w.get());
-  spec.guardian_token = c->token_entry;
   spawn_result started = runtime::spawn(spec);  // the free function, not impl::spawn above
   in_r.reset();
   out_w.reset();

@@ -60,6 +60,8 @@
 
 namespace claude_pool::runtime {
 
+struct spawn_spec;
+
 namespace asio = boost::asio;
 using boost::system::error_code;
 using clock_type = std::chrono::steady_clock;
@@ -143,6 +145,12 @@ struct process_runner::impl {
   void deliver(std::uint64_t id, completion& done, process_outcome outcome);
   void spawn(std::uint64_t id, process_request req, completion done);
   bool launch(const child_ptr& c, std::string& error);
+  /// What both ways of starting a child share: its pipes, output buffers, run token and start
+  /// time, and the spec of its command (stdio left to the caller).
+  struct child_pipes {
+    unique_fd in_r, in_w, out_r, out_w, err_r, err_w;
+  };
+  bool prepare_child(const child_ptr& c, child_pipes& p, spawn_spec& spec, std::string& error);
 
   // The spawner (process_runner_spawner.cpp).
   /// True when children go through a spawner (starting it if need be).

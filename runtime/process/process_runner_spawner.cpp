@@ -52,23 +52,10 @@ bool process_runner::impl::use_spawner(std::string& error) {
 }
 
 bool process_runner::impl::launch_by_spawner(const child_ptr& c, std::string& error) {
-  unique_fd in_r, in_w, out_r, out_w, err_r, err_w;
-  int e = 0;
-  if (!open_pipe(in_r, in_w, e) || !open_pipe(out_r, out_w, e) || !open_pipe(err_r, err_w, e))
-    return error = "cannot create pipes for " + c->req.executable + ": " + errno_text(e), false;
-  c->out.limit = c->req.stdout_limit;
-  c->out.buf.resize(64 * 1024);
-  c->err.limit = c->req.stderr_limit;
-  c->err.buf.resize(8 * 1024);
-  c->token_entry = std::string(run_token_variable) + "=" + instance + "-" + std::to_string(c->id);
-  c->started = clock_type::now();
-  spawn_spec spec;
-  spec.executable = c->req.executable;
-  spec.args = c->req.args;
-  spec.env_unset = c->req.env_unset;
-  spec.env_set = c->req.env_set;
-  spec.working_dir = c->req.working_dir;
-  spec.guardian_token = c->token_entry; // prepare() puts the token in the environment
+  child_pipes p;
+  spawn_spec spec; // its run token: prepare() below puts it in the environment
+  if (!prepare_child(c, p, spec, error)) return false;
+  auto& [in_r, in_w, out_r, out_w, err_r, err_w] = p;
   detail::launch_plan plan;
   if (!detail::prepare(spec, plan, error)) return false;
   proto::spawn_request r{c->id, plan.path, plan.working_dir, std::move(plan.argv_storage),
