@@ -1,8 +1,11 @@
 #include "actors/chain_actor.hpp"
 
+#include <algorithm>
+
 #include <caf/typed_event_based_actor.hpp>
 
 #include "actors/chain_steps.hpp"
+#include "runtime/store/task_store.hpp"
 #include "runtime/worktrees/git_worktrees.hpp"
 
 namespace claude_pool {
@@ -48,6 +51,26 @@ namespace {
 using self_ptr = chain_actor::stateful_pointer<chain_actor_state>;
 
 void start_run(self_ptr self, const std::optional<std::string>& error);
+void task_ended(self_ptr self, task_record& task);
+void follow(self_ptr self, const task_id& id);
+
+/// Writes the chain's progress to the store (durable chains). A failed write shows in the
+/// record's `error` while the chain runs and is tried again at the next step; a pool that
+/// stopped leaves the stored chain running, for the next pool on the store to resume.
+void save(self_ptr self) {
+  auto& st = self->state;
+  if (!st.deps.store || st.pool_gone)
+    return;
+  static const std::string prefix = "progress not saved: ";
+  try {
+    st.deps.store->put_chain(st.def, st.record);
+    if (st.record.error && st.record.error->rfind(prefix, 0) == 0)
+      st.record.error.reset();
+  } catch (const std::exception& e) {
+    if (!is_terminal(st.record.state))
+      st.record.error = prefix + e.what();
+  }
+}
 
 /// Asks the pool to cancel the step's task; the step's pending wait reports the outcome.
 void cancel_task(self_ptr self, const task_id& id) {
@@ -83,6 +106,7 @@ void finish(self_ptr self, chain_state state, std::optional<std::string> error) 
     rec.final_output = rec.steps.back().output;
   release_worktree(st);
   rec.completed_at_ms = now_ms();
+  save(self);
   for (auto& w : st.waiters)
     w.deliver(rec);
   st.waiters.clear();
@@ -177,7 +201,8 @@ void start_run(self_ptr self, const std::optional<std::string>& error) {
   st.record.live.reset();
   auto prompt = st.next_prompt(error);
   s.prompt = prompt;
-  ++s.runs;
+  ++s.runs; // before the submission is saved: more runs than task ids = one in flight
+  save(self);
   st.submitting = true;
   self->request(st.deps.pool, caf::infinite, submit_atom_v, st.submission(std::move(prompt)))
     .then(
@@ -186,16 +211,10 @@ void start_run(self_ptr self, const std::optional<std::string>& error) {
         st.submitting = false;
         st.running = id;
         st.record.steps[st.step].task_ids.push_back(id);
+        save(self);
         if (st.cancelling)
-          cancel_task(self, id); // the wait below then answers with the cancelled task
-        self->request(st.deps.pool, caf::infinite, wait_atom_v, id)
-          .then([self](task_record& task) { task_ended(self, task); },
-                [self](caf::error& err) {
-                  self->state.running.reset();
-                  step_failed(self, "the pool did not answer for the step's task: "
-                                      + error_context(err).value_or(to_string(err)),
-                              false);
-                });
+          cancel_task(self, id); // the wait then answers with the cancelled task
+        follow(self, id);
       },
       [self](caf::error& err) {
         auto& st = self->state;
@@ -211,6 +230,109 @@ void start_run(self_ptr self, const std::optional<std::string>& error) {
       });
 }
 
+/// Follows a task of the current step to its end (it may have ended already).
+void follow(self_ptr self, const task_id& id) {
+  auto& st = self->state;
+  st.running = id;
+  self->request(st.deps.pool, caf::infinite, wait_atom_v, id)
+    .then([self](task_record& task) { task_ended(self, task); },
+          [self](caf::error& err) {
+            self->state.running.reset();
+            step_failed(self, "the pool did not answer for the step's task: "
+                                + error_context(err).value_or(to_string(err)),
+                        false);
+          });
+}
+
+/// Resuming: the step's latest task as the new pool has it. Completed (the old pool finished
+/// it but the chain had not noted it): its output stands, the step is not run again.
+/// Interrupted (its process died with the old pool): the step runs again. Still queued:
+/// followed. Unknown to the pool: run again.
+void take_over(self_ptr self, const task_id& id) {
+  self->request(self->state.deps.pool, caf::infinite, result_atom_v, id)
+    .then(
+      [self](task_record& task) {
+        bool interrupted = task.state == task_state::failed && task.result
+                           && task.result->subtype == std::optional<std::string>("interrupted");
+        if (interrupted) {
+          start_run(self, std::nullopt);
+          return;
+        }
+        if (is_terminal(task.state) || task.state == task_state::pending_review) {
+          task_ended(self, task);
+          return;
+        }
+        follow(self, task.id);
+      },
+      [self](caf::error&) { start_run(self, std::nullopt); });
+}
+
+/// Resuming a step whose submission was in flight when the old pool stopped: the pool may
+/// have accepted it (its tags name the chain and the step) without the chain hearing the id.
+void find_in_flight(self_ptr self) {
+  auto& st = self->state;
+  task_filter f;
+  f.tags = std::vector<std::string>{"chain:" + st.record.id.value};
+  self->request(st.deps.pool, caf::infinite, list_atom_v, f)
+    .then(
+      [self](std::vector<task_record>& tasks) {
+        auto& st = self->state;
+        auto& s = st.record.steps[st.step];
+        auto step_tag = "step:" + s.name;
+        std::optional<task_id> found;
+        for (auto& t : tasks)
+          if (std::find(t.tags.begin(), t.tags.end(), step_tag) != t.tags.end()
+              && std::find(s.task_ids.begin(), s.task_ids.end(), t.id) == s.task_ids.end())
+            found = t.id;
+        if (!found) {
+          --s.runs; // it never reached the pool
+          start_run(self, std::nullopt);
+          return;
+        }
+        s.task_ids.push_back(*found);
+        save(self);
+        take_over(self, *found);
+      },
+      [self](caf::error&) {
+        --self->state.record.steps[self->state.step].runs;
+        start_run(self, std::nullopt);
+      });
+}
+
+/// A chain from the store goes on from its first step that did not complete.
+void resume(self_ptr self) {
+  auto& st = self->state;
+  st.step = 0;
+  while (st.step < st.record.steps.size()
+         && st.record.steps[st.step].state == step_state::completed)
+    ++st.step;
+  if (st.step == st.record.steps.size()) {
+    finish(self, chain_state::completed, std::nullopt);
+    return;
+  }
+  if (st.record.worktree) {
+    st.skip_rest(st.step, "the chain's worktree belonged to the pool that stopped");
+    finish(self, chain_state::failed,
+           "not resumed: it ran in a worktree of the pool that stopped (" + st.record.worktree->path
+             + "); start it again");
+    return;
+  }
+  auto& s = st.record.steps[st.step];
+  if (s.state != step_state::running) {
+    start_run(self, std::nullopt);
+    return;
+  }
+  if (s.runs > s.task_ids.size()) {
+    find_in_flight(self);
+    return;
+  }
+  if (s.task_ids.empty()) {
+    start_run(self, std::nullopt);
+    return;
+  }
+  take_over(self, s.task_ids.back());
+}
+
 } // namespace
 
 chain_actor::behavior_type chain_behavior(chain_actor::stateful_pointer<chain_actor_state> self,
@@ -223,6 +345,12 @@ chain_actor::behavior_type chain_behavior(chain_actor::stateful_pointer<chain_ac
   for (auto& s : st.def.steps)
     st.record.steps.push_back(chain_step_result{s.name, step_state::pending, {}, {}, {}, {},
                                                 0, 0, false, {}});
+  bool resuming = st.deps.resume.has_value();
+  if (resuming) {
+    st.record = std::move(*st.deps.resume);
+    st.deps.resume.reset();
+    st.record.live.reset();
+  }
   // Whatever ends the actor (its registry or the pool stopping), a worktree still held is
   // given back: removed when clean, kept (with its branch) when it holds work.
   self->attach_functor([held = st.held_worktree, wt = st.deps.worktrees] {
@@ -237,6 +365,7 @@ chain_actor::behavior_type chain_behavior(chain_actor::stateful_pointer<chain_ac
   self->set_down_handler([self](const caf::down_msg& dm) {
     auto& st = self->state;
     if (dm.source == st.deps.pool.address() && !is_terminal(st.record.state)) {
+      st.pool_gone = true; // stored as running: the next pool on the store resumes it
       if (st.step < st.record.steps.size()) {
         auto& s = st.record.steps[st.step];
         s.state = step_state::failed;
@@ -246,7 +375,9 @@ chain_actor::behavior_type chain_behavior(chain_actor::stateful_pointer<chain_ac
       finish(self, chain_state::failed, "the pool stopped while the chain ran");
     }
   });
-  if (st.deps.worktrees) {
+  if (resuming) {
+    resume(self);
+  } else if (st.deps.worktrees) {
     auto name = "chain-" + st.record.id.value.substr(st.record.id.value.rfind('-') + 1);
     try {
       auto wt = st.deps.worktrees->acquire(name);
@@ -258,7 +389,7 @@ chain_actor::behavior_type chain_behavior(chain_actor::stateful_pointer<chain_ac
       finish(self, chain_state::failed, std::string("worktree: ") + e.what());
     }
   }
-  if (!is_terminal(st.record.state))
+  if (!resuming && !is_terminal(st.record.state))
     start_run(self, std::nullopt);
   return {
     [self](status_atom) -> caf::result<chain_record> {

@@ -19,12 +19,18 @@
 namespace claude_pool {
 
 class git_worktrees;
+class task_store;
 
 /// What a chain needs from its surroundings.
 struct chain_deps {
   pool_client_actor pool; ///< the pool, or a client gate (its policy then applies to each step)
   /// Set when the chain runs in a worktree.
   std::shared_ptr<git_worktrees> worktrees;
+  /// Set when the chain is durable: its progress is written there at every step.
+  std::shared_ptr<task_store> store;
+  /// A chain a stopped pool left running (from the store): it goes on from its first step
+  /// that did not complete, taking over that step's task if the pool still has one.
+  std::optional<chain_record> resume;
 };
 
 /// The chain's state and bookkeeping; the actor glues it to the pool's replies.
@@ -40,6 +46,7 @@ struct chain_actor_state {
   std::optional<task_id> running;         ///< the current step's task, once accepted
   bool submitting = false;                ///< a submission awaits the pool's answer
   bool cancelling = false;
+  bool pool_gone = false;                 ///< the pool stopped: the store keeps "running"
   /// The worktree's name while the chain holds one (shared with the exit hook that gives
   /// it back if the actor stops early).
   std::shared_ptr<std::string> held_worktree = std::make_shared<std::string>();

@@ -4,6 +4,7 @@
 
 #include "actors/chain_actor.hpp"
 #include "actors/chain_steps.hpp"
+#include "runtime/store/task_store.hpp"
 
 namespace claude_pool {
 
@@ -34,12 +35,26 @@ chain_registry_behavior(chain_registry_actor::stateful_pointer<chain_registry_st
     if (dm.source == self->state.deps.pool.address())
       self->quit(dm.reason);
   });
+  {
+    auto& st = self->state;
+    for (auto& c : std::exchange(st.deps.recovered, {})) {
+      auto id = c.record.id;
+      st.order.push_back(id);
+      if (is_terminal(c.record.state)) {
+        st.ended_before.emplace(id, std::move(c.record));
+        continue;
+      }
+      chain_deps cd{st.deps.pool, nullptr, st.deps.store, std::move(c.record)};
+      st.chains.emplace(id, self->spawn<caf::linked>(chain_behavior, id, std::move(c.definition),
+                                                     std::move(cd)));
+    }
+  }
   return {
     [self](start_chain_atom, chain_definition& def) -> caf::result<chain_id> {
       auto& st = self->state;
       if (auto problem = check_chain(def); !problem.empty())
         return caf::make_error(pool_errc::invalid_request, problem);
-      chain_deps cd{st.deps.pool, nullptr};
+      chain_deps cd{st.deps.pool, nullptr, st.deps.store, std::nullopt};
       if (def.worktree.value_or(st.deps.worktree_by_default)) {
         try {
           if (!st.deps.worktrees)
@@ -57,18 +72,24 @@ chain_registry_behavior(chain_registry_actor::stateful_pointer<chain_registry_st
       return id;
     },
     [self](status_atom, const chain_id& id) -> caf::result<chain_record> {
+      if (auto old = self->state.ended_before.find(id); old != self->state.ended_before.end())
+        return old->second;
       auto it = self->state.chains.find(id);
       if (it == self->state.chains.end())
         return unknown(id);
       return self->delegate(it->second, status_atom_v);
     },
     [self](wait_atom, const chain_id& id) -> caf::result<chain_record> {
+      if (auto old = self->state.ended_before.find(id); old != self->state.ended_before.end())
+        return old->second;
       auto it = self->state.chains.find(id);
       if (it == self->state.chains.end())
         return unknown(id);
       return self->delegate(it->second, wait_atom_v);
     },
     [self](cancel_atom, const chain_id& id) -> caf::result<chain_record> {
+      if (auto old = self->state.ended_before.find(id); old != self->state.ended_before.end())
+        return old->second; // ended already: cancelling changes nothing
       auto it = self->state.chains.find(id);
       if (it == self->state.chains.end())
         return unknown(id);
@@ -76,14 +97,22 @@ chain_registry_behavior(chain_registry_actor::stateful_pointer<chain_registry_st
     },
     [self](list_atom) -> caf::result<std::vector<chain_record>> {
       auto& st = self->state;
+      // No chains: answer at once (a response promise made first would take the answer over
+      // and the returned value would never be sent).
+      if (st.order.empty())
+        return std::vector<chain_record>{};
       auto g = std::make_shared<list_gather>();
       g->rp = self->make_response_promise<std::vector<chain_record>>();
       g->records.resize(st.order.size());
       g->missing = st.order.size();
-      if (g->missing == 0)
-        return std::vector<chain_record>{};
       for (std::size_t i = 0; i < st.order.size(); ++i) {
         auto& id = st.order[i];
+        if (auto old = st.ended_before.find(id); old != st.ended_before.end()) {
+          g->records[i] = old->second;
+          if (--g->missing == 0)
+            g->rp.deliver(std::move(g->records));
+          continue;
+        }
         self->request(st.chains.at(id), caf::infinite, status_atom_v)
           .then(
             [g, i](chain_record& rec) {

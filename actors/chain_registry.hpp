@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "messages/interfaces.hpp"
+#include "runtime/store/task_store.hpp"
 
 namespace claude_pool {
 
@@ -21,6 +22,11 @@ struct chain_registry_deps {
   /// The pool's git worktrees, made on first use; throws when the project directory is
   /// not a git repository (the chain is then refused, naming the problem).
   std::function<std::shared_ptr<git_worktrees>()> worktrees;
+  /// Set: chains are durable (written at every step; see chain_actor.hpp). The chains the
+  /// store held at start come in `recovered`: ended ones are answered for, the others
+  /// resume at once.
+  std::shared_ptr<task_store> store;
+  std::vector<stored_chain> recovered;
 };
 
 struct chain_registry_state {
@@ -28,6 +34,7 @@ struct chain_registry_state {
 
   chain_registry_deps deps;
   std::map<chain_id, chain_actor> chains;
+  std::map<chain_id, chain_record> ended_before; ///< chains that ended under an earlier pool
   std::vector<chain_id> order; ///< oldest first
 };
 

@@ -31,6 +31,15 @@ caf::result<std::uint64_t> ask_scaler(self_ptr self, Ts... xs) {
   return promise;
 }
 
+/// Chain messages go to the pool's registry (set by the facade before anyone has the pool's
+/// handle); a pool without one (a bare pool actor in a test) says so.
+template <class Result, class... Ts>
+caf::result<Result> to_chains(self_ptr self, Ts... xs) {
+  if (!self->state.chains)
+    return caf::make_error(pool_errc::invalid_request, "this pool runs no chains");
+  return self->delegate(self->state.chains, xs...);
+}
+
 /// What the pool's supervisor starts: this pool's slots, announced to it with `slot_up`; its
 /// restarts and give-ups reach the pool as slot events.
 supervisor_setup slot_supervision(self_ptr self, std::shared_ptr<const pool_config> cfg,
@@ -75,10 +84,13 @@ pool_actor::behavior_type pool_behavior(self_ptr self, pool_config config, pool_
   st.on_task_change = std::move(services.on_task_change);
   st.on_task_progress = std::move(services.on_task_progress);
   st.on_store_write = std::move(services.on_store_write);
+  st.retain_ended = retained_ended_records(*cfg, services.store != nullptr);
+  if (cfg->retain_ended_secs)
+    st.retain_ended_ms = *cfg->retain_ended_secs * 1000;
   if (services.store) {
     st.store = std::move(services.store);
     st.spent_total = services.spent_before;
-    auto summary = st.recover(std::move(services.recovered), now_ms());
+    auto summary = st.recover(std::move(services.recovered), now_ms(), services.stored_counts);
     st.record_event(pool_event{now_ms(), "store_recovered", std::nullopt, summary});
     if (auto problem = st.flush(); !problem.empty())
       st.record_event(pool_event{now_ms(), "store_failed", std::nullopt, problem});
@@ -98,11 +110,18 @@ pool_actor::behavior_type pool_behavior(self_ptr self, pool_config config, pool_
     [self](result_atom, const task_id& id) -> caf::result<task_record> {
       if (auto task = self->state.find(id))
         return *task;
-      return unknown(id);
+      return from_store(self, id);
     },
-    [self](list_atom, const task_filter& filter) -> std::vector<task_record> {
-      return self->state.list(filter);
+    [self](list_atom, const task_filter& filter) { return list(self, filter); },
+    [self](trim_atom) { on_trim(self); },
+    [self](chains_atom, chain_registry_actor& registry) { self->state.chains = registry; },
+    [self](start_chain_atom a, chain_definition& def) {
+      return to_chains<chain_id>(self, a, std::move(def));
     },
+    [self](status_atom a, const chain_id& id) { return to_chains<chain_record>(self, a, id); },
+    [self](wait_atom a, const chain_id& id) { return to_chains<chain_record>(self, a, id); },
+    [self](cancel_atom a, const chain_id& id) { return to_chains<chain_record>(self, a, id); },
+    [self](list_atom a) { return to_chains<std::vector<chain_record>>(self, a); },
     [self](status_atom) { return report_status(self); },
     [self](metrics_atom, const metrics_filter& filter) -> session_metrics {
       return self->state.metrics(filter, now_ms());

@@ -3,6 +3,7 @@
 /// slot, slot_assignment_timeout, cancel and drain. It never blocks and never touches a
 /// process; everything is driven by messages (no polling).
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <deque>
@@ -44,6 +45,8 @@ struct pool_services {
   /// Durable store (unset: in memory only) and what it held at start.
   std::shared_ptr<task_store> store;
   std::vector<task_record> recovered;
+  /// Every stored task by state, those not in `recovered` included (status counts them).
+  std::map<task_state, std::uint64_t> stored_counts;
   std::uint64_t spent_before = 0;
   /// Persistent slots' sessions from the store, resumed by the slots of the same id.
   std::map<slot_id, std::string> sessions;
@@ -71,7 +74,9 @@ struct pool_actor_state {
 
   std::shared_ptr<const pool_config> config;
   std::unordered_map<task_id, task_record> tasks;
-  std::vector<task_id> order;            ///< submission order, for list()
+  /// Submission order, for list(). Entries of tasks that left memory (retention) are
+  /// dropped from the front and, now and then, from the middle (see trim).
+  std::deque<task_id> order;
   std::deque<task_id> queue;             ///< FIFO; entries no longer pending are skipped
   std::map<slot_id, slot_entry> slots;
   std::vector<slot_id> idle;             ///< back() = most recently idle
@@ -202,10 +207,41 @@ struct pool_actor_state {
   std::uint64_t spent_total = 0; ///< every execution's booked cost, ever (stored)
   std::optional<std::string> store_failure; ///< the last write failed: why
   bool spent_changed = false;
+  /// Call before changing a task's record (its state included): it is written, announced
+  /// and counted.
   void touched(const task_id& id) {
+    note_count(id);
     if (store || on_task_change)
       changed.push_back(id);
   }
+
+  // -- counts and retention -----------------------------------------------------------------
+  /// Tasks in each state, those that left memory included: status reads these instead of
+  /// walking every record. Kept by `touched` (the state before a change) and settle_counts
+  /// (the state after).
+  mutable std::array<std::uint64_t, 6> state_counts{};
+  mutable std::unordered_map<task_id, std::optional<task_state>> count_before;
+  void note_count(const task_id& id) const;
+  /// Applies the changes noted since the last call to state_counts; tasks that ended go to
+  /// `ended`, in the order they ended.
+  void settle_counts() const;
+  std::uint64_t count_of(task_state s) const { return state_counts[static_cast<std::size_t>(s)]; }
+
+  /// Ended tasks in memory, oldest ending first (some may have left already).
+  mutable std::deque<task_id> ended;
+  std::uint64_t retain_ended = UINT64_MAX;          ///< retain_ended_records
+  std::optional<std::uint64_t> retain_ended_ms;     ///< retain_ended_secs
+  std::uint64_t evicted = 0;                         ///< ended records that left memory
+  bool trim_pending = false;                         ///< a trim message is on its way
+  /// True when enough ended records are over the limits to be worth a trim (they go in
+  /// batches), or the oldest is past its age.
+  bool trim_due(std::uint64_t now) const;
+  /// Ended records over the limits leave memory (not while something still needs them: a
+  /// waiter, a slot that still runs its process, an unsettled budget grant, an unwritten
+  /// change). Returns how many left.
+  std::size_t trim(std::uint64_t now);
+  /// A task that left memory, from the store (none without one).
+  std::optional<task_record> stored(const task_id& id) const;
   /// Tells `on_task_change` about every changed record (once each); without a store the
   /// changed list is then done with.
   void announce_changes();
@@ -220,7 +256,9 @@ struct pool_actor_state {
   /// At start, takes every task the store has: ended ones keep their records; pending ones
   /// queue again; running ones — whose process died with the old pool — fail `interrupted`
   /// (at most once), or queue again when they have attempts left. Returns a summary.
-  std::string recover(std::vector<task_record> stored, std::uint64_t now);
+  /// `stored_counts` counts every task of the store by state, those not loaded included.
+  std::string recover(std::vector<task_record> stored, std::uint64_t now,
+                      const std::map<task_state, std::uint64_t>& stored_counts = {});
 
   /// Marks a task cancelled. A pending task is done at once; for a running task, returns the
   /// slot whose process must be stopped.
@@ -245,7 +283,10 @@ struct pool_actor_state {
   pool_status status() const;
   session_metrics metrics(const metrics_filter& filter, std::uint64_t now) const;
   std::uint64_t started_ms = now_ms();
-  std::vector<task_record> list(const task_filter& filter) const;
+  /// A page of records (see task_filter); nullopt when `filter.after` is not a task the pool
+  /// knows. With a store and records that left memory, the page comes from the store (the
+  /// records still in memory as they are now). Throws store_error when the store fails.
+  std::optional<std::vector<task_record>> list(const task_filter& filter) const;
   task_record* find(const task_id& id);
 
   // -- bookkeeping owned by the behaviour -------------------------------------------------
@@ -257,6 +298,7 @@ struct pool_actor_state {
   std::optional<std::uint64_t> resume_at; ///< the armed resume timer's time
   supervisor_actor supervisor;
   scaler_actor scaler;
+  chain_registry_actor chains;             ///< the facade's, for the chain messages
   std::uint64_t target_slots = 0;          ///< the scaler's latest target
   budget_actor budget;                     ///< only with budget_microdollars
   std::optional<assignment> awaiting_grant; ///< routed, waiting for the budget's answer

@@ -3,9 +3,11 @@
 #include <algorithm>
 #include <memory>
 #include <optional>
+#include <stdexcept>
 
 #include <caf/typed_event_based_actor.hpp>
 
+#include "actors/chain_registry.hpp"
 #include "actors/submission_policy.hpp"
 #include "messages/ids.hpp"
 
@@ -52,6 +54,75 @@ caf::error refuse(gate_ptr self, const client_gate_deps& d, const char* kind, st
 caf::error admin_only(gate_ptr self, const client_gate_deps& d, const char* what) {
   return refuse(self, d, "client_refused",
                 "'" + d.who.name + "' (role submit) may not " + what + ": that takes the admin role");
+}
+
+/// A submit-role page: the pool's pages, kept to this principal's own tasks, until `want`
+/// of them are found or the list ends (so a page is full whenever more exist).
+void list_owned(gate_ptr self, const pool_client_actor& pool, task_filter f, std::uint64_t want,
+                std::vector<task_record> mine,
+                caf::typed_response_promise<std::vector<task_record>> rp) {
+  f.limit = std::max<std::uint64_t>(want == UINT64_MAX ? 0 : want - mine.size(), 512);
+  self->request(pool, caf::infinite, list_atom_v, f)
+    .then(
+      [self, pool, f, want, mine = std::move(mine), rp](std::vector<task_record>& page) mutable {
+        bool last = page.size() < *f.limit;
+        if (!page.empty())
+          f.after = page.back().id; // before the records are moved out
+        for (auto& rec : page)
+          if (mine.size() < want && self->state.owned.count(rec.id.value) > 0)
+            mine.push_back(std::move(rec));
+        if (last || mine.size() >= want || page.empty()) {
+          rp.deliver(std::move(mine));
+          return;
+        }
+        list_owned(self, pool, f, want, std::move(mine), rp);
+      },
+      [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
+}
+
+/// The principal's chain registry, over this gate, made on first use.
+chain_registry_actor own_chains(gate_ptr self) {
+  auto& st = self->state;
+  if (!st.chains) {
+    chain_registry_deps deps{pool_client_actor{self}, false,
+                             []() -> std::shared_ptr<git_worktrees> {
+                               throw std::runtime_error(
+                                 "a chain from another host runs in the node's working "
+                                 "directory (a worktree of the node's repository is the node "
+                                 "operator's to ask for)");
+                             },
+                             nullptr, {}};
+    st.chains = self->spawn<caf::linked>(chain_registry_behavior, std::move(deps));
+  }
+  return st.chains;
+}
+
+bool is_unknown_chain(const caf::error& err) {
+  return err.category() == caf::atom("claudepool")
+         && err.code() == static_cast<std::uint8_t>(pool_errc::unknown_chain);
+}
+
+/// A chain by id: the principal's own; an admin's question about another chain goes on to
+/// the pool's own chains.
+template <class... Ts>
+caf::result<chain_record> chain_call(gate_ptr self, const client_gate_deps& d,
+                                     const pool_client_actor& pool, Ts... xs) {
+  auto mine = own_chains(self);
+  if (!d.who.admin)
+    return self->delegate(mine, xs...);
+  auto rp = self->make_response_promise<chain_record>();
+  self->request(mine, caf::infinite, xs...)
+    .then([rp](chain_record& rec) mutable { rp.deliver(std::move(rec)); },
+          [self, pool, rp, xs...](caf::error& err) mutable {
+            if (!is_unknown_chain(err)) {
+              rp.deliver(std::move(err));
+              return;
+            }
+            self->request(pool, caf::infinite, xs...)
+              .then([rp](chain_record& rec) mutable { rp.deliver(std::move(rec)); },
+                    [rp](caf::error& e) mutable { rp.deliver(std::move(e)); });
+          });
+  return rp;
 }
 
 /// Why this submission may not enter the pool, if it may not.
@@ -160,16 +231,7 @@ pool_client_actor::behavior_type client_gate_behavior(gate_ptr self, client_gate
       if (d->who.admin)
         return self->delegate(pool, a, f);
       auto rp = self->make_response_promise<std::vector<task_record>>();
-      self->request(pool, caf::infinite, a, f)
-        .then(
-          [self, rp](std::vector<task_record>& all) mutable {
-            std::vector<task_record> mine;
-            for (auto& rec : all)
-              if (self->state.owned.count(rec.id.value) > 0)
-                mine.push_back(std::move(rec));
-            rp.deliver(std::move(mine));
-          },
-          [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
+      list_owned(self, pool, f, f.limit.value_or(UINT64_MAX), {}, rp);
       return rp;
     },
     [self, d, pool](status_atom a) -> caf::result<pool_status> {
@@ -200,6 +262,35 @@ pool_client_actor::behavior_type client_gate_behavior(gate_ptr self, client_gate
             rp.deliver(std::move(st));
           },
           [rp](caf::error& err) mutable { rp.deliver(std::move(err)); });
+      return rp;
+    },
+    [self](start_chain_atom a, chain_definition& def) -> caf::result<chain_id> {
+      return self->delegate(own_chains(self), a, std::move(def));
+    },
+    [self, d, pool](status_atom a, const chain_id& id) {
+      return chain_call(self, *d, pool, a, id);
+    },
+    [self, d, pool](wait_atom a, const chain_id& id) { return chain_call(self, *d, pool, a, id); },
+    [self, d, pool](cancel_atom a, const chain_id& id) {
+      return chain_call(self, *d, pool, a, id);
+    },
+    [self, d, pool](list_atom a) -> caf::result<std::vector<chain_record>> {
+      auto mine = own_chains(self);
+      if (!d->who.admin)
+        return self->delegate(mine, a);
+      auto rp = self->make_response_promise<std::vector<chain_record>>();
+      self->request(pool, caf::infinite, a)
+        .then(
+          [self, mine, rp](std::vector<chain_record>& node_chains) mutable {
+            self->request(mine, caf::infinite, list_atom_v)
+              .then(
+                [rp, node_chains](std::vector<chain_record>& own) mutable {
+                  node_chains.insert(node_chains.end(), own.begin(), own.end());
+                  rp.deliver(std::move(node_chains));
+                },
+                [rp](caf::error& e) mutable { rp.deliver(std::move(e)); });
+          },
+          [rp](caf::error& e) mutable { rp.deliver(std::move(e)); });
       return rp;
     },
     [self, d, pool](metrics_atom a, const metrics_filter& f) -> caf::result<session_metrics> {

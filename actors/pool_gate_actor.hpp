@@ -10,6 +10,8 @@
 ///   policy for remote submissions (actors/submission_policy.hpp) and the per-client limits,
 ///   and it knows which tasks its principal submitted: a submit-role client reads, waits for
 ///   and cancels only those.
+///   Its chains run through the gate itself (a registry of its own), so every step meets the
+///   same checks; an admin also reaches the pool's own chains (the node operator's).
 /// - A member gate is what a slot host gets from `join` (one per host): its slots report
 ///   their tasks and the host announces slots and leaves through it. It stops with the host.
 /// Both stop when the pool does.
@@ -46,6 +48,9 @@ struct client_gate_state {
   std::uint64_t unfinished = 0; ///< of those, the ones not yet ended
   std::uint64_t audit_window_end_ms = 0;
   std::uint64_t audit_held_back = 0;
+  /// The principal's chains, run through this gate (made on first use): each step is a
+  /// submission of this principal's, checked like any other.
+  chain_registry_actor chains;
   static inline const char* name = "claude_pool.client_gate";
 };
 

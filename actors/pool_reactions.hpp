@@ -21,6 +21,14 @@ using self_ptr = pool_actor::stateful_pointer<pool_actor_state>;
 /// The error for a request that names a task the pool does not have.
 caf::error unknown(const task_id& id);
 
+/// A task that is not in memory: its ended record from the store (it left memory under
+/// retain_ended_records), else `unknown_task`; `store_failed` when the store cannot answer.
+caf::expected<task_record> from_store(self_ptr self, const task_id& id);
+
+/// A page of the task list (see task_filter): `unknown_task` for a cursor the pool does not
+/// know, `store_failed` when the history cannot be read.
+caf::result<std::vector<task_record>> list(self_ptr self, const task_filter& filter);
+
 /// Accepts a submission (through the budget, when the pool has one) and answers its id.
 caf::result<task_id> submit(self_ptr self, task_submission& sub);
 
@@ -112,6 +120,9 @@ void maybe_stop_retiring(self_ptr self, const slot_id& slot);
 
 /// Writes what changed to the store.
 void persist(self_ptr self);
+/// Sends the pool a trim when ended records are over the retention limits (see trim()).
+void schedule_trim(self_ptr self);
+void on_trim(self_ptr self);
 
 /// Stores a persistent slot's session when it changes.
 void remember_session(self_ptr self, const slot_record& slot);

@@ -47,7 +47,10 @@ void drain_deadline(self_ptr self) {
     return;
   st.drain->deadline_reached = true;
   for (auto& id : st.order) {
-    auto& task = st.tasks.at(id);
+    auto it = st.tasks.find(id);
+    if (it == st.tasks.end())
+      continue; // ended, and left memory
+    auto& task = it->second;
     if (task.state == task_state::pending || task.state == task_state::running) {
       ++st.drain->cancelled_at_deadline;
       cancel_task(self, task, "the pool's drain deadline passed before the task ended");

@@ -1,6 +1,7 @@
 // The pool's writes to its durable store (see pool_reactions.hpp and runtime/store/task_store.hpp).
 #include "actors/pool_reactions.hpp"
 
+#include <chrono>
 #include <exception>
 
 #include <caf/typed_event_based_actor.hpp>
@@ -12,6 +13,7 @@ namespace claude_pool::pool_reactions {
 void persist(self_ptr self) {
   auto& st = self->state;
   st.announce_changes();
+  schedule_trim(self);
   if (!st.store)
     return;
   auto problem = st.flush();
@@ -26,6 +28,35 @@ void persist(self_ptr self) {
       st.record_event(pool_event{now_ms(), "store_failed", std::nullopt, e.what()});
     }
   }
+}
+
+/// Ended records over retain_ended_records leave memory in a message of their own (never
+/// under a reaction that still holds a reference to one); with retain_ended_secs a timer
+/// takes the oldest when it is due even if nothing else happens.
+void schedule_trim(self_ptr self) {
+  auto& st = self->state;
+  if (st.trim_pending)
+    return;
+  auto now = now_ms();
+  if (st.trim_due(now)) {
+    st.trim_pending = true;
+    self->send(self, trim_atom_v);
+    return;
+  }
+  if (!st.retain_ended_ms || st.ended.empty())
+    return;
+  auto it = st.tasks.find(st.ended.front());
+  auto due = it == st.tasks.end() ? now : it->second.completed_at_ms.value_or(now)
+                                            + *st.retain_ended_ms;
+  st.trim_pending = true;
+  self->delayed_send(self, std::chrono::milliseconds(due > now ? due - now + 1 : 1), trim_atom_v);
+}
+
+void on_trim(self_ptr self) {
+  auto& st = self->state;
+  st.trim_pending = false;
+  st.trim(now_ms());
+  schedule_trim(self);
 }
 
 /// A persistent slot's session goes to the store when it changes, so that the slot of the

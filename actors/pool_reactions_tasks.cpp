@@ -85,6 +85,41 @@ caf::error unknown(const task_id& id) {
   return caf::make_error(pool_errc::unknown_task, "no task with id " + id.value);
 }
 
+caf::expected<task_record> from_store(self_ptr self, const task_id& id) {
+  try {
+    if (auto rec = self->state.stored(id))
+      return std::move(*rec);
+  } catch (const std::exception& e) {
+    return caf::make_error(pool_errc::store_failed, e.what());
+  }
+  return unknown(id);
+}
+
+caf::result<std::vector<task_record>> list(self_ptr self, const task_filter& filter) {
+  try {
+    if (auto page = self->state.list(filter))
+      return std::move(*page);
+  } catch (const std::exception& e) {
+    return caf::make_error(pool_errc::store_failed, e.what());
+  }
+  return caf::make_error(pool_errc::unknown_task,
+                         "task_filter.after: no task with id " + filter.after->value);
+}
+
+namespace {
+
+/// The answer to a review of a task that ended and left memory.
+caf::error review_of_stored(self_ptr self, const task_id& id) {
+  auto rec = from_store(self, id);
+  if (!rec)
+    return rec.error();
+  return caf::make_error(pool_errc::not_pending_review,
+                         "task " + id.value + " is " + std::string(to_string(rec->state))
+                           + ", not pending_review");
+}
+
+} // namespace
+
 /// Keeps exactly one expiry timer armed while any task is pending.
 void arm_expiry(self_ptr self) {
   auto& st = self->state;
@@ -210,8 +245,12 @@ caf::result<task_record> run(self_ptr self, task_submission& sub) {
 
 caf::result<task_record> wait_for(self_ptr self, const task_id& id) {
   auto task = self->state.find(id);
-  if (!task)
-    return unknown(id);
+  if (!task) {
+    auto rec = from_store(self, id); // only ended ones leave memory
+    if (!rec)
+      return rec.error();
+    return std::move(*rec);
+  }
   if (is_terminal(task->state) || task->state == task_state::pending_review)
     return *task;
   auto promise = self->make_response_promise<task_record>();
@@ -222,7 +261,7 @@ caf::result<task_record> wait_for(self_ptr self, const task_id& id) {
 caf::result<task_record> approve(self_ptr self, const task_id& id) {
   auto task = self->state.find(id);
   if (!task)
-    return unknown(id);
+    return review_of_stored(self, id);
   if (auto why = self->state.approve(*task); !why.empty())
     return caf::make_error(pool_errc::not_pending_review, why);
   maybe_finish_drain(self);
@@ -234,7 +273,7 @@ caf::result<task_record> reject(self_ptr self, const task_id& id,
   auto& st = self->state;
   auto task = st.find(id);
   if (!task)
-    return unknown(id);
+    return review_of_stored(self, id);
   if (st.draining && task->state == task_state::pending_review
       && task->rejection_count + 1 < task->max_rejections)
     return caf::make_error(pool_errc::draining,
@@ -251,8 +290,14 @@ caf::result<task_record> reject(self_ptr self, const task_id& id,
 
 caf::result<task_record> cancel(self_ptr self, const task_id& id) {
   auto task = self->state.find(id);
-  if (!task)
-    return unknown(id);
+  if (!task) {
+    auto rec = from_store(self, id);
+    if (!rec)
+      return rec.error();
+    return caf::make_error(pool_errc::already_finished,
+                           "task " + id.value + " already ended as "
+                             + std::string(to_string(rec->state)));
+  }
   if (is_terminal(task->state))
     return caf::make_error(pool_errc::already_finished,
                            "task " + id.value + " already ended as "

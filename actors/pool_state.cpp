@@ -109,6 +109,7 @@ std::vector<assignment> pool_actor_state::route(std::uint64_t now, std::size_t l
       break;
     idle.erase(idle.begin() + static_cast<std::ptrdiff_t>(i));
     auto& task = tasks.at(*next);
+    touched(task.id); // before the change: the counts see pending → running
     task.slot_id = slot;
     task.transition_to(task_state::running);
     task.waiting_until_ms.reset();
@@ -117,13 +118,12 @@ std::vector<assignment> pool_actor_state::route(std::uint64_t now, std::size_t l
       cred.auth.probe = task.id; // the probe, alone: held until it answers
     cred.last_start_ms = now;
     ++running[key];
-    touched(task.id);
     queued_at.erase(task.id);
     entry.record.state = slot_state::busy;
     entry.record.current_task = task.id;
     if (task.live_progress)
       task.progress = task_progress{}; // a fresh execution starts from nothing
-    out.push_back(assignment{slot, task_assignment{task.id, task.prompt, task.config,
+    out.push_back(assignment{slot, task_assignment{task.id, task.prompt, task.config.optional(),
                                                    task.live_progress, task.working_dir}});
   }
   return out;

@@ -24,20 +24,20 @@ pool_status pool_actor_state::status() const {
   pool_status st;
   for (auto& [id, entry] : slots)
     st.slots.push_back(entry.record);
-  for (auto& [id, task] : tasks) {
-    switch (task.state) {
-      case task_state::pending: ++st.pending; break;
-      case task_state::running:
-        ++st.running;
-        if (task.progress)
-          st.progress[id.value] = *task.progress;
-        break;
-      case task_state::completed: ++st.completed; break;
-      case task_state::failed: ++st.failed; break;
-      case task_state::cancelled: ++st.cancelled; break;
-      case task_state::pending_review: ++st.pending_review; break;
-    }
-  }
+  // O(slots): the counts are kept as tasks change, the progress is the busy slots' tasks'.
+  settle_counts();
+  st.pending = count_of(task_state::pending);
+  st.running = count_of(task_state::running);
+  st.completed = count_of(task_state::completed);
+  st.failed = count_of(task_state::failed);
+  st.cancelled = count_of(task_state::cancelled);
+  st.pending_review = count_of(task_state::pending_review);
+  st.records_in_memory = tasks.size();
+  for (auto& [id, entry] : slots)
+    if (entry.record.current_task)
+      if (auto t = tasks.find(*entry.record.current_task);
+          t != tasks.end() && t->second.state == task_state::running && t->second.progress)
+        st.progress[t->first.value] = *t->second.progress;
   st.draining = draining;
   auto now = now_ms();
   std::map<std::string, credential_status> creds;
@@ -79,19 +79,10 @@ session_metrics pool_actor_state::metrics(const metrics_filter& filter,
                                           std::uint64_t now) const {
   std::vector<const task_record*> all;
   all.reserve(order.size());
-  for (auto& id : order)
-    all.push_back(&tasks.at(id));
+  for (auto& id : order) // the records in memory (see retain_ended_records)
+    if (auto it = tasks.find(id); it != tasks.end())
+      all.push_back(&it->second);
   return compute_metrics(all, filter, started_ms, now);
-}
-
-std::vector<task_record> pool_actor_state::list(const task_filter& filter) const {
-  std::vector<task_record> out;
-  for (auto& id : order) {
-    auto& task = tasks.at(id);
-    if (filter.matches(task))
-      out.push_back(task);
-  }
-  return out;
 }
 
 } // namespace claude_pool

@@ -47,7 +47,11 @@ std::string pool_actor_state::flush() {
 }
 
 void pool_actor_state::withdraw(const task_id& id) {
-  tasks.erase(id);
+  settle_counts(); // its acceptance was counted: take it back
+  if (auto it = tasks.find(id); it != tasks.end()) {
+    --state_counts[static_cast<std::size_t>(it->second.state)];
+    tasks.erase(it);
+  }
   queued_at.erase(id);
   queue.erase(std::remove(queue.begin(), queue.end(), id), queue.end());
   order.erase(std::remove(order.begin(), order.end(), id), order.end());
@@ -58,10 +62,15 @@ bool pool_actor_state::unwritten(const task_id& id) const {
   return std::find(changed.begin(), changed.end(), id) != changed.end();
 }
 
-std::string pool_actor_state::recover(std::vector<task_record> stored, std::uint64_t now) {
+std::string pool_actor_state::recover(std::vector<task_record> stored, std::uint64_t now,
+                                      const std::map<task_state, std::uint64_t>& stored_counts) {
   std::size_t kept = 0, queued = 0, interrupted = 0, retried = 0;
+  auto not_loaded = stored_counts; // what stays in the store only (older ended records)
   for (auto& rec : stored) {
     auto id = rec.id;
+    if (auto n = not_loaded.find(rec.state); n != not_loaded.end() && n->second > 0)
+      --n->second;
+    note_count(id); // new to this pool: counted in its state after recovery
     rec.progress.reset();
     switch (rec.state) {
       case task_state::completed:
@@ -116,10 +125,20 @@ std::string pool_actor_state::recover(std::vector<task_record> stored, std::uint
     order.push_back(id);
     tasks.emplace(id, std::move(rec));
   }
-  return std::to_string(stored.size()) + " tasks from " + store->describe() + ": "
+  std::uint64_t history = 0;
+  for (auto& [state, n] : not_loaded) {
+    state_counts[static_cast<std::size_t>(state)] += n;
+    history += n;
+  }
+  completed_count += not_loaded[task_state::completed];
+  failed_count += not_loaded[task_state::failed];
+  evicted += history;
+  settle_counts();
+  return std::to_string(stored.size() + history) + " tasks from " + store->describe() + ": "
          + std::to_string(kept) + " ended, " + std::to_string(queued) + " pending queued again, "
          + std::to_string(interrupted) + " running marked interrupted, " + std::to_string(retried)
-         + " running queued again (attempts left)";
+         + " running queued again (attempts left)"
+         + (history ? "; " + std::to_string(history) + " older ended ones stay in the store" : "");
 }
 
 } // namespace claude_pool

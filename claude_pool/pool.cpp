@@ -6,7 +6,9 @@
 #include <caf/typed_event_based_actor.hpp>
 
 #include <algorithm>
+#include <map>
 #include <mutex>
+#include <thread>
 #include <random>
 #include <unistd.h>
 
@@ -78,7 +80,9 @@ struct pool::impl {
     }
     config = cfg;
     pool_services services;
-    load_store(cfg, opts, services);
+    std::vector<stored_chain> chains_before;
+    load_store(cfg, opts, services, chains_before);
+    auto store = services.store; // the chains write to it too
     executor = opts.executor ? opts.executor
                              : std::make_shared<cli_executor>(cfg, opts.default_claude_bin);
     on_event = opts.on_event;
@@ -92,12 +96,17 @@ struct pool::impl {
     services.on_store_write = std::move(opts.on_store_write);
     actor = sys->spawn(pool_behavior, std::move(cfg), std::move(services));
     chains = sys->spawn(chain_registry_behavior,
-                        chain_registry_deps{actor, by_default, [this] { return get_worktrees(); }});
+                        chain_registry_deps{actor, by_default, [this] { return get_worktrees(); },
+                                            std::move(store), std::move(chains_before)});
+    // The pool answers the chain messages of its client protocol through this registry;
+    // sent before anyone else has the pool's handle, so it arrives first.
+    caf::anon_send(actor, chains_atom_v, chains);
   }
 
   /// Opens the store (the given one, or SQLite at `store_path`) and reads what it holds;
   /// a store that cannot be opened or read refuses the pool (`store_failed`, naming it).
-  static void load_store(const pool_config& cfg, pool_options& opts, pool_services& services) {
+  static void load_store(const pool_config& cfg, pool_options& opts, pool_services& services,
+                         std::vector<stored_chain>& chains) {
     try {
       auto store = opts.store;
       if (!store && cfg.store_path)
@@ -105,7 +114,11 @@ struct pool::impl {
       if (!store)
         return;
       store->claim();
-      services.recovered = store->load_tasks();
+      // Only the tasks that have not ended and the newest ended ones come into memory; the
+      // older history stays in the store (result, wait and list read it there).
+      services.recovered = store->load_for_start(retained_ended_records(cfg, true));
+      services.stored_counts = store->count_tasks();
+      chains = store->load_chains();
       services.spent_before = store->load_spent();
       // A session resumes only in the directory it was made in.
       for (auto& [slot, s] : store->load_sessions())
@@ -153,9 +166,23 @@ struct pool::impl {
     return ask_to<Result>(actor, std::forward<Ts>(xs)...);
   }
 
+  // One blocking actor per calling thread, made at its first call and kept until the pool
+  // stops: making one per call (registry entry, mailbox, its end) cost about as much as the
+  // round trip itself.
+  std::mutex callers_mutex;
+  std::map<std::thread::id, std::unique_ptr<caf::scoped_actor>> callers;
+
+  caf::scoped_actor& caller() {
+    std::lock_guard<std::mutex> lock(callers_mutex);
+    auto& self = callers[std::this_thread::get_id()];
+    if (!self)
+      self = std::make_unique<caf::scoped_actor>(*sys);
+    return *self;
+  }
+
   template <class Result, class Handle, class... Ts>
   Result ask_to(const Handle& dest, Ts&&... xs) {
-    caf::scoped_actor self{*sys};
+    auto& self = caller();
     std::optional<Result> out;
     caf::error failure;
     // No request timeout: tasks may legitimately run for hours. The pool answers every
@@ -206,6 +233,7 @@ pool::~pool() {
   }
   impl_->actor = nullptr;
   impl_->chains = nullptr;
+  impl_->callers.clear(); // before their actor system goes
   if (impl_->own_sys) {
     impl_->own_sys.reset(); // waits for every actor, slots included
     impl_->own_cfg.reset();
@@ -264,26 +292,29 @@ task_record refused_record(const task_submission& sub, const pool_error& why) {
   return rec;
 }
 
+// `run` requests, all sent before any answer is read: each task is accepted in order and has
+// its waiter from the start, so its record reaches us even when retention takes ended records
+// out of memory before we would have asked for it.
 std::vector<task_record> pool::fan_out(std::vector<task_submission> subs) {
-  std::vector<std::optional<task_id>> ids;
-  std::vector<task_record> out;
-  ids.reserve(subs.size());
-  out.reserve(subs.size());
-  for (auto& sub : subs) {
-    try {
-      ids.push_back(submit(sub));
-    } catch (const pool_error& e) {
-      if (!is_refusal(e.code))
-        throw; // a malformed submission is the caller's bug, not an outcome
-      ids.push_back(std::nullopt);
-      out.push_back(refused_record(sub, e));
-      continue;
-    }
-    out.emplace_back();
-  }
-  for (std::size_t i = 0; i < ids.size(); ++i)
-    if (ids[i])
-      out[i] = wait(*ids[i]);
+  auto& self = impl_->caller();
+  using handle = decltype(self->request(impl_->actor, caf::infinite, run_atom_v, subs[0]));
+  std::vector<handle> answers;
+  answers.reserve(subs.size());
+  for (auto& sub : subs)
+    answers.push_back(self->request(impl_->actor, caf::infinite, run_atom_v, sub));
+  std::vector<task_record> out(subs.size());
+  std::optional<pool_error> bug; // a malformed submission: the caller's, not an outcome
+  for (std::size_t i = 0; i < answers.size(); ++i)
+    answers[i].receive([&](task_record& rec) { out[i] = std::move(rec); },
+                       [&](caf::error& err) {
+                         auto e = impl_->to_exception(err);
+                         if (is_refusal(e.code))
+                           out[i] = refused_record(subs[i], e);
+                         else if (!bug)
+                           bug = e; // thrown once every answer is in (none left behind)
+                       });
+  if (bug)
+    throw *bug;
   return out;
 }
 

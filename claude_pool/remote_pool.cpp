@@ -119,6 +119,26 @@ std::uint64_t remote_pool::set_target(std::uint64_t slots, bool force) {
   return impl_->ask<std::uint64_t>(set_target_atom_v, slots, force);
 }
 
+chain_id remote_pool::start_chain(chain_definition def) {
+  return impl_->ask<chain_id>(start_chain_atom_v, std::move(def));
+}
+
+chain_record remote_pool::chain_status(const chain_id& id) {
+  return impl_->ask<chain_record>(status_atom_v, id);
+}
+
+chain_record remote_pool::wait_chain(const chain_id& id) {
+  return impl_->ask<chain_record>(wait_atom_v, id);
+}
+
+chain_record remote_pool::cancel_chain(const chain_id& id) {
+  return impl_->ask<chain_record>(cancel_atom_v, id);
+}
+
+std::vector<chain_record> remote_pool::list_chains() {
+  return impl_->ask<std::vector<chain_record>>(list_atom_v);
+}
+
 pool_client_actor remote_pool::handle() const { return impl_->pool; }
 
 } // namespace claude_pool

@@ -44,6 +44,15 @@ public:
   /// otherwise); new slots go to slot hosts with room first. Returns the new target.
   std::uint64_t set_target(std::uint64_t slots, bool force = false);
 
+  /// Chains on the node, as `pool::start_chain` and its siblings: they run under this
+  /// client's principal (each step is its submission, checked by the node's policy; no
+  /// worktree). An admin also reaches the node's own chains by id and in the list.
+  chain_id start_chain(chain_definition def);
+  chain_record chain_status(const chain_id& id);
+  chain_record wait_chain(const chain_id& id);
+  chain_record cancel_chain(const chain_id& id);
+  std::vector<chain_record> list_chains();
+
   /// The remote pool's handle, for CAF code of the caller's own.
   pool_client_actor handle() const;
 

@@ -426,26 +426,18 @@ void server::impl::routes() {
     if (req.has_param("tag"))
       filter.tags = std::vector<std::string>{req.get_param_value("tag")};
     auto limit = query_number(req, "limit", 100, 1000);
-    auto after = req.has_param("after") ? req.get_param_value("after") : std::string();
+    // One more than the page: whether there is a next page, without a second question.
+    filter.limit = limit + 1;
+    if (req.has_param("after"))
+      filter.after = task_id{req.get_param_value("after")};
     ask<std::vector<task_record>>(
       req, res, 60s,
-      [&](std::vector<task_record>& all) {
-        auto it = all.begin();
-        if (!after.empty()) { // the page after that task, in submission order
-          it = std::find_if(all.begin(), all.end(),
-                            [&](const task_record& r) { return r.id.value == after; });
-          if (it == all.end()) {
-            send_error(res, 400, "invalid_request",
-                       "after: \"" + after + "\" is not a task of this list");
-            return;
-          }
-          ++it;
-        }
+      [&](std::vector<task_record>& found) {
         json page = json::array();
-        for (; it != all.end() && page.size() < limit; ++it)
-          page.push_back(json(*it));
+        for (std::size_t i = 0; i < found.size() && i < limit; ++i)
+          page.push_back(json(found[i]));
         json body{{"tasks", page}, {"next", nullptr}};
-        if (it != all.end() && !page.empty())
+        if (found.size() > limit && !page.empty())
           body["next"] = page.back()["id"];
         send_json(res, 200, body);
       },

@@ -185,5 +185,7 @@ CAF_BEGIN_TYPE_ID_BLOCK(claude_pool, caf::first_custom_type_id)
   CAF_ADD_ATOM(claude_pool, claude_pool, remote_slot_atom, "remoteslot")
   CAF_ADD_ATOM(claude_pool, claude_pool, leave_atom, "leave")
   CAF_ADD_ATOM(claude_pool, claude_pool, sync_atom, "sync")
+  CAF_ADD_ATOM(claude_pool, claude_pool, trim_atom, "trim")
+  CAF_ADD_ATOM(claude_pool, claude_pool, chains_atom, "chains")
 
 CAF_END_TYPE_ID_BLOCK(claude_pool)

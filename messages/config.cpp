@@ -86,6 +86,12 @@ std::string validate_watching(const pool_config& cfg) {
 
 } // namespace
 
+std::uint64_t retained_ended_records(const pool_config& cfg, bool durable) {
+  if (cfg.retain_ended_records)
+    return *cfg.retain_ended_records;
+  return durable ? 10000 : UINT64_MAX;
+}
+
 bool has_budget(const pool_config& cfg) {
   return cfg.budget_microdollars || !cfg.budget_tag_microdollars.empty()
          || cfg.budget_chain_microdollars || cfg.budget_daily_microdollars;

@@ -255,6 +255,13 @@ struct pool_config {
   /// A SQLite file that keeps every accepted task, the budget's spend and the persistent
   /// slots' sessions across restarts (`--store PATH`). Unset: in memory only.
   std::optional<std::string> store_path;
+  /// Ended records (completed, failed, cancelled) the pool keeps in memory: the newest this
+  /// many. Older ones leave memory; with a store, `result`, `wait` and `list` still find them
+  /// there. Unset: 10,000 with a store; without one, all (a record that left memory without
+  /// a store is gone, so bounding it is the embedder's choice). 0 is allowed.
+  std::optional<std::uint64_t> retain_ended_records;
+  /// …and none that ended more than this many seconds ago. Unset: no age limit.
+  std::optional<std::uint64_t> retain_ended_secs;
 
   // -- watching (extensions; issue 19) ------------------------------------------------------
   /// HTTP endpoints told of task endings and pool events (see `webhook_config`).
@@ -301,6 +308,10 @@ struct task_overrides {
   std::optional<nlohmann::json> json_schema;
   std::optional<double> max_budget_usd;
 };
+
+/// How many ended records the pool keeps in memory (`retain_ended_records`, else its default
+/// for a pool with (`durable`) or without a store).
+std::uint64_t retained_ended_records(const pool_config& cfg, bool durable);
 
 /// True when spending is capped at all: a pool cap, or a tag, chain or daily cap.
 bool has_budget(const pool_config& cfg);

@@ -22,6 +22,26 @@ using slot_actor = caf::typed_actor<
   /// Executor → slot (from the executor's thread): an execution ended.
   caf::reacts_to<exec_done_atom, std::uint64_t, task_result>>;
 
+/// One chain: runs its steps one after another as tasks of the pool.
+using chain_actor = caf::typed_actor<
+  /// The chain as it is now, with the running step's live progress.
+  caf::replies_to<status_atom>::with<chain_record>,
+  /// The chain once it has ended (at once if it has).
+  caf::replies_to<wait_atom>::with<chain_record>,
+  /// Stops the running step's process, skips the rest; replies once the chain has ended.
+  caf::replies_to<cancel_atom>::with<chain_record>>;
+
+/// The chains of a pool: starts them and answers for them by id (`unknown_chain` for an id
+/// it never gave out). Several chains run at once, their steps sharing the pool's slots.
+using chain_registry_actor = caf::typed_actor<
+  /// Checks the definition (`invalid_request` naming the field) and starts the chain.
+  caf::replies_to<start_chain_atom, chain_definition>::with<chain_id>,
+  caf::replies_to<status_atom, chain_id>::with<chain_record>,
+  caf::replies_to<wait_atom, chain_id>::with<chain_record>,
+  caf::replies_to<cancel_atom, chain_id>::with<chain_record>,
+  /// Every chain, oldest first.
+  caf::replies_to<list_atom>::with<std::vector<chain_record>>>;
+
 /// The pool's client protocol: what the facade, CAF callers and remote nodes may send. A
 /// node publishes only this (through a gate actor, see actors/pool_gate_actor.hpp), so a
 /// remote caller that sends anything else gets `unexpected_message`, not an effect. Every
@@ -58,6 +78,13 @@ using pool_client_actor = caf::typed_actor<
   caf::replies_to<scale_up_atom, std::uint64_t>::with<std::uint64_t>,
   caf::replies_to<scale_down_atom, std::uint64_t, bool>::with<std::uint64_t>,
   caf::replies_to<set_target_atom, std::uint64_t, bool>::with<std::uint64_t>,
+  /// Chains (as chain_registry_actor): the pool's own chains; a node's gate runs a remote
+  /// principal's chains through itself, so the node's policy applies to every step.
+  caf::replies_to<start_chain_atom, chain_definition>::with<chain_id>,
+  caf::replies_to<status_atom, chain_id>::with<chain_record>,
+  caf::replies_to<wait_atom, chain_id>::with<chain_record>,
+  caf::replies_to<cancel_atom, chain_id>::with<chain_record>,
+  caf::replies_to<list_atom>::with<std::vector<chain_record>>,
   /// Slot host → pool: a node named so wants to contribute slots: it starts `own` of them
   /// and runs at most `capacity` (the rest is room for slots the scaler places there).
   /// Replies with the pool's configuration (its slots resolve task settings from it) and
@@ -101,6 +128,10 @@ using pool_actor = pool_client_actor::extend_with<pool_member_actor>::extend<
   /// rate-limit cool-down.
   caf::reacts_to<expire_atom>,
   caf::reacts_to<drain_atom>,
+  /// Its own: ended records over the retention limits leave memory (see pool_state's trim).
+  caf::reacts_to<trim_atom>,
+  /// Facade → pool, once at start: the registry that answers the chain messages.
+  caf::reacts_to<chains_atom, chain_registry_actor>,
   caf::reacts_to<resume_atom>,
   /// Supervisor → pool: a slot (re)started; route tasks to it.
   caf::reacts_to<slot_up_atom, slot_actor, slot_record>,
@@ -132,26 +163,6 @@ using budget_actor = caf::typed_actor<
   /// Its own timer: a daily cap reset, which it passes on to the pool.
   caf::reacts_to<resume_atom>,
   caf::replies_to<status_atom>::with<budget_status>>;
-
-/// One chain: runs its steps one after another as tasks of the pool.
-using chain_actor = caf::typed_actor<
-  /// The chain as it is now, with the running step's live progress.
-  caf::replies_to<status_atom>::with<chain_record>,
-  /// The chain once it has ended (at once if it has).
-  caf::replies_to<wait_atom>::with<chain_record>,
-  /// Stops the running step's process, skips the rest; replies once the chain has ended.
-  caf::replies_to<cancel_atom>::with<chain_record>>;
-
-/// The chains of a pool: starts them and answers for them by id (`unknown_chain` for an id
-/// it never gave out). Several chains run at once, their steps sharing the pool's slots.
-using chain_registry_actor = caf::typed_actor<
-  /// Checks the definition (`invalid_request` naming the field) and starts the chain.
-  caf::replies_to<start_chain_atom, chain_definition>::with<chain_id>,
-  caf::replies_to<status_atom, chain_id>::with<chain_record>,
-  caf::replies_to<wait_atom, chain_id>::with<chain_record>,
-  caf::replies_to<cancel_atom, chain_id>::with<chain_record>,
-  /// Every chain, oldest first.
-  caf::replies_to<list_atom>::with<std::vector<chain_record>>>;
 
 /// The scaler: owns the target slot count and, with `scaling.autoscale`, changes it itself.
 using scaler_actor = caf::typed_actor<

@@ -160,6 +160,8 @@ void fields(W& w, pool_config& x) {
   w.omitted("warm_max_rss_mb", x.warm_max_rss_mb);
   w.defaulted("remote", x.remote);
   w.omitted("store_path", x.store_path);
+  w.omitted("retain_ended_records", x.retain_ended_records);
+  w.omitted("retain_ended_secs", x.retain_ended_secs);
   w.omitted("webhooks", x.webhooks);
   w.omitted("cli_telemetry", x.cli_telemetry);
 }
@@ -298,6 +300,8 @@ void fields(W& w, task_filter& x) {
   w.nullable("state", x.state);
   w.nullable("slot_id", x.slot_id);
   w.nullable("tags", x.tags);
+  w.omitted("limit", x.limit);
+  w.omitted("after", x.after);
 }
 
 template <class W>

@@ -170,6 +170,14 @@ public:
       j_[name] = nullptr;
   }
 
+  template <class T>
+  void nullable(const char* name, const boxed<T>& x) {
+    if (x)
+      j_[name] = *x;
+    else
+      j_[name] = nullptr;
+  }
+
   /// Unset is left out (`skip_serializing_if = "Option::is_none"`, extensions).
   template <class T>
   void omitted(const char* name, const std::optional<T>& x) {
@@ -225,6 +233,13 @@ public:
   template <class T>
   void nullable(const char* name, std::optional<T>& out) {
     read_optional(name, out);
+  }
+
+  template <class T>
+  void nullable(const char* name, boxed<T>& out) {
+    std::optional<T> tmp = out.optional();
+    read_optional(name, tmp);
+    out = std::move(tmp);
   }
 
   template <class T>

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "messages/boxed.hpp"
 #include "messages/config.hpp"
 #include "messages/enums.hpp"
 #include "messages/ids.hpp"
@@ -114,9 +115,9 @@ struct task_record {
   std::string prompt;
   task_state state = task_state::pending;
   std::optional<claude_pool::slot_id> slot_id;
-  std::optional<task_result> result;
+  boxed<task_result> result; ///< an optional on the heap: see messages/boxed.hpp
   std::vector<std::string> tags;
-  std::optional<task_overrides> config;
+  boxed<task_overrides> config;
   bool review_required = false;
   std::uint32_t max_rejections = 3;
   std::uint32_t rejection_count = 0;
@@ -162,7 +163,14 @@ struct task_filter {
   std::optional<task_state> state;
   std::optional<claude_pool::slot_id> slot_id;
   std::optional<std::vector<std::string>> tags;
+  // -- paging (extension; omitted when unset) ---------------------------------------------
+  /// At most this many records (the first `limit` matches after the cursor). Unset: all.
+  std::optional<std::uint64_t> limit;
+  /// The cursor: only tasks submitted after this one (the last id of the previous page).
+  /// An id the pool does not know fails the list with `unknown_task`.
+  std::optional<task_id> after;
 
+  /// Whether the task meets the criteria (paging aside).
   bool matches(const task_record& t) const;
 };
 

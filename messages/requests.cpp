@@ -107,6 +107,7 @@ void fields(W& w, pool_status& x) {
   w.defaulted("events", x.events);
   w.omitted("budget", x.budget);
   w.defaulted("target_slots", x.target_slots);
+  w.defaulted("records_in_memory", x.records_in_memory);
   w.omitted("progress", x.progress);
 }
 

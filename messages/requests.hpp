@@ -118,6 +118,9 @@ struct pool_status {
   std::uint64_t target_slots = 0;
   /// Running tasks that asked for live progress: their progress so far, by task id.
   std::map<std::string, task_progress> progress;
+  /// Task records the pool holds in memory now (the rest of the counts left it under
+  /// `retain_ended_records` and are in the store, if any).
+  std::uint64_t records_in_memory = 0;
 };
 
 /// Pool → scaler: what autoscaling looks at.

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "program/app_context.hpp"
+#include "runtime/node/node_tls.hpp"
 
 namespace claude_pool::app {
 
@@ -31,6 +32,13 @@ struct chain_options {
   std::string file;      ///< the chain definition (JSON)
   bool json = false;     ///< print the chain record as JSON (else the final output)
   bool progress = true;  ///< live progress lines on stderr
+  /// With --store: wait for a chain an earlier pool on the store left running (the pool
+  /// resumes it at start) instead of starting one from a file.
+  std::string resume;
+  /// A served pool instead of a pool of this process: HOST:PORT and how to prove who we are.
+  std::string node;
+  std::string token_file;
+  tls_options tls;
 };
 
 struct mock_options {

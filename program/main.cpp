@@ -105,7 +105,19 @@ int main(int argc, char** argv) {
              "\"config\", \"failure_policy\", \"output_vars\"}, ...]}); print the last "
              "step's output (see the README)");
   add_pool_options(chain_cmd, chain.pool);
-  chain_cmd->add_option("file", chain.file, "the chain file")->required();
+  auto chain_file = chain_cmd->add_option("file", chain.file, "the chain file");
+  auto chain_resume = chain_cmd->add_option(
+    "--resume", chain.resume,
+    "with --store: wait for this chain, which an earlier pool on the store left running (a "
+    "pool resumes such chains at start, from their first unfinished step), and print it");
+  chain_file->excludes(chain_resume);
+  chain_cmd->add_option("--node", chain.node,
+                        "run the chain on a served pool (HOST:PORT) instead: its steps are this "
+                        "client's submissions, under the node's policy");
+  chain_cmd->add_option("--token-file", chain.token_file,
+                        "with --node: the node's token for this client (else "
+                        "$CLAUDE_POOL_TOKEN_FILE)");
+  add_tls_options(chain_cmd, chain.tls);
   chain_cmd->add_flag("--json", chain.json, "print the chain record (every step) as JSON");
   bool chain_no_progress = false;
   chain_cmd->add_flag("--no-progress", chain_no_progress, "no progress lines on stderr");
@@ -189,6 +201,16 @@ int main(int argc, char** argv) {
              "id", "the task id")
     ->add_option("--feedback", client.feedback, "what the next run should change")
     ->required();
+  auto list_cmd = add_client("list", "print a page of a served pool's tasks, one TaskRecord JSON "
+                                     "line each, in submission order; the next page's cursor "
+                                     "goes to stderr", nullptr, nullptr);
+  list_cmd->add_option("--state", client.state,
+                       "only tasks in this state (pending, running, completed, …)");
+  list_cmd->add_option("--tag", client.tags, "only tasks carrying one of these tags");
+  list_cmd->add_option("--limit", client.limit, "at most this many (default 100)")
+    ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{100000}));
+  list_cmd->add_option("--after", client.after,
+                       "the cursor: the last id of the previous page");
   add_client("status", "print a served pool's status", nullptr, nullptr)
     ->add_flag("--json", client.json, "as JSON");
   add_client("metrics", "print a served pool's session metrics", nullptr, nullptr)

@@ -306,6 +306,28 @@ int client_command(const client_options& opts) {
     print_record(rec, true);
     return record_exit(rec);
   }
+  if (opts.action == "list") {
+    task_filter filter;
+    if (!opts.state.empty()) {
+      try {
+        filter.state = nlohmann::json(opts.state).get<task_state>();
+      } catch (const std::exception&) {
+        throw usage_error("list: --state \"" + opts.state + "\" is not a task state (pending, "
+                          "running, completed, failed, cancelled, pending_review)");
+      }
+    }
+    if (!opts.tags.empty())
+      filter.tags = opts.tags;
+    filter.limit = opts.limit + 1; // one more: whether another page follows
+    if (!opts.after.empty())
+      filter.after = task_id{opts.after};
+    auto page = pool.list(filter);
+    for (std::size_t i = 0; i < page.size() && i < opts.limit; ++i)
+      std::cout << to_json_text(nlohmann::json(page[i])) << '\n';
+    if (page.size() > opts.limit)
+      std::cerr << "next page: --after " << page[opts.limit - 1].id.value << '\n';
+    return 0;
+  }
   if (opts.action == "status") {
     auto st = pool.status();
     if (opts.json)

@@ -53,6 +53,10 @@ struct client_options {
   std::string feedback; ///< reject: what the task's next run is told
   std::string token_file;     ///< the node's token for this client
   std::string overrides_file; ///< submit: a TaskOverrides JSON file
+  // list: a page of the task list (see task_filter)
+  std::string state;          ///< only tasks in this state
+  std::uint64_t limit = 100;  ///< at most this many
+  std::string after;          ///< the cursor: the previous page's last id
 };
 
 int serve_command(const serve_options& opts);

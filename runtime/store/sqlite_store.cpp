@@ -4,12 +4,16 @@
 // becomes a `store_error` naming the file and the problem in words; nothing is skipped.
 #include "runtime/store/task_store.hpp"
 
+#include <algorithm>
+#include <array>
 #include <cerrno>
+#include <mutex>
 #include <cstring>
 #include <filesystem>
 
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/statvfs.h>
 #include <sqlite3.h>
 #include <unistd.h>
 
@@ -34,8 +38,19 @@ const char* const put_task_sql =
     "INSERT INTO tasks(id, seq, record) VALUES(?1, (SELECT COALESCE(MAX(seq), 0) + 1 FROM tasks),"
     " ?2) ON CONFLICT(id) DO UPDATE SET record = excluded.record";
 
+/// The states a task ends in, as SQL (a list for IN).
+#define CLAUDE_POOL_ENDED_STATES_SQL "('completed', 'failed', 'cancelled')"
+
 /// The problem behind a SQLite failure, in words a person can act on.
-std::string problem(const SQLite::Exception& e) {
+/// True when the file system that holds `path` has no block left for us (SQLite reports
+/// some writes on a full disk — its shared-memory file at open — as plain I/O errors).
+bool no_space_left(const std::string& path) {
+  struct statvfs fs {};
+  auto dir = std::filesystem::path(path).parent_path();
+  return ::statvfs(dir.empty() ? "." : dir.c_str(), &fs) == 0 && fs.f_bavail == 0;
+}
+
+std::string problem(const SQLite::Exception& e, const std::string& path) {
   switch (e.getErrorCode() & 0xff) {
     case SQLITE_BUSY:
     case SQLITE_LOCKED:
@@ -53,6 +68,8 @@ std::string problem(const SQLite::Exception& e) {
     case SQLITE_CANTOPEN:
       return std::string("the file cannot be opened (") + e.what() + ")";
     case SQLITE_IOERR:
+      if (no_space_left(path))
+        return std::string("the disk is full (") + e.what() + ")";
       return std::string("an I/O error (") + e.what() + ")";
     default:
       return e.what();
@@ -61,7 +78,7 @@ std::string problem(const SQLite::Exception& e) {
 
 [[noreturn]] void fail(const std::string& path, const std::string& doing,
                        const SQLite::Exception& e) {
-  throw store_error("task store " + path + ": " + doing + ": " + problem(e));
+  throw store_error("task store " + path + ": " + doing + ": " + problem(e, path));
 }
 
 /// Creates the file 0600 before SQLite sees it (SQLite would create it 0644 under the usual
@@ -127,6 +144,109 @@ public:
         out.push_back(nlohmann::json::parse(text).get<task_record>());
       } catch (const std::exception& e) {
         throw store_error("task store " + path_ + ": the record of task " + id +
+                          " cannot be read: " + e.what());
+      }
+    }
+    return out;
+  }
+
+  // The state is read from the record's JSON (SQLite's json_extract), so the schema stays
+  // what version 1 wrote.
+  std::vector<task_record> load_for_start(std::uint64_t recent_ended) override {
+    auto limit = static_cast<std::int64_t>(std::min<std::uint64_t>(recent_ended, INT64_MAX));
+    return read_records(
+      "cannot read the tasks",
+      "SELECT id, record FROM tasks WHERE seq IN ("
+      " SELECT seq FROM tasks WHERE json_extract(record, '$.state') NOT IN " CLAUDE_POOL_ENDED_STATES_SQL
+      " UNION ALL SELECT seq FROM (SELECT seq FROM tasks WHERE json_extract(record, '$.state')"
+      " IN " CLAUDE_POOL_ENDED_STATES_SQL " ORDER BY seq DESC LIMIT ?1)) ORDER BY seq",
+      [&](SQLite::Statement& st) { st.bind(1, limit); });
+  }
+
+  std::map<task_state, std::uint64_t> count_tasks() override {
+    std::map<task_state, std::uint64_t> out;
+    guarded("cannot count the tasks", [&] {
+      SQLite::Statement st(db_, "SELECT json_extract(record, '$.state'), count(*) FROM tasks"
+                                " GROUP BY 1");
+      while (st.executeStep()) {
+        auto state = nlohmann::json(st.getColumn(0).getString()).get<task_state>();
+        out[state] += static_cast<std::uint64_t>(st.getColumn(1).getInt64());
+      }
+    });
+    return out;
+  }
+
+  std::optional<task_record> get_task(const task_id& id) override {
+    auto found = read_records("cannot read task " + id.value,
+                              "SELECT id, record FROM tasks WHERE id = ?1",
+                              [&](SQLite::Statement& st) { st.bind(1, id.value); });
+    if (found.empty())
+      return std::nullopt;
+    return std::move(found.front());
+  }
+
+  // Reads in batches after the cursor's seq, filtering the state in SQL and the rest here,
+  // until the page is full or the table ends.
+  std::optional<std::vector<task_record>> page_tasks(const task_filter& filter) override {
+    std::int64_t from = 0;
+    if (filter.after) {
+      bool known = false;
+      guarded("cannot read task " + filter.after->value, [&] {
+        SQLite::Statement st(db_, "SELECT seq FROM tasks WHERE id = ?1");
+        st.bind(1, filter.after->value);
+        if ((known = st.executeStep()))
+          from = st.getColumn(0).getInt64();
+      });
+      if (!known)
+        return std::nullopt;
+    }
+    auto want = filter.limit.value_or(UINT64_MAX);
+    std::vector<task_record> out;
+    std::string sql = "SELECT id, record, seq FROM tasks WHERE seq > ?1";
+    if (filter.state)
+      sql += " AND json_extract(record, '$.state') = ?3";
+    sql += " ORDER BY seq LIMIT ?2";
+    constexpr std::int64_t batch = 512;
+    for (;;) {
+      std::int64_t last = from, rows = 0;
+      auto page = read_records("cannot list the tasks", sql.c_str(), [&](SQLite::Statement& st) {
+        st.bind(1, from);
+        st.bind(2, batch);
+        if (filter.state)
+          st.bind(3, std::string(to_string(*filter.state)));
+      }, &last, &rows);
+      for (auto& t : page)
+        if (out.size() < want && filter.matches(t))
+          out.push_back(std::move(t));
+      if (out.size() >= want || rows < batch)
+        return out;
+      from = last;
+    }
+  }
+
+  void put_chain(const chain_definition& def, const chain_record& rec) override {
+    write("cannot save chain " + rec.id.value,
+          "INSERT INTO chains(id, seq, definition, record) VALUES(?1,"
+          " (SELECT COALESCE(MAX(seq), 0) + 1 FROM chains), ?2, ?3)"
+          " ON CONFLICT(id) DO UPDATE SET record = excluded.record",
+          rec.id.value, to_json_text(nlohmann::json(def)), to_json_text(nlohmann::json(rec)));
+  }
+
+  std::vector<stored_chain> load_chains() override {
+    std::vector<std::array<std::string, 3>> rows; // id, definition, record
+    guarded("cannot read the chains", [&] {
+      SQLite::Statement st(db_, "SELECT id, definition, record FROM chains ORDER BY seq");
+      while (st.executeStep())
+        rows.push_back({st.getColumn(0).getString(), st.getColumn(1).getString(),
+                        st.getColumn(2).getString()});
+    });
+    std::vector<stored_chain> out;
+    for (auto& [id, def, rec] : rows) {
+      try {
+        out.push_back(stored_chain{nlohmann::json::parse(def).get<chain_definition>(),
+                                   nlohmann::json::parse(rec).get<chain_record>()});
+      } catch (const std::exception& e) {
+        throw store_error("task store " + path_ + ": the record of chain " + id +
                           " cannot be read: " + e.what());
       }
     }
@@ -218,11 +338,45 @@ private:
   /// Runs `f`, turning a SQLite failure into a `store_error` that says what was being done.
   template <class F>
   void guarded(const std::string& doing, F&& f) {
+    // The pool actor writes tasks, chain actors write chains: one statement at a time.
+    std::lock_guard<std::mutex> lock(mutex_);
     try {
       f();
     } catch (const SQLite::Exception& e) {
       fail(path_, doing, e);
     }
+  }
+
+  /// Runs a query whose first two columns are a task's id and record (and third, if asked,
+  /// its seq), in the rows' order. A record this build cannot read is an error: skipping it
+  /// would lose a task.
+  template <class Bind>
+  std::vector<task_record> read_records(const std::string& doing, const char* sql, Bind bind,
+                                        std::int64_t* last_seq = nullptr,
+                                        std::int64_t* rows = nullptr) {
+    std::vector<std::pair<std::string, std::string>> found; // id, record
+    guarded(doing, [&] {
+      SQLite::Statement st(db_, sql);
+      bind(st);
+      while (st.executeStep()) {
+        found.emplace_back(st.getColumn(0).getString(), st.getColumn(1).getString());
+        if (last_seq)
+          *last_seq = st.getColumn(2).getInt64();
+      }
+    });
+    if (rows)
+      *rows = static_cast<std::int64_t>(found.size());
+    std::vector<task_record> out;
+    out.reserve(found.size());
+    for (auto& [id, text] : found) {
+      try {
+        out.push_back(nlohmann::json::parse(text).template get<task_record>());
+      } catch (const std::exception& e) {
+        throw store_error("task store " + path_ + ": the record of task " + id +
+                          " cannot be read: " + e.what());
+      }
+    }
+    return out;
   }
 
   /// One writing statement with its parameters, run once.
@@ -239,6 +393,7 @@ private:
   std::string path_;
   SQLite::Database db_;
   std::unique_ptr<SQLite::Statement> put_task_; ///< the hot path: prepared once
+  std::mutex mutex_;                            ///< see guarded()
   int claim_fd_ = -1;                           ///< holds the pool's flock (claim())
 };
 

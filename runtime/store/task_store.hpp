@@ -3,8 +3,9 @@
 /// store forgets nothing: every task record (written before a submission is acknowledged,
 /// and again at every change), the persistent slots' sessions, and the budget's spend.
 /// Two implementations: in memory (the default; nothing survives the process) and SQLite
-/// (WAL mode, one file). A store is used from one thread at a time (the pool actor's); its
-/// methods throw `store_error` with a sentence naming the file and the problem.
+/// (WAL mode, one file). Tasks are written by the pool actor, chains by their own actors, so
+/// a store is called from more than one thread (both implementations lock); its methods
+/// throw `store_error` with a sentence naming the file and the problem.
 
 #include <cstdint>
 #include <map>
@@ -14,12 +15,19 @@
 #include <string>
 #include <vector>
 
+#include "messages/chain.hpp"
 #include "messages/records.hpp"
 
 namespace claude_pool {
 
 struct store_error : std::runtime_error {
   using std::runtime_error::runtime_error;
+};
+
+/// A chain as stored: what it was asked to do and how far it got.
+struct stored_chain {
+  chain_definition definition;
+  chain_record record;
 };
 
 /// A persistent slot's session and the directory it was created in (it resumes only there).
@@ -39,9 +47,35 @@ public:
   /// Every stored task, in the order they were first put.
   virtual std::vector<task_record> load_tasks() = 0;
 
+  // -- history (a pool keeps only recent ended records in memory; pool_config's
+  //    `retain_ended_records`). The defaults read everything through load_tasks(); the
+  //    SQLite store answers each with a query.
+
+  /// What a pool holds in memory at start: every task that has not ended (pending, running,
+  /// pending_review) and the newest `recent_ended` ended ones, in the order first put.
+  virtual std::vector<task_record> load_for_start(std::uint64_t recent_ended);
+
+  /// How many stored tasks are in each state.
+  virtual std::map<task_state, std::uint64_t> count_tasks();
+
+  /// One task's record; nullopt when the store never had it.
+  virtual std::optional<task_record> get_task(const task_id& id);
+
+  /// A page of tasks in the order first put: those after `filter.after` (from the first when
+  /// unset) that `filter` matches, at most `filter.limit`. Nullopt when `filter.after` names
+  /// a task the store does not have.
+  virtual std::optional<std::vector<task_record>> page_tasks(const task_filter& filter);
+
   /// A slot's session (unset: forget it).
   virtual void put_session(const slot_id& slot, const std::optional<stored_session>& s) = 0;
   virtual std::map<slot_id, stored_session> load_sessions() = 0;
+
+  /// Inserts or replaces a chain's definition and progress (by id), written when the chain
+  /// starts, at each step's start and end, and when it ends. Chains on a store that keeps
+  /// none (the default) do not survive the pool.
+  virtual void put_chain(const chain_definition&, const chain_record&) {}
+  /// Every stored chain, in the order first put.
+  virtual std::vector<stored_chain> load_chains() { return {}; }
 
   /// The budget's total spend so far, in microdollars.
   virtual void put_spent(std::uint64_t microdollars) = 0;
