@@ -34,7 +34,8 @@ struct slot_actor_state {
   std::optional<task_id> running_task;     ///< the task being executed, if any
   std::uint64_t run_sequence = 0;          ///< identifies the current execution's callback
   std::optional<std::uint64_t> execution;  ///< the executor's handle, for cancel
-  std::optional<task_assignment> current;  ///< the task being executed, for a fresh re-run
+  boxed<task_assignment> current;          ///< the task being executed, for a fresh re-run
+                                           ///< (boxed: an idle slot holds a pointer, not 0.5 KiB)
   bool resumed = false;                    ///< the current execution resumes a session
   bool foreign_dir = false;                ///< the current task runs outside the slot's dir
   /// Why the current task cannot start (its slot's worktree could not be made).
