@@ -27,7 +27,7 @@ execution_request slot_actor_state::begin(const task_assignment& task) {
       setup_error = std::string("the slot's worktree could not be created: ") + e.what();
     }
   }
-  req.working_dir = task.working_dir ? task.working_dir : record.worktree_path;
+  req.working_dir = task.working_dir ? task.working_dir : record.worktree_path.optional();
   // A session resumes only where it was created: the slot's own directory. A task that runs
   // elsewhere (a chain's worktree) starts fresh and leaves the slot's session alone.
   foreign_dir = task.working_dir.has_value();

@@ -8,9 +8,22 @@
 
 #include <memory>
 #include <optional>
+#include <type_traits>
 #include <utility>
 
 namespace claude_pool {
+
+template <class T>
+class boxed;
+
+namespace detail {
+/// What a boxed<T> may be assigned from or compared with as a plain value (not another box,
+/// an optional or nullopt, which have overloads of their own).
+template <class T, class U>
+inline constexpr bool plain_value_v =
+  !std::is_same_v<std::decay_t<U>, boxed<T>> && !std::is_same_v<std::decay_t<U>, std::optional<T>>
+  && !std::is_same_v<std::decay_t<U>, std::nullopt_t>;
+} // namespace detail
 
 template <class T>
 class boxed {
@@ -40,6 +53,13 @@ public:
     else
       p_ = std::make_unique<T>(std::move(x));
     return *this;
+  }
+  /// From anything a T is made of ("text" for a boxed string).
+  template <class U, std::enable_if_t<detail::plain_value_v<T, U> && !std::is_same_v<std::decay_t<U>, T>
+                                        && std::is_constructible_v<T, U&&>,
+                                      int> = 0>
+  boxed& operator=(U&& x) {
+    return *this = T(std::forward<U>(x));
   }
   boxed& operator=(std::optional<T> x) {
     if (x)
@@ -76,16 +96,42 @@ public:
   }
   /// As a `std::optional` (a copy), for code that wants one.
   std::optional<T> optional() const { return p_ ? std::optional<T>(*p_) : std::nullopt; }
+  /// …also implicitly, where an optional is expected (a copy).
+  operator std::optional<T>() const { return optional(); }
 
   friend bool operator==(const boxed& a, const boxed& b) {
     return a.p_ && b.p_ ? *a.p_ == *b.p_ : a.p_ == b.p_;
   }
   friend bool operator!=(const boxed& a, const boxed& b) { return !(a == b); }
+  friend bool operator==(const boxed& a, const std::optional<T>& b) {
+    return a ? (b && *a.p_ == *b) : !b;
+  }
+  friend bool operator==(const std::optional<T>& b, const boxed& a) { return a == b; }
+  friend bool operator!=(const boxed& a, const std::optional<T>& b) { return !(a == b); }
+  friend bool operator!=(const std::optional<T>& b, const boxed& a) { return !(a == b); }
   friend bool operator==(const boxed& a, std::nullopt_t) { return !a; }
   friend bool operator!=(const boxed& a, std::nullopt_t) { return bool(a); }
 
 private:
   std::unique_ptr<T> p_;
 };
+
+/// A box holds a value equal to `b` (as `std::optional<T> == U`).
+template <class T, class U, std::enable_if_t<detail::plain_value_v<T, U>, int> = 0>
+bool operator==(const boxed<T>& a, const U& b) {
+  return a && *a == b;
+}
+template <class T, class U, std::enable_if_t<detail::plain_value_v<T, U>, int> = 0>
+bool operator==(const U& b, const boxed<T>& a) {
+  return a && *a == b;
+}
+template <class T, class U, std::enable_if_t<detail::plain_value_v<T, U>, int> = 0>
+bool operator!=(const boxed<T>& a, const U& b) {
+  return !(a == b);
+}
+template <class T, class U, std::enable_if_t<detail::plain_value_v<T, U>, int> = 0>
+bool operator!=(const U& b, const boxed<T>& a) {
+  return !(a == b);
+}
 
 } // namespace claude_pool

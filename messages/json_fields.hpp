@@ -185,6 +185,12 @@ public:
       j_[name] = *x;
   }
 
+  template <class T>
+  void omitted(const char* name, const boxed<T>& x) {
+    if (x)
+      j_[name] = *x;
+  }
+
   /// Empty is left out.
   template <class T>
   void omitted(const char* name, const std::vector<T>& x) {
@@ -245,6 +251,11 @@ public:
   template <class T>
   void omitted(const char* name, std::optional<T>& out) {
     read_optional(name, out);
+  }
+
+  template <class T>
+  void omitted(const char* name, boxed<T>& out) {
+    nullable(name, out);
   }
 
   template <class T>

@@ -24,10 +24,10 @@ struct slot_record {
   std::uint64_t tasks_completed = 0;
   std::uint64_t cost_microdollars = 0;
   std::uint32_t restart_count = 0;
-  std::optional<std::string> worktree_path;
+  boxed<std::string> worktree_path; ///< boxed (messages/boxed.hpp): rarely set
   // -- extension (omitted when unset) -----------------------------------------------------
   /// Why the slot is errored or was last restarted.
-  std::optional<std::string> last_error;
+  boxed<std::string> last_error;
   /// The node the slot runs on, for slots a slot host contributed (`serve --join`); unset
   /// for the pool's own slots.
   std::optional<std::string> node;
@@ -59,13 +59,14 @@ struct task_result {
   std::uint64_t elapsed_ms = 0;
   std::optional<std::string> model;
   std::optional<std::string> session_id;
-  std::optional<std::string> failed_command;
+  // Boxed (messages/boxed.hpp), here and below: set on failures only, or rarely.
+  boxed<std::string> failed_command;
   std::optional<std::int32_t> exit_code;
-  std::optional<std::string> stderr_text; ///< JSON field `stderr`
+  boxed<std::string> stderr_text; ///< JSON field `stderr`
   bool budget_exceeded = false;
   // -- extensions (omitted when unset) ----------------------------------------------------
   /// The CLI's `structured_output` when the task asked for `json_schema`.
-  std::optional<nlohmann::json> structured_output;
+  boxed<nlohmann::json> structured_output;
   /// The CLI's `subtype` (`success`, `error_max_turns`, …) or a pool-side reason
   /// (`cancelled`, `timeout`, `spawn_failed`, `unparsable_output`, …).
   std::optional<std::string> subtype;
@@ -76,7 +77,7 @@ struct task_result {
   std::uint32_t api_retries = 0;
   std::optional<std::uint64_t> retry_after_ms;
   /// The last usage-window state the CLI reported during the run.
-  std::optional<rate_limit_info> rate_limit;
+  boxed<rate_limit_info> rate_limit;
   /// The tokens the CLI reported for the run (absent when it reported none).
   std::optional<token_usage> usage;
 
@@ -121,7 +122,7 @@ struct task_record {
   bool review_required = false;
   std::uint32_t max_rejections = 3;
   std::uint32_t rejection_count = 0;
-  std::optional<std::string> original_prompt;
+  boxed<std::string> original_prompt; ///< boxed, as the other rarely set parts below
   std::optional<std::uint64_t> created_at_ms;
   std::optional<std::uint64_t> started_at_ms;
   std::optional<std::uint64_t> completed_at_ms;
@@ -137,14 +138,14 @@ struct task_record {
   /// While it waits for a limit: when it may run again, why, and since when it has been
   /// waiting (its first limit in a row; `max_wait_secs` counts from here).
   std::optional<std::uint64_t> waiting_until_ms;
-  std::optional<std::string> wait_reason;
+  boxed<std::string> wait_reason;
   std::optional<std::uint64_t> waiting_since_ms;
   /// The task runs with the CLI's event stream so its progress can be followed.
   bool live_progress = false;
   /// Its progress (tasks with `live_progress` once they started).
-  std::optional<task_progress> progress;
+  boxed<task_progress> progress;
   /// The directory the task runs in when it is not its slot's (see `task_submission`).
-  std::optional<std::string> working_dir;
+  boxed<std::string> working_dir;
 
   /// A pending task stamped with the current time (reference `new_pending`).
   static task_record new_pending(task_id id, std::string prompt);
