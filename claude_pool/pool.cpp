@@ -292,6 +292,20 @@ task_record refused_record(const task_submission& sub, const pool_error& why) {
   return rec;
 }
 
+std::vector<pool::submitted> pool::submit_all(std::vector<task_submission> subs) {
+  auto& self = impl_->caller();
+  using handle = decltype(self->request(impl_->actor, caf::infinite, submit_atom_v, subs[0]));
+  std::vector<handle> answers;
+  answers.reserve(subs.size());
+  for (auto& sub : subs)
+    answers.push_back(self->request(impl_->actor, caf::infinite, submit_atom_v, std::move(sub)));
+  std::vector<submitted> out(answers.size());
+  for (std::size_t i = 0; i < answers.size(); ++i)
+    answers[i].receive([&](task_id& id) { out[i].id = std::move(id); },
+                       [&](caf::error& err) { out[i].error = impl_->to_exception(err); });
+  return out;
+}
+
 // `run` requests, all sent before any answer is read: each task is accepted in order and has
 // its waiter from the start, so its record reaches us even when retention takes ended records
 // out of memory before we would have asked for it.

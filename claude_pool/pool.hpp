@@ -83,6 +83,17 @@ public:
   task_id submit(task_submission sub);
   task_id submit(std::string prompt) { return submit(task_submission{std::move(prompt), {}, {}}); }
 
+  /// What `submit_all` says of one submission: its id, or the error `submit` would have
+  /// thrown (a refusal, or an invalid submission naming the field).
+  struct submitted {
+    std::optional<task_id> id;
+    std::optional<pool_error> error;
+  };
+  /// Submits many at once and blocks until the pool answered each: one answer per
+  /// submission, in order, accepted in that order. The submissions are in flight together,
+  /// so this is far faster than one `submit` after another (see the README's figures).
+  std::vector<submitted> submit_all(std::vector<task_submission> subs);
+
   /// Submits and blocks until the task has ended.
   task_record run(task_submission sub);
   task_record run(std::string prompt) { return run(task_submission{std::move(prompt), {}, {}}); }

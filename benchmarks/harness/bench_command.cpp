@@ -94,7 +94,8 @@ std::string step_summary(const bench_step& step, const json& r) {
   if (measure == "submission")
     return fixed(r.value("rate_with_queue", 0.0), 0) + " submissions/s with "
            + std::to_string(r.value("queued", 0)) + " queued (facade submit(): "
-           + fixed(r.value("facade_rate_with_queue", 0.0), 0) + "/s)";
+           + fixed(r.value("facade_rate_with_queue", 0.0), 0) + "/s, submit_all(): "
+           + fixed(r.value("facade_batch_rate_with_queue", 0.0), 0) + "/s)";
   if (step.scenario == "durability")
     return "none " + rate(r.value("/variants/none/throughput"_json_pointer, 0.0)) + ", memory "
            + rate(r.value("/variants/memory/throughput"_json_pointer, 0.0)) + ", sqlite "

@@ -244,7 +244,9 @@ std::string summary_text(const json& report) {
       out << "  submissions/s with " << s["submission"].value("queued", 0) << " queued: "
           << fixed(s["submission"].value("rate_with_queue", 0.0), 0) << " (actor requests), "
           << fixed(s["submission"].value("facade_rate_with_queue", 0.0), 0)
-          << " (facade submit()); filling: " << fixed(s["submission"].value("fill_rate", 0.0), 0)
+          << " (facade submit()), "
+          << fixed(s["submission"].value("facade_batch_rate_with_queue", 0.0), 0)
+          << " (facade submit_all()); filling: " << fixed(s["submission"].value("fill_rate", 0.0), 0)
           << "/s\n";
   }
   if (sc.contains("durability") && sc["durability"].contains("variants")) {

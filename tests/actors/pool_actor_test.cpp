@@ -369,3 +369,28 @@ TEST_CASE("concurrent submissions from many threads all get distinct ids and all
     }
   CHECK(distinct.size() == 1000);
 }
+
+TEST_CASE("submit_all answers each submission in order with its id or its error",
+          "[actors][facade]") {
+  auto exec = std::make_shared<scripted_executor>(true);
+  claude_pool::pool p(config_with_slots(2), with(exec));
+  std::vector<task_submission> subs{task_submission{"first", {}, std::nullopt},
+                                    task_submission{"", {}, std::nullopt},
+                                    task_submission{"third", {}, std::nullopt}};
+  auto answers = p.submit_all(subs);
+  REQUIRE(answers.size() == 3);
+  REQUIRE(answers[0].id);
+  CHECK_FALSE(answers[0].error);
+  REQUIRE(answers[1].error);
+  CHECK_FALSE(answers[1].id);
+  CHECK(answers[1].error->code == pool_errc::invalid_request);
+  CHECK_THAT(answers[1].error->what(), Catch::Contains("prompt"));
+  REQUIRE(answers[2].id);
+  CHECK(p.wait(*answers[0].id).prompt == "first");
+  CHECK(p.wait(*answers[2].id).prompt == "third");
+  auto listed = p.list();
+  REQUIRE(listed.size() == 2); // in the order submitted
+  CHECK(listed[0].id == *answers[0].id);
+  CHECK(listed[1].id == *answers[2].id);
+  CHECK(p.submit_all({}).empty());
+}
