@@ -49,4 +49,15 @@ std::vector<std::string> cli_invocation::environment() const {
   return out;
 }
 
+pool_config cli_pool_config(const std::string& claude_bin, const std::string& working_dir,
+                            std::uint64_t slots) {
+  pool_config cfg;
+  cfg.claude_bin = claude_bin;
+  cfg.working_dir = working_dir;
+  cfg.slot_mode = slot_mode::ephemeral;
+  cfg.initial_slots = slots;
+  cfg.scaling.max_slots = std::max<std::uint64_t>(slots, cfg.scaling.max_slots);
+  return cfg;
+}
+
 } // namespace claude_pool::bench

@@ -32,4 +32,9 @@ struct cli_invocation {
 /// What the pool's executor runs for a task without overrides on a fresh (ephemeral) slot.
 cli_invocation invocation_for(const pool_config& cfg, const std::string& default_claude_bin);
 
+/// The pool the process-level benchmarks run a CLI through: `slots` ephemeral slots (no
+/// session to resume) running `claude_bin` in `working_dir`.
+pool_config cli_pool_config(const std::string& claude_bin, const std::string& working_dir,
+                            std::uint64_t slots);
+
 } // namespace claude_pool::bench

@@ -50,12 +50,7 @@ nlohmann::json run_process_step(const nlohmann::json& spec) {
   const std::string prompt = "task";
 
   temp_dir dir("claude-pool-bench-process");
-  pool_config cfg;
-  cfg.claude_bin = fake;
-  cfg.working_dir = dir.path();
-  cfg.slot_mode = slot_mode::ephemeral;
-  cfg.initial_slots = c;
-  cfg.scaling.max_slots = std::max<std::uint64_t>(c, cfg.scaling.max_slots);
+  auto cfg = cli_pool_config(fake, dir.path(), c);
   auto inv = invocation_for(cfg, fake);
   auto cs = std::to_string(c);
 

@@ -26,6 +26,7 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include "benchmarks/common/cli_invocation.hpp"
 #include "benchmarks/common/temp_dir.hpp"
 #include "benchmarks/harness/bench_executors.hpp"
 #include "benchmarks/harness/pool_driver.hpp"
@@ -165,12 +166,7 @@ int main(int argc, char** argv) {
   ::setenv("TMPDIR", store_dir.c_str(), 1);
   bench::temp_dir dir("claude-pool-soak");
 
-  pool_config cfg;
-  cfg.claude_bin = CLAUDE_POOL_MINIMAL_CLI;
-  cfg.working_dir = dir.path();
-  cfg.slot_mode = slot_mode::ephemeral;
-  cfg.initial_slots = slots;
-  cfg.scaling.max_slots = std::max<std::uint64_t>(slots, cfg.scaling.max_slots);
+  auto cfg = bench::cli_pool_config(CLAUDE_POOL_MINIMAL_CLI, dir.path(), slots);
   cfg.store_path = dir.path() + "/soak.db";
   auto exec = std::make_shared<phase_executor>(
     std::make_shared<bench::instant_executor>(7),

@@ -151,12 +151,7 @@ int main(int argc, char** argv) {
 
   // 2. The pool process's CPU per task and the throughput, minimal fake CLI.
   bench::temp_dir dir("claude-pool-bench-spawn");
-  pool_config cfg;
-  cfg.claude_bin = fake;
-  cfg.working_dir = dir.path();
-  cfg.slot_mode = slot_mode::ephemeral;
-  cfg.initial_slots = slots;
-  cfg.scaling.max_slots = std::max<std::uint64_t>(slots, cfg.scaling.max_slots);
+  auto cfg = bench::cli_pool_config(fake, dir.path(), slots);
   auto inv = bench::invocation_for(cfg, fake);
   std::map<std::string, std::vector<double>> rate, cpu;
   for (int r = 0; r < rounds; ++r) {

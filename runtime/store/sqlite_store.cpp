@@ -130,24 +130,8 @@ public:
   }
 
   std::vector<task_record> load_tasks() override {
-    std::vector<std::pair<std::string, std::string>> rows; // id, record
-    guarded("cannot read the tasks", [&] {
-      SQLite::Statement st(db_, "SELECT id, record FROM tasks ORDER BY seq");
-      while (st.executeStep())
-        rows.emplace_back(st.getColumn(0).getString(), st.getColumn(1).getString());
-    });
-    std::vector<task_record> out;
-    out.reserve(rows.size());
-    for (auto& [id, text] : rows) {
-      // A record this build cannot read stops the load: dropping it would lose a task.
-      try {
-        out.push_back(nlohmann::json::parse(text).get<task_record>());
-      } catch (const std::exception& e) {
-        throw store_error("task store " + path_ + ": the record of task " + id +
-                          " cannot be read: " + e.what());
-      }
-    }
-    return out;
+    return read_records("cannot read the tasks", "SELECT id, record FROM tasks ORDER BY seq",
+                        [](SQLite::Statement&) {});
   }
 
   // The state is read from the record's JSON (SQLite's json_extract), so the schema stays
