@@ -61,7 +61,7 @@ std::optional<std::string> choose_credential(const pool_config& cfg,
 }
 
 std::string credential_key(const slot_record& slot) {
-  std::string name = slot.config.credential.value_or(std::string(default_credential_name));
+  std::string name = slot.config->credential.value_or(std::string(default_credential_name));
   return slot.node ? *slot.node + ":" + name : name;
 }
 

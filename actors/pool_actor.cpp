@@ -57,18 +57,21 @@ supervisor_setup slot_supervision(self_ptr self, std::shared_ptr<const pool_conf
                              pool_event ev) {
     sup->send(pool, slot_event_atom_v, rec, std::move(ev));
   };
-  // Each new slot is bound to a credential for life (the one with most room).
-  setup.spec.place = [cfg](slot_config& slot, const std::vector<const slot_config*>& siblings) {
-    if (!slot.credential)
-      slot.credential = choose_credential(*cfg, siblings);
-  };
+  // Each new slot is bound to a credential for life (the one with most room). Without
+  // credentials there is nothing to choose (and the supervisor need not list the siblings).
+  if (!cfg->credentials.empty())
+    setup.spec.place = [cfg](slot_config& slot, const std::vector<const slot_config*>& siblings) {
+      if (!slot.credential)
+        slot.credential = choose_credential(*cfg, siblings);
+    };
   setup.policy = restart_policy::from(*cfg);
   if (cfg->supervisor_enabled)
     setup.periodic_pass = std::chrono::seconds(cfg->supervisor_interval_secs);
   auto count = cfg->initial_slots.value_or(cfg->scaling.min_slots);
   for (std::uint64_t i = 0; i < count; ++i)
-    setup.initial.push_back(i < services.slot_configs.size() ? services.slot_configs[i]
-                                                             : slot_config{});
+    setup.initial.push_back(i < services.slot_configs.size()
+                              ? shared_value<slot_config>(services.slot_configs[i])
+                              : shared_value<slot_config>()); // the shared default
   setup.sessions = std::move(services.sessions);
   setup.owner = caf::actor_cast<caf::actor>(self);
   return setup;
@@ -105,6 +108,7 @@ pool_actor::behavior_type pool_behavior(self_ptr self, pool_config config, pool_
   using namespace pool_reactions;
   return {
     [self](submit_atom, task_submission& sub) { return submit(self, sub); },
+    [self](submit_atom, std::vector<task_submission>& subs) { return submit_many(self, subs); },
     [self](run_atom, task_submission& sub) { return run(self, sub); },
     [self](wait_atom, const task_id& id) { return wait_for(self, id); },
     [self](result_atom, const task_id& id) -> caf::result<task_record> {

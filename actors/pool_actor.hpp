@@ -70,6 +70,8 @@ struct pool_actor_state {
     /// added to what the current one reports, so the slot's counters never go back.
     std::uint64_t earlier_tasks = 0;
     std::uint64_t earlier_cost_microdollars = 0;
+    /// `credential_key(record)`, kept: routing asks for it for every task it places.
+    std::string credential;
   };
 
   std::shared_ptr<const pool_config> config;
@@ -85,6 +87,9 @@ struct pool_actor_state {
   /// Limits and logins, per credential (see credential_state.hpp). Made on first use: the
   /// config's profiles, "default", and slot hosts' logins ("<node>:<name>").
   std::map<std::string, credential_state> credentials;
+  /// How many slots each credential has (keys as `credential_key`), kept as slots come and
+  /// go: `paused` and `all_refused` ask on every routing pass, which must not walk the slots.
+  std::map<std::string, std::uint64_t> slots_per_credential;
   std::set<task_id> preempted;                           ///< stopped by a breaker
   std::vector<std::pair<slot_id, task_id>> to_preempt;   ///< the actor sends these cancels
 
@@ -152,6 +157,8 @@ struct pool_actor_state {
 
   /// Takes a slot out of the pool's tables (it runs no task).
   void remove_slot(const slot_id& slot);
+  /// One slot fewer on credential `key` (see slots_per_credential).
+  void uncount_credential(const std::string& key);
 
   /// A slot whose task never started (cancelled while the budget decided) is free again;
   /// a retiring slot is not put back into routing.
@@ -251,6 +258,10 @@ struct pool_actor_state {
   /// Takes back a task just accepted whose record could not be written (a full disk): it
   /// never ran, so nothing of it is kept — its submitter hears `store_failed` instead.
   void withdraw(const task_id& id);
+  /// The same for many at once (one pass over the queue, not one per task).
+  void withdraw(const std::set<task_id>& ids);
+  /// The tasks whose record the last flush could not write (none without a store).
+  std::set<task_id> unwritten() const { return {changed.begin(), changed.end()}; }
   /// Whether `id`'s latest change is still waiting to be written.
   bool unwritten(const task_id& id) const;
   /// At start, takes every task the store has: ended ones keep their records; pending ones

@@ -32,6 +32,11 @@ caf::result<std::vector<task_record>> list(self_ptr self, const task_filter& fil
 /// Accepts a submission (through the budget, when the pool has one) and answers its id.
 caf::result<task_id> submit(self_ptr self, task_submission& sub);
 
+/// Accepts many submissions like `submit`, one answer each in order; the accepted ones are
+/// recorded in one store write and routed once (what makes the facade's `submit_all` fast).
+caf::result<std::vector<submit_answer>> submit_many(self_ptr self,
+                                                     std::vector<task_submission>& subs);
+
 /// Accepts a submission like `submit` and answers the task's record once it ends.
 caf::result<task_record> run(self_ptr self, task_submission& sub);
 

@@ -231,6 +231,92 @@ caf::result<task_id> submit(self_ptr self, task_submission& sub) {
   return promise;
 }
 
+namespace {
+
+void refuse(submit_answer& answer, const caf::error& err) {
+  answer.error_code = err.code();
+  answer.error = error_context(err).value_or("the submission was refused");
+}
+
+/// A batch whose submissions wait for the budget's word, one by one as `submit` would.
+struct budgeted_batch {
+  std::vector<submit_answer> answers;
+  std::size_t outstanding = 0;
+  caf::typed_response_promise<std::vector<submit_answer>> promise;
+
+  void answered() {
+    if (--outstanding == 0)
+      promise.deliver(std::move(answers));
+  }
+};
+
+caf::result<std::vector<submit_answer>>
+submit_many_budgeted(self_ptr self, std::vector<task_submission>& subs) {
+  auto batch = std::make_shared<budgeted_batch>();
+  batch->answers.resize(subs.size());
+  batch->outstanding = subs.size() + 1; // + 1: this function's own part, answered last
+  batch->promise = self->make_response_promise<std::vector<submit_answer>>();
+  for (std::size_t i = 0; i < subs.size(); ++i) {
+    if (auto err = refusal(self, subs[i])) {
+      refuse(batch->answers[i], err);
+      batch->answered();
+      continue;
+    }
+    auto want = wanted_allowance(subs[i].config);
+    self->request(self->state.budget, caf::infinite, admit_atom_v, want, subs[i].tags)
+      .then(
+        [self, batch, i, sub = std::move(subs[i])](std::uint64_t) mutable {
+          auto& answer = batch->answers[i];
+          if (auto err = refusal(self, sub)) { // e.g. a drain began meanwhile
+            refuse(answer, err);
+          } else if (auto id = accept(self, std::move(sub))) {
+            answer.id = std::move(*id);
+          } else {
+            refuse(answer, id.error());
+          }
+          batch->answered();
+        },
+        [batch, i](caf::error& err) {
+          refuse(batch->answers[i], err);
+          batch->answered();
+        });
+  }
+  auto promise = batch->promise;
+  batch->answered();
+  return promise;
+}
+
+} // namespace
+
+caf::result<std::vector<submit_answer>> submit_many(self_ptr self,
+                                                     std::vector<task_submission>& subs) {
+  if (self->state.budget)
+    return submit_many_budgeted(self, subs);
+  auto& st = self->state;
+  std::vector<submit_answer> answers(subs.size());
+  for (std::size_t i = 0; i < subs.size(); ++i) {
+    if (auto err = refusal(self, subs[i]))
+      refuse(answers[i], err);
+    else
+      answers[i].id = st.accept(std::move(subs[i]));
+  }
+  persist(self); // one write for the batch, durable before the submitter hears the ids
+  if (auto lost = st.store ? st.unwritten() : std::set<task_id>{}; !lost.empty()) {
+    st.withdraw(lost);
+    for (auto& answer : answers)
+      if (answer.id && lost.count(*answer.id)) {
+        answer.id.reset();
+        refuse(answer, caf::make_error(pool_errc::store_failed,
+                                       "cannot record the task, so it was not accepted: "
+                                         + st.store_failure.value_or("the store refused it")));
+      }
+  }
+  fail_unroutable(self);
+  dispatch(self);
+  arm_expiry(self);
+  return answers;
+}
+
 caf::result<task_record> run(self_ptr self, task_submission& sub) {
   if (auto err = refusal(self, sub))
     return err;

@@ -54,7 +54,10 @@ task_id pool_actor_state::accept(task_submission sub) {
   rec.live_progress = sub.live_progress;
   rec.working_dir = std::move(sub.working_dir);
   auto id = rec.id;
-  touched(id);
+  // Counted as pending at once (a new id: nothing to note before, no lookup needed).
+  ++state_counts[static_cast<std::size_t>(task_state::pending)];
+  if (store || on_task_change)
+    changed.push_back(id);
   queued_at[id] = rec.created_at_ms.value_or(now_ms());
   tasks.emplace(id, std::move(rec));
   order.push_back(id);
@@ -85,17 +88,21 @@ std::vector<assignment> pool_actor_state::route(std::uint64_t now, std::size_t l
       since = std::max(since, now);
   if (idle.empty() || queue.empty())
     return out;
-  std::map<std::string, std::uint64_t> running; // by credential, for max_concurrent
-  for (auto& [id, entry] : slots)
-    if (entry.record.state == slot_state::busy)
-      ++running[credential_key(entry.record)];
+  // Busy slots by credential, for max_concurrent: counted only when a credential has a cap
+  // (this pass runs for every task placed and must not walk the slots otherwise).
+  bool capped = std::any_of(config->credentials.begin(), config->credentials.end(),
+                            [](const credential_profile& c) { return c.max_concurrent.has_value(); });
+  std::map<std::string, std::uint64_t> running;
+  if (capped)
+    for (auto& [id, entry] : slots)
+      if (entry.record.state == slot_state::busy)
+        ++running[entry.credential];
   // Most recently idle first; a slot whose credential may not start now is passed over.
   for (auto i = idle.size(); i-- > 0 && !queue.empty() && out.size() < limit;) {
     auto slot = idle[i];
     auto& entry = slots[slot];
-    auto key = credential_key(entry.record);
-    auto& cred = credential_of(slot);
-    if (!cred.may_start(running[key], now))
+    auto& cred = credential_named(entry.credential);
+    if (!cred.may_start(capped ? running[entry.credential] : 0, now))
       continue;
     std::optional<task_id> next;
     while (!queue.empty() && !next) {
@@ -117,7 +124,8 @@ std::vector<assignment> pool_actor_state::route(std::uint64_t now, std::size_t l
     if (cred.auth.open)
       cred.auth.probe = task.id; // the probe, alone: held until it answers
     cred.last_start_ms = now;
-    ++running[key];
+    if (capped)
+      ++running[entry.credential];
     queued_at.erase(task.id);
     entry.record.state = slot_state::busy;
     entry.record.current_task = task.id;

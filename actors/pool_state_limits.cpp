@@ -59,11 +59,22 @@ std::uint64_t next_probe(const pool_actor_state& st, std::uint64_t now) {
 bool parks(const pool_actor_state& st) { return st.config->auth_failure == "park"; }
 
 /// The credentials that have a slot.
-std::set<std::string> slotted(const pool_actor_state& st) {
-  std::set<std::string> keys;
-  for (auto& [id, entry] : st.slots)
-    keys.insert(credential_key(entry.record));
+std::vector<std::string> slotted(const pool_actor_state& st) {
+  std::vector<std::string> keys;
+  for (auto& [key, n] : st.slots_per_credential)
+    keys.push_back(key);
   return keys;
+}
+
+/// True when `pred` holds for every credential that has a slot (false without slots).
+template <class Pred>
+bool every_slotted(const pool_actor_state& st, Pred pred) {
+  return !st.slots_per_credential.empty()
+         && std::all_of(st.slots_per_credential.begin(), st.slots_per_credential.end(),
+                        [&](const auto& kv) {
+                          auto it = st.credentials.find(kv.first);
+                          return it != st.credentials.end() && pred(it->second);
+                        });
 }
 
 } // namespace
@@ -71,7 +82,7 @@ std::set<std::string> slotted(const pool_actor_state& st) {
 credential_state& pool_actor_state::credential_of(const std::optional<slot_id>& slot) {
   if (slot)
     if (auto it = slots.find(*slot); it != slots.end())
-      return credential_named(credential_key(it->second.record));
+      return credential_named(it->second.credential);
   return credential_named(std::string(default_credential_name));
 }
 
@@ -90,19 +101,11 @@ credential_state& pool_actor_state::credential_named(const std::string& key) {
 }
 
 bool pool_actor_state::paused(std::uint64_t now) const {
-  auto keys = slotted(*this);
-  return !keys.empty() && std::all_of(keys.begin(), keys.end(), [&](const std::string& key) {
-    auto it = credentials.find(key);
-    return it != credentials.end() && it->second.held(now);
-  });
+  return every_slotted(*this, [&](const credential_state& c) { return c.held(now); });
 }
 
 bool pool_actor_state::all_refused() const {
-  auto keys = slotted(*this);
-  return !keys.empty() && std::all_of(keys.begin(), keys.end(), [&](const std::string& key) {
-    auto it = credentials.find(key);
-    return it != credentials.end() && it->second.auth.open;
-  });
+  return every_slotted(*this, [](const credential_state& c) { return c.auth.open; });
 }
 
 std::optional<std::uint64_t> pool_actor_state::next_resume(std::uint64_t now) const {

@@ -13,16 +13,20 @@ using namespace pool_task_transitions;
 void pool_actor_state::add_slot(slot_actor handle, slot_record record) {
   auto id = record.id;
   record.state = slot_state::idle;
-  idle.erase(std::remove(idle.begin(), idle.end(), id), idle.end());
   slot_by_addr.emplace(handle.address(), id);
   std::uint64_t earlier_tasks = 0, earlier_cost = 0;
   if (auto old = slots.find(id); old != slots.end()) { // a restart: keep what it did
+    idle.erase(std::remove(idle.begin(), idle.end(), id), idle.end()); // (a new slot is not)
     earlier_tasks = old->second.record.tasks_completed;
     earlier_cost = old->second.record.cost_microdollars;
+    uncount_credential(old->second.credential);
   }
   record.tasks_completed += earlier_tasks;
   record.cost_microdollars += earlier_cost;
-  slots[id] = slot_entry{std::move(handle), std::move(record), earlier_tasks, earlier_cost};
+  auto key = credential_key(record);
+  ++slots_per_credential[key];
+  slots[id] = slot_entry{std::move(handle), std::move(record), earlier_tasks, earlier_cost,
+                         std::move(key)};
   idle.push_back(id);
   idle_since[id] = now_ms();
 }
@@ -37,6 +41,11 @@ void pool_actor_state::update_slot(const slot_record& record, pool_event ev) {
     auto tasks_done = kept.tasks_completed;
     auto cost = kept.cost_microdollars;
     kept = record;
+    if (auto key = credential_key(kept); key != it->second.credential) {
+      uncount_credential(it->second.credential);
+      ++slots_per_credential[key];
+      it->second.credential = std::move(key);
+    }
     kept.current_task = current;
     kept.tasks_completed = tasks_done;
     kept.cost_microdollars = cost;
@@ -63,7 +72,15 @@ void pool_actor_state::remove_slot(const slot_id& slot) {
   idle_since.erase(slot);
   last_used.erase(slot);
   retiring.erase(slot);
-  slots.erase(slot);
+  if (auto it = slots.find(slot); it != slots.end()) {
+    uncount_credential(it->second.credential);
+    slots.erase(it);
+  }
+}
+
+void pool_actor_state::uncount_credential(const std::string& key) {
+  if (auto it = slots_per_credential.find(key); it != slots_per_credential.end() && --it->second == 0)
+    slots_per_credential.erase(it);
 }
 
 std::vector<slot_id> pool_actor_state::retirees(std::uint64_t n) const {

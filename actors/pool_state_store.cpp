@@ -46,16 +46,23 @@ std::string pool_actor_state::flush() {
   return {};
 }
 
-void pool_actor_state::withdraw(const task_id& id) {
-  settle_counts(); // its acceptance was counted: take it back
-  if (auto it = tasks.find(id); it != tasks.end()) {
-    --state_counts[static_cast<std::size_t>(it->second.state)];
-    tasks.erase(it);
+void pool_actor_state::withdraw(const task_id& id) { withdraw(std::set<task_id>{id}); }
+
+void pool_actor_state::withdraw(const std::set<task_id>& ids) {
+  if (ids.empty())
+    return;
+  settle_counts(); // their acceptance was counted: take it back
+  for (auto& id : ids) {
+    if (auto it = tasks.find(id); it != tasks.end()) {
+      --state_counts[static_cast<std::size_t>(it->second.state)];
+      tasks.erase(it);
+    }
+    queued_at.erase(id);
   }
-  queued_at.erase(id);
-  queue.erase(std::remove(queue.begin(), queue.end(), id), queue.end());
-  order.erase(std::remove(order.begin(), order.end(), id), order.end());
-  changed.erase(std::remove(changed.begin(), changed.end(), id), changed.end());
+  auto listed = [&](const task_id& id) { return ids.count(id) > 0; };
+  queue.erase(std::remove_if(queue.begin(), queue.end(), listed), queue.end());
+  order.erase(std::remove_if(order.begin(), order.end(), listed), order.end());
+  changed.erase(std::remove_if(changed.begin(), changed.end(), listed), changed.end());
 }
 
 bool pool_actor_state::unwritten(const task_id& id) const {

@@ -18,7 +18,7 @@ execution_request slot_actor_state::begin(const task_assignment& task) {
   req.slot = record.id;
   req.prompt = task.prompt;
   auto overrides = task.overrides ? &*task.overrides : nullptr;
-  req.config = resolve_config(*deps.config, record.config, overrides);
+  req.config = resolve_config(*deps.config, *record.config, overrides);
   setup_error.reset();
   if (deps.worktrees && !task.working_dir && !record.worktree_path) {
     try {

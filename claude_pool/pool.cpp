@@ -292,17 +292,42 @@ task_record refused_record(const task_submission& sub, const pool_error& why) {
   return rec;
 }
 
+// In messages of up to `chunk` submissions, all sent before any answer is read: the pool
+// accepts a message's submissions in one reaction (one store write, one routing pass), and
+// no single message keeps it from its other work for long.
 std::vector<pool::submitted> pool::submit_all(std::vector<task_submission> subs) {
+  constexpr std::size_t chunk = 4096;
   auto& self = impl_->caller();
-  using handle = decltype(self->request(impl_->actor, caf::infinite, submit_atom_v, subs[0]));
+  using batch = std::vector<task_submission>;
+  using handle = decltype(self->request(impl_->actor, caf::infinite, submit_atom_v, batch{}));
   std::vector<handle> answers;
-  answers.reserve(subs.size());
-  for (auto& sub : subs)
-    answers.push_back(self->request(impl_->actor, caf::infinite, submit_atom_v, std::move(sub)));
-  std::vector<submitted> out(answers.size());
-  for (std::size_t i = 0; i < answers.size(); ++i)
-    answers[i].receive([&](task_id& id) { out[i].id = std::move(id); },
-                       [&](caf::error& err) { out[i].error = impl_->to_exception(err); });
+  for (std::size_t at = 0; at < subs.size(); at += chunk) {
+    auto end = std::min(subs.size(), at + chunk);
+    batch part(std::make_move_iterator(subs.begin() + static_cast<std::ptrdiff_t>(at)),
+               std::make_move_iterator(subs.begin() + static_cast<std::ptrdiff_t>(end)));
+    answers.push_back(self->request(impl_->actor, caf::infinite, submit_atom_v, std::move(part)));
+  }
+  std::vector<submitted> out;
+  out.reserve(subs.size());
+  for (std::size_t i = 0; i < answers.size(); ++i) {
+    auto part_size = std::min(chunk, subs.size() - i * chunk);
+    answers[i].receive(
+      [&](std::vector<submit_answer>& part) {
+        for (auto& a : part) {
+          submitted one;
+          if (a.id)
+            one.id = std::move(*a.id);
+          else
+            one.error = pool_error(static_cast<pool_errc>(a.error_code), a.error);
+          out.push_back(std::move(one));
+        }
+      },
+      [&](caf::error& err) { // the pool stopped: every submission of the part says so
+        auto why = impl_->to_exception(err);
+        for (std::size_t k = 0; k < part_size; ++k)
+          out.push_back(submitted{std::nullopt, why});
+      });
+  }
   return out;
 }
 

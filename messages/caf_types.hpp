@@ -109,6 +109,7 @@ CLAUDE_POOL_INSPECT_AS_JSON(task_assignment)
 CLAUDE_POOL_INSPECT_AS_JSON(pool_event)
 CLAUDE_POOL_INSPECT_AS_JSON(budget_status)
 CLAUDE_POOL_INSPECT_AS_JSON(pool_load)
+CLAUDE_POOL_INSPECT_AS_JSON(submit_answer)
 
 #undef CLAUDE_POOL_INSPECT_AS_JSON
 
@@ -140,6 +141,9 @@ CAF_BEGIN_TYPE_ID_BLOCK(claude_pool, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(claude_pool, (claude_pool::chain_definition))
   CAF_ADD_TYPE_ID(claude_pool, (claude_pool::chain_record))
   CAF_ADD_TYPE_ID(claude_pool, (std::vector<claude_pool::chain_record>))
+  CAF_ADD_TYPE_ID(claude_pool, (std::vector<claude_pool::task_submission>))
+  CAF_ADD_TYPE_ID(claude_pool, (claude_pool::submit_answer))
+  CAF_ADD_TYPE_ID(claude_pool, (std::vector<claude_pool::submit_answer>))
 
   // Requests to the pool.
   CAF_ADD_ATOM(claude_pool, claude_pool, submit_atom, "submit")

@@ -130,6 +130,10 @@ using pool_actor = pool_client_actor::extend_with<pool_member_actor>::extend<
   caf::reacts_to<drain_atom>,
   /// Its own: ended records over the retention limits leave memory (see pool_state's trim).
   caf::reacts_to<trim_atom>,
+  /// Facade → pool: many submissions in one message, one answer each in order (an id, or
+  /// the refusal `submit` would have answered with); the accepted ones are recorded in one
+  /// store write and routed once.
+  caf::replies_to<submit_atom, std::vector<task_submission>>::with<std::vector<submit_answer>>,
   /// Facade → pool, once at start: the registry that answers the chain messages.
   caf::reacts_to<chains_atom, chain_registry_actor>,
   caf::reacts_to<resume_atom>,

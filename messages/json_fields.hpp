@@ -105,6 +105,7 @@ CLAUDE_POOL_DECLARE_READ_OBJECT(pool_status)
 CLAUDE_POOL_DECLARE_READ_OBJECT(pool_load)
 CLAUDE_POOL_DECLARE_READ_OBJECT(drain_summary)
 CLAUDE_POOL_DECLARE_READ_OBJECT(task_assignment)
+CLAUDE_POOL_DECLARE_READ_OBJECT(submit_answer)
 #undef CLAUDE_POOL_DECLARE_READ_OBJECT
 
 /// What a user wrote (strict reading) is also checked for what JSON cannot say; most types
@@ -114,6 +115,17 @@ void check_strict(const T&, const std::string& /*path*/) {}
 
 /// Task overrides a user wrote (a chain step's or a batch line's `config`) are validated.
 void check_strict(const task_overrides& x, const std::string& path);
+
+// -- shared values ----------------------------------------------------------------------------
+
+/// A shared value is written and read as the value itself (the writer: field_writer).
+template <class T>
+void read_value(const nlohmann::json& v, const std::string& path, shared_value<T>& out,
+                bool strict) {
+  T x;
+  read_value(v, path, x, strict);
+  out = shared_value<T>(std::move(x));
+}
 
 // -- containers -------------------------------------------------------------------------------
 
@@ -159,6 +171,11 @@ public:
   template <class T>
   void defaulted(const char* name, const T& x) {
     j_[name] = x;
+  }
+
+  template <class T>
+  void required(const char* name, const shared_value<T>& x) {
+    j_[name] = *x;
   }
 
   /// Unset is written as null (serde's default for `Option`).

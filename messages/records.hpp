@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "messages/boxed.hpp"
+#include "messages/shared_value.hpp"
 #include "messages/config.hpp"
 #include "messages/enums.hpp"
 #include "messages/ids.hpp"
@@ -18,7 +19,9 @@ namespace claude_pool {
 struct slot_record {
   slot_id id;
   slot_state state = slot_state::idle;
-  slot_config config;
+  /// Shared (messages/shared_value.hpp): copies of a record share one configuration; change
+  /// it with `config.edit()`.
+  shared_value<slot_config> config;
   std::optional<task_id> current_task;
   std::optional<std::string> session_id;
   std::uint64_t tasks_completed = 0;

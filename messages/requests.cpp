@@ -138,6 +138,13 @@ void fields(W& w, task_assignment& x) {
   w.defaulted("watch_cost", x.watch_cost);
 }
 
+template <class W>
+void fields(W& w, submit_answer& x) {
+  w.nullable("id", x.id);
+  w.defaulted("error_code", x.error_code);
+  w.defaulted("error", x.error);
+}
+
 } // namespace
 
 CLAUDE_POOL_JSON_OBJECT(pool_event)
@@ -150,6 +157,7 @@ CLAUDE_POOL_JSON_OBJECT(pool_status)
 CLAUDE_POOL_JSON_OBJECT(pool_load)
 CLAUDE_POOL_JSON_OBJECT(drain_summary)
 CLAUDE_POOL_JSON_OBJECT(task_assignment)
+CLAUDE_POOL_JSON_OBJECT(submit_answer)
 
 task_submission parse_batch_line(const json& j) {
   task_submission sub;

@@ -153,6 +153,14 @@ struct task_assignment {
   bool watch_cost = false;
 };
 
+/// One submission's answer in a batch (`submit_atom` with a vector of submissions, the
+/// facade's `submit_all`): the accepted task's id, or why it was refused.
+struct submit_answer {
+  std::optional<task_id> id;
+  std::uint32_t error_code = 0; ///< a `pool_errc` (messages/caf_types.hpp) when refused
+  std::string error;            ///< the refusal's sentence
+};
+
 void to_json(nlohmann::json& j, const pool_event& x);
 void from_json(const nlohmann::json& j, pool_event& x);
 void to_json(nlohmann::json& j, const task_submission& x);
@@ -173,6 +181,8 @@ void to_json(nlohmann::json& j, const drain_summary& x);
 void from_json(const nlohmann::json& j, drain_summary& x);
 void to_json(nlohmann::json& j, const task_assignment& x);
 void from_json(const nlohmann::json& j, task_assignment& x);
+void to_json(nlohmann::json& j, const submit_answer& x);
+void from_json(const nlohmann::json& j, submit_answer& x);
 
 /// Reads one line of a batch file as a user wrote it: `prompt` (not empty), `tags`,
 /// `max_attempts`, `live_progress` and `config` (validated); unknown fields are errors.

@@ -189,7 +189,7 @@ slot_record supervisor_state::restarted_record(const slot_id& slot) const {
   return rec;
 }
 
-slot_record supervisor_state::next_record(slot_config cfg) {
+slot_record supervisor_state::next_record(shared_value<slot_config> cfg) {
   slot_record rec;
   auto name = "slot-" + std::to_string(next_index++);
   rec.id = slot_id{spec.node ? *spec.node + "/" + name : name};
@@ -197,8 +197,8 @@ slot_record supervisor_state::next_record(slot_config cfg) {
   if (spec.place) {
     std::vector<const slot_config*> siblings;
     for (auto& [id, c] : children)
-      siblings.push_back(&c.record.config);
-    spec.place(cfg, siblings);
+      siblings.push_back(&*c.record.config);
+    spec.place(cfg.edit(), siblings);
   }
   rec.config = std::move(cfg);
   // A pool restarted on its store: the slot of the same id continues its session.
@@ -243,7 +243,7 @@ supervisor_actor::behavior_type supervisor_behavior(self_ptr self, supervisor_se
     },
     [self](add_slots_atom, std::uint64_t n) {
       for (std::uint64_t i = 0; i < n; ++i)
-        start_child(self, self->state.next_record(slot_config{}), true);
+        start_child(self, self->state.next_record({}), true); // the shared default
     },
     [self](retire_atom, const slot_id& id) {
       auto& st = self->state;

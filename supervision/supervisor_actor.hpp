@@ -51,7 +51,7 @@ struct supervisor_setup {
   /// How often the periodic pass retries errored children (unset: no periodic pass).
   std::optional<std::chrono::seconds> periodic_pass;
   /// One child each is started at once, with this configuration.
-  std::vector<slot_config> initial;
+  std::vector<shared_value<slot_config>> initial;
   /// Sessions a restarted pool's persistent slots continue (from its store), by slot id.
   std::map<slot_id, std::string> sessions;
   /// The supervisor lives as long as its owner; when it goes, the children go too.
@@ -100,7 +100,7 @@ struct supervisor_state {
   slot_record restarted_record(const slot_id& slot) const;
 
   /// The record of the next new child: its id (and node), and a stored session to continue.
-  slot_record next_record(slot_config cfg);
+  slot_record next_record(shared_value<slot_config> cfg);
 };
 
 supervisor_actor::behavior_type

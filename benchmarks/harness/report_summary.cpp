@@ -139,9 +139,23 @@ json scale_targets(const json& scale) {
     record_met = b < 1024;
     record_text = fixed(b, 0) + " B heap per completed record (prompt and output inline)";
   }
+  // The facade's blocking calls: a batch call (one answer per submission) is the facade's
+  // way to many submissions; a single submit() is two thread hand-offs per call and is
+  // reported beside it, not held to this.
+  json facade_met;
+  std::string facade_text;
+  if (scale.contains("submission") && scale["submission"].contains("facade_batch_rate_with_queue")) {
+    auto& sub = scale["submission"];
+    auto batch = sub.value("facade_batch_rate_with_queue", 0.0);
+    facade_met = batch >= 250000;
+    facade_text = fixed(batch, 0) + "/s through submit_all() with "
+                  + std::to_string(sub.value("queued", 0)) + " queued (submit(): "
+                  + fixed(sub.value("facade_rate_with_queue", 0.0), 0) + "/s)";
+  }
   return json::array({target("scale: idle slot < 4 KiB", slot_met, slot_text),
                       target("scale: task record < 1 KiB plus its prompt and output", record_met,
-                             record_text)});
+                             record_text),
+                      target("scale: facade >= 250k submits/s", facade_met, facade_text)});
 }
 
 json durability_figure(const json& d) {

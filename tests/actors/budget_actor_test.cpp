@@ -318,3 +318,33 @@ TEST_CASE("a tag's cap holds while other tags run, and a daily cap makes tasks w
     CHECK(st.budget->spent_microdollars == 400);
   }
 }
+
+TEST_CASE("submit_all on a pool with a budget asks the budget for each submission in order",
+          "[budget][actors][facade]") {
+  auto exec = std::make_shared<scripted_executor>(true);
+  pool_options opts;
+  opts.executor = exec;
+  claude_pool::pool p(capped(1, 100, 10), opts);
+  std::vector<task_submission> subs;
+  for (int i = 0; i < 5; ++i) {
+    task_submission sub{"task " + std::to_string(i), {}, task_overrides{}};
+    // The second and fourth want more than the whole cap: refused, the others accepted.
+    sub.config->max_budget_usd = (i == 1 || i == 3) ? 0.0002 : 0.00001;
+    subs.push_back(sub);
+  }
+  subs.push_back(task_submission{"", {}, std::nullopt}); // invalid: refused before the budget
+  auto answers = p.submit_all(subs);
+  REQUIRE(answers.size() == 6);
+  for (int i : {0, 2, 4}) {
+    REQUIRE(answers[i].id);
+    CHECK(p.wait(*answers[i].id).prompt == "task " + std::to_string(i));
+  }
+  for (int i : {1, 3}) {
+    CHECK_FALSE(answers[i].id);
+    REQUIRE(answers[i].error);
+    CHECK(answers[i].error->code == pool_errc::task_budget_exceeds_remaining);
+  }
+  REQUIRE(answers[5].error);
+  CHECK(answers[5].error->code == pool_errc::invalid_request);
+  CHECK(exec->requests().size() == 3);
+}

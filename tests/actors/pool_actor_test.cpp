@@ -394,3 +394,29 @@ TEST_CASE("submit_all answers each submission in order with its id or its error"
   CHECK(listed[1].id == *answers[2].id);
   CHECK(p.submit_all({}).empty());
 }
+
+TEST_CASE("submit_all over several messages keeps every submission and its order",
+          "[actors][facade]") {
+  auto exec = std::make_shared<scripted_executor>(true);
+  claude_pool::pool p(config_with_slots(2), with(exec));
+  // More than one message's worth (the facade sends 4096 a message), one invalid in the
+  // second message.
+  std::vector<task_submission> subs;
+  for (int i = 0; i < 9000; ++i)
+    subs.push_back(task_submission{i == 5000 ? "" : "n" + std::to_string(i), {}, std::nullopt});
+  auto answers = p.submit_all(subs);
+  REQUIRE(answers.size() == 9000);
+  std::vector<task_id> accepted;
+  for (int i = 0; i < 9000; ++i) {
+    CHECK(bool(answers[i].id) == (i != 5000));
+    if (answers[i].id)
+      accepted.push_back(*answers[i].id);
+  }
+  REQUIRE(answers[5000].error);
+  CHECK(answers[5000].error->code == pool_errc::invalid_request);
+  CHECK(p.wait(accepted.back()).prompt == "n8999");
+  auto listed = p.list();
+  REQUIRE(listed.size() == accepted.size());
+  for (std::size_t i = 0; i < accepted.size(); ++i)
+    CHECK(listed[i].id == accepted[i]);
+}

@@ -127,7 +127,7 @@ TEST_CASE("a credential's caps: held while paused, max_concurrent, start_stagger
   CHECK(c.free_at(1100) == std::optional<std::uint64_t>(5000));
   CHECK_FALSE(c.held(5000));
   slot_record own, hosted;
-  own.config.credential = "team-a";
+  own.config.edit().credential = "team-a";
   hosted.node = "host-1";
   CHECK(credential_key(own) == "team-a");
   CHECK(credential_key(hosted) == "host-1:default"); // a slot host's own login
@@ -150,7 +150,7 @@ TEST_CASE("slots are bound to credentials at start and keep theirs across a rest
   auto st = p.status();
   std::map<std::string, int> bound;
   for (auto& s : st.slots)
-    ++bound[s.config.credential.value_or("?")];
+    ++bound[s.config->credential.value_or("?")];
   CHECK(bound == std::map<std::string, int>{{"team-a", 1}, {"team-b", 3}});
   REQUIRE(find(st, "team-a"));
   CHECK(find(st, "team-a")->slots == 1);
@@ -162,7 +162,7 @@ TEST_CASE("slots are bound to credentials at start and keep theirs across a rest
     auto slot = std::find_if(st.slots.begin(), st.slots.end(),
                              [&](const slot_record& s) { return s.id == r.slot; });
     REQUIRE(slot != st.slots.end());
-    CHECK(credential_of(r) == *slot->config.credential);
+    CHECK(credential_of(r) == *slot->config->credential);
   }
   // A restarted slot keeps its credential.
   p.run("crash");
@@ -174,7 +174,7 @@ TEST_CASE("slots are bound to credentials at start and keep theirs across a rest
   }));
   std::map<std::string, int> after;
   for (auto& s : p.status().slots)
-    ++after[s.config.credential.value_or("?")];
+    ++after[s.config->credential.value_or("?")];
   CHECK(after == bound);
 }
 

@@ -208,6 +208,14 @@ TEST_CASE("a submission whose record cannot be written is refused, never runs, a
     }
   }
   CHECK_THROWS_AS(p.run("run while full"), pool_error);
+  // submit_all: each submission whose record cannot be written is refused.
+  auto batch = p.submit_all({task_submission{"batch a", {}, {}}, task_submission{"batch b", {}, {}}});
+  REQUIRE(batch.size() == 2);
+  for (auto& answer : batch) {
+    CHECK_FALSE(answer.id);
+    REQUIRE(answer.error);
+    CHECK(answer.error->code == pool_errc::store_failed);
+  }
   CHECK(exec->requests().size() == 1); // nothing ran unrecorded
   CHECK(p.list().size() == 1);         // and the pool keeps nothing of them
   store->full = false;

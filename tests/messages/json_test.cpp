@@ -375,8 +375,8 @@ TEST_CASE("slot_record round-trips every field", "[json]") {
   slot_record s;
   s.id = slot_id{"slot-3"};
   s.state = slot_state::busy;
-  s.config.name = "writer";
-  s.config.max_turns = 4;
+  s.config.edit().name = "writer";
+  s.config.edit().max_turns = 4;
   s.current_task = task_id{"task-9"};
   s.session_id = "sess-x";
   s.tasks_completed = 41;
@@ -389,8 +389,8 @@ TEST_CASE("slot_record round-trips every field", "[json]") {
   auto b = round_trip(s);
   CHECK(b.id == slot_id{"slot-3"});
   CHECK(b.state == slot_state::busy);
-  CHECK(b.config.name == std::optional<std::string>("writer"));
-  CHECK(b.config.max_turns == std::optional<std::uint32_t>(4));
+  CHECK(b.config->name == std::optional<std::string>("writer"));
+  CHECK(b.config->max_turns == std::optional<std::uint32_t>(4));
   CHECK(b.current_task == std::optional<task_id>(task_id{"task-9"}));
   CHECK(b.session_id == std::optional<std::string>("sess-x"));
   CHECK(b.tasks_completed == 41);
@@ -828,7 +828,7 @@ TEST_CASE("a PoolConfig and a SlotRecord written by hand in serde's shape parse"
   })");
   auto s = slot_doc.get<slot_record>();
   CHECK(s.id == slot_id{"slot-0"});
-  CHECK(s.config.role == std::optional<std::string>("coder"));
+  CHECK(s.config->role == std::optional<std::string>("coder"));
   CHECK(s.tasks_completed == 2);
   CHECK(json(s) == slot_doc);
 }
