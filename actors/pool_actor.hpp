@@ -79,11 +79,16 @@ struct pool_actor_state {
   /// Submission order, for list(). Entries of tasks that left memory (retention) are
   /// dropped from the front and, now and then, from the middle (see trim).
   std::deque<task_id> order;
-  std::deque<task_id> queue;             ///< FIFO; entries no longer pending are skipped
+  /// A queued task and since when it waits (for slot_assignment_timeout): kept in the queue
+  /// entry itself, not in a map beside it (a lookup per task accepted, routed and expired).
+  struct queued_task {
+    task_id id;
+    std::uint64_t since = 0;
+  };
+  std::deque<queued_task> queue;         ///< FIFO; entries no longer pending are skipped
   std::map<slot_id, slot_entry> slots;
   std::vector<slot_id> idle;             ///< back() = most recently idle
   bool draining = false;
-  std::unordered_map<task_id, std::uint64_t> queued_at; ///< for slot_assignment_timeout
   /// Limits and logins, per credential (see credential_state.hpp). Made on first use: the
   /// config's profiles, "default", and slot hosts' logins ("<node>:<name>").
   std::map<std::string, credential_state> credentials;

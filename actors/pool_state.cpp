@@ -58,10 +58,9 @@ task_id pool_actor_state::accept(task_submission sub) {
   ++state_counts[static_cast<std::size_t>(task_state::pending)];
   if (store || on_task_change)
     changed.push_back(id);
-  queued_at[id] = rec.created_at_ms.value_or(now_ms());
+  queue.push_back(queued_task{id, rec.created_at_ms.value_or(now_ms())});
   tasks.emplace(id, std::move(rec));
   order.push_back(id);
-  queue.push_back(id);
   return id;
 }
 
@@ -84,8 +83,8 @@ std::vector<assignment> pool_actor_state::route(std::uint64_t now, std::size_t l
   if (was_paused && !paused(now))
     // The pause is over: the queued tasks' slot_assignment_timeout starts again from now,
     // since no slot could take them while the pool waited.
-    for (auto& [id, since] : queued_at)
-      since = std::max(since, now);
+    for (auto& q : queue)
+      q.since = std::max(q.since, now);
   if (idle.empty() || queue.empty())
     return out;
   // Busy slots by credential, for max_concurrent: counted only when a credential has a cap
@@ -106,7 +105,7 @@ std::vector<assignment> pool_actor_state::route(std::uint64_t now, std::size_t l
       continue;
     std::optional<task_id> next;
     while (!queue.empty() && !next) {
-      auto id = queue.front();
+      auto id = queue.front().id;
       queue.pop_front();
       auto it = tasks.find(id);
       if (it != tasks.end() && it->second.state == task_state::pending)
@@ -126,7 +125,6 @@ std::vector<assignment> pool_actor_state::route(std::uint64_t now, std::size_t l
     cred.last_start_ms = now;
     if (capped)
       ++running[entry.credential];
-    queued_at.erase(task.id);
     entry.record.state = slot_state::busy;
     entry.record.current_task = task.id;
     if (task.live_progress)
@@ -143,8 +141,7 @@ void pool_actor_state::unroute(const assignment& a, std::uint64_t now) {
   task.state = task_state::pending;
   task.slot_id.reset();
   task.started_at_ms.reset();
-  queue.push_front(task.id);
-  queued_at[task.id] = task.created_at_ms.value_or(now);
+  queue.push_front(queued_task{task.id, task.created_at_ms.value_or(now)});
   free_slot(a.slot, now);
 }
 
@@ -161,8 +158,7 @@ void requeue(pool_actor_state& st, task_record& task, std::uint64_t now) {
   st.touched(task.id);
   task.state = task_state::pending;
   task.slot_id.reset();
-  st.queue.push_front(task.id);
-  st.queued_at[task.id] = now;
+  st.queue.push_front(pool_actor_state::queued_task{task.id, now});
 }
 
 void fail_task(pool_actor_state& st, task_record& task, task_result result) {
@@ -175,11 +171,11 @@ void fail_task(pool_actor_state& st, task_record& task, task_result result) {
 std::vector<task_id> fail_queued(pool_actor_state& st, const std::string& why,
                                  const std::string& subtype) {
   std::vector<task_id> out;
-  for (auto& id : st.queue) {
+  for (auto& q : st.queue) {
+    auto& id = q.id;
     auto it = st.tasks.find(id);
     if (it == st.tasks.end() || it->second.state != task_state::pending)
       continue;
-    st.queued_at.erase(id);
     fail_task(st, it->second, task_result::failure(why, subtype));
     out.push_back(id);
   }
@@ -216,7 +212,6 @@ void pool_actor_state::refuse(const assignment& a, const std::string& code,
                               const std::string& why, std::uint64_t now) {
   unroute(a, now);
   queue.pop_front(); // unroute put it first
-  queued_at.erase(a.task.id);
   fail_task(*this, tasks.at(a.task.id), task_result::failure(why, code));
 }
 
@@ -337,8 +332,9 @@ std::string pool_actor_state::reject(task_record& task, const std::string& feedb
   task.started_at_ms.reset();
   task.completed_at_ms.reset();
   requeue(*this, task, now);
+  auto entry = queue.front();
   queue.pop_front(); // behind everything already waiting: it is new work
-  queue.push_back(task.id);
+  queue.push_back(entry);
   return {};
 }
 
@@ -347,7 +343,6 @@ std::optional<slot_id> pool_actor_state::cancel(task_record& task, const std::st
   touched(task.id);
   task.result = task_result::failure(why, "cancelled");
   task.transition_to(task_state::cancelled);
-  queued_at.erase(task.id);
   if (was == task_state::running && task.slot_id)
     return task.slot_id;
   return std::nullopt;
@@ -359,17 +354,16 @@ std::vector<task_id> pool_actor_state::expire(std::uint64_t now) {
     return out; // the slots are free, the pool waits: no slot_assignment_timeout
   auto limit = assignment_timeout_ms(*config);
   // Re-queued tasks sit at the front with a later queue time, so look at every entry.
-  std::deque<task_id> kept;
-  for (auto& id : queue) {
+  std::deque<queued_task> kept;
+  for (auto& q : queue) {
+    auto& id = q.id;
     auto it = tasks.find(id);
     if (it == tasks.end() || it->second.state != task_state::pending)
       continue;
-    auto since = queued_at.count(id) ? queued_at[id] : now;
-    if (since + limit > now) {
-      kept.push_back(id);
+    if (q.since + limit > now) {
+      kept.push_back(q);
       continue;
     }
-    queued_at.erase(id);
     fail_task(*this, it->second,
               task_result::failure("no slot became free within slot_assignment_timeout_secs ("
                                      + std::to_string(config->slot_assignment_timeout_secs)
@@ -388,12 +382,11 @@ std::optional<std::uint64_t> pool_actor_state::next_expiry() const {
   auto now = now_ms();
   if (paused(now)) // checked again when the pause ends
     return next_resume(now).value_or(now) + assignment_timeout_ms(*config);
-  for (auto& id : queue) {
-    auto it = tasks.find(id);
-    auto q = queued_at.find(id);
-    if (it == tasks.end() || it->second.state != task_state::pending || q == queued_at.end())
+  for (auto& q : queue) {
+    auto it = tasks.find(q.id);
+    if (it == tasks.end() || it->second.state != task_state::pending)
       continue;
-    auto when = q->second + assignment_timeout_ms(*config);
+    auto when = q.since + assignment_timeout_ms(*config);
     if (!first || when < *first)
       first = when;
   }
@@ -404,8 +397,8 @@ bool pool_actor_state::quiescent() const {
   for (auto& [id, entry] : slots)
     if (entry.record.state == slot_state::busy)
       return false;
-  for (auto& id : queue) {
-    auto it = tasks.find(id);
+  for (auto& q : queue) {
+    auto it = tasks.find(q.id);
     if (it != tasks.end() && it->second.state == task_state::pending)
       return false;
   }

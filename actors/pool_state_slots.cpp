@@ -137,8 +137,8 @@ pool_load pool_actor_state::load() const {
   for (auto& id : idle)
     if (auto it = idle_since.find(id); it != idle_since.end())
       l.idle_since_ms.push_back(it->second);
-  for (auto& id : queue) {
-    auto it = tasks.find(id);
+  for (auto& q : queue) {
+    auto it = tasks.find(q.id);
     if (it != tasks.end() && it->second.state == task_state::pending)
       ++l.pending;
   }

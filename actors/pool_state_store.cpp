@@ -57,10 +57,11 @@ void pool_actor_state::withdraw(const std::set<task_id>& ids) {
       --state_counts[static_cast<std::size_t>(it->second.state)];
       tasks.erase(it);
     }
-    queued_at.erase(id);
   }
   auto listed = [&](const task_id& id) { return ids.count(id) > 0; };
-  queue.erase(std::remove_if(queue.begin(), queue.end(), listed), queue.end());
+  queue.erase(std::remove_if(queue.begin(), queue.end(),
+                             [&](const queued_task& q) { return listed(q.id); }),
+              queue.end());
   order.erase(std::remove_if(order.begin(), order.end(), listed), order.end());
   changed.erase(std::remove_if(changed.begin(), changed.end(), listed), changed.end());
 }
@@ -93,8 +94,7 @@ std::string pool_actor_state::recover(std::vector<task_record> stored, std::uint
         ++kept;
         break;
       case task_state::pending:
-        queue.push_back(id);
-        queued_at[id] = now;
+        queue.push_back(queued_task{id, now});
         ++queued;
         break;
       case task_state::running: {
@@ -115,8 +115,7 @@ std::string pool_actor_state::recover(std::vector<task_record> stored, std::uint
           rec.state = task_state::pending;
           rec.slot_id.reset();
           rec.started_at_ms.reset();
-          queue.push_back(id);
-          queued_at[id] = now;
+          queue.push_back(queued_task{id, now});
           ++retried;
         } else {
           rec.result = task_result::failure(why + "; not run again (at most once)",
