@@ -90,7 +90,7 @@ std::vector<std::string> tag_lines(std::vector<task_submission>& subs) {
 std::vector<std::optional<task_id>> earlier_tasks(claude_pool::pool& p,
                                                   const std::vector<std::string>& tags) {
   std::map<std::string, task_record> best;
-  for (auto& rec : p.list(task_filter{std::nullopt, std::nullopt, tags})) {
+  for (auto& rec : p.list(task_filter{std::nullopt, std::nullopt, tags, std::nullopt, std::nullopt})) {
     auto reusable = rec.state == task_state::completed || rec.state == task_state::pending_review
                     || rec.state == task_state::pending || rec.state == task_state::running;
     if (!reusable)
@@ -132,7 +132,7 @@ int batch_command(const batch_options& opts) {
       && !opts.pool.quiet)
     display.emplace(std::cerr, [&p] {
       std::map<std::string, std::string> lines;
-      for (auto& t : p.list(task_filter{task_state::running, std::nullopt, std::nullopt}))
+      for (auto& t : p.list(task_filter{task_state::running, std::nullopt, std::nullopt, std::nullopt, std::nullopt}))
         if (t.progress)
           lines[t.id.value] = "[" + t.id.value + "] " + describe_progress(*t.progress);
       return lines;

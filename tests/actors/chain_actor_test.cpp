@@ -62,7 +62,8 @@ TEST_CASE("a chain runs its steps in order, passing outputs and variables", "[ch
   CHECK(!rec.current_step);
   // Each step is a task of the pool, tagged with the chain and the step.
   auto tasks = p.list(task_filter{std::nullopt, std::nullopt,
-                                  std::vector<std::string>{"chain:" + rec.id.value}});
+                                  std::vector<std::string>{"chain:" + rec.id.value}, std::nullopt,
+                                  std::nullopt});
   REQUIRE(tasks.size() == 3);
   for (std::size_t i = 0; i < 3; ++i) {
     CHECK(tasks[i].id == rec.steps[i].task_ids.at(0));

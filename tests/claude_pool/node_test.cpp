@@ -375,3 +375,51 @@ TEST_CASE("a submit-role client's status hides other principals' tasks, progress
   CHECK(seen_by_submitter.events.empty());
   server.executor->finish(theirs);
 }
+
+TEST_CASE("a submit-role client's pages hold only its own tasks, across the pool's pages",
+          "[node][auth]") {
+  served_pool server;
+  client_node submit_side;
+  auto submitter = connect_pool(*submit_side.sys, "127.0.0.1", server.port,
+                                node_credentials{{}, server.submit_token()});
+  caf::scoped_actor ss{*submit_side.sys};
+  auto foreign = [&](int n) { // the node's own submissions, not the client's
+    std::vector<task_submission> subs(n, task_submission{"foreign", {}, {}});
+    for (auto& answer : server.p->submit_all(subs))
+      REQUIRE(answer.id);
+  };
+  std::vector<task_id> mine;
+  auto submit_mine = [&] {
+    ss->request(submitter, std::chrono::seconds(30), submit_atom_v,
+                task_submission{"mine", {}, {}})
+      .receive([&](task_id& id) { mine.push_back(id); },
+               [](caf::error& e) { FAIL(to_string(e)); });
+  };
+  // More foreign records between the client's than the gate reads from the pool at once
+  // (512), so a page must be filled from several of the pool's pages.
+  foreign(700);
+  submit_mine();
+  foreign(700);
+  submit_mine();
+  submit_mine();
+  foreign(30);
+  auto page = [&](std::optional<std::uint64_t> limit, std::optional<task_id> after) {
+    task_filter f;
+    f.limit = limit;
+    f.after = after;
+    std::vector<task_record> out;
+    ss->request(submitter, std::chrono::seconds(30), list_atom_v, f)
+      .receive([&](std::vector<task_record>& l) { out = std::move(l); },
+               [](caf::error& e) { FAIL(to_string(e)); });
+    return out;
+  };
+  auto first = page(2, std::nullopt);
+  REQUIRE(first.size() == 2);
+  CHECK(first[0].id == mine[0]);
+  CHECK(first[1].id == mine[1]);
+  auto rest = page(2, first[1].id);
+  REQUIRE(rest.size() == 1);
+  CHECK(rest[0].id == mine[2]);
+  CHECK(page(2, mine[2]).empty());
+  CHECK(page(std::nullopt, std::nullopt).size() == 3);
+}

@@ -11,6 +11,7 @@
 #include <future>
 #include <random>
 #include <set>
+#include <sstream>
 #include <thread>
 
 #include "messages/json.hpp"
@@ -130,6 +131,38 @@ TEST_CASE("a client submits to a served pool and reads results, status and metri
   auto st = status.log();
   CHECK(nlohmann::json::parse(st.substr(st.find('{')))["completed"] == 2);
 
+  // `list` pages: one record a page, the cursor for the next on stderr; the last page says
+  // no more; a bad state is named.
+  auto records_in = [](const std::string& log) {
+    std::vector<nlohmann::json> out;
+    std::istringstream lines(log);
+    for (std::string l; std::getline(lines, l);)
+      if (!l.empty() && l[0] == '{')
+        out.push_back(nlohmann::json::parse(l));
+    return out;
+  };
+  child_process first({CLAUDE_POOL_APP, "list", "--node", where, "--limit", "1"},
+                      dir / "list1.log", no_api);
+  CHECK(first.wait() == 0);
+  auto page1 = records_in(first.log());
+  INFO(first.log());
+  REQUIRE(page1.size() == 1);
+  CHECK(page1[0]["id"] == id.value);
+  CHECK(first.log().find("next page: --after " + id.value) != std::string::npos);
+  child_process second({CLAUDE_POOL_APP, "list", "--node", where, "--limit", "5", "--after",
+                        id.value},
+                       dir / "list2.log", no_api);
+  CHECK(second.wait() == 0);
+  auto page2 = records_in(second.log());
+  INFO(second.log());
+  REQUIRE(page2.size() == 1);
+  CHECK(page2[0]["result"]["output"] == "cli answer");
+  CHECK(second.log().find("next page") == std::string::npos);
+  child_process bad_state({CLAUDE_POOL_APP, "list", "--node", where, "--state", "sleeping"},
+                          dir / "list3.log", no_api);
+  CHECK(bad_state.wait() == 2);
+  CHECK(bad_state.log().find("\"sleeping\" is not a task state") != std::string::npos);
+
   // SIGTERM drains and stops the node.
   server->signal(SIGTERM);
   CHECK(server->wait() == 0);
@@ -157,7 +190,7 @@ TEST_CASE("a coordinator runs a batch over two slot hosts and survives losing on
       task_submission{"task " + std::to_string(i) + " [[mock:delay_ms=2500]]", {}, {}}));
   // Kill host A while it runs tasks (its slots take tasks as soon as they are idle).
   REQUIRE(eventually([&] {
-    for (auto& t : client.list(task_filter{task_state::running, std::nullopt, std::nullopt}))
+    for (auto& t : client.list(task_filter{task_state::running, std::nullopt, std::nullopt, std::nullopt, std::nullopt}))
       if (t.slot_id && starts_with(t.slot_id->value, "hostA/"))
         return true;
     return false;
