@@ -193,6 +193,16 @@ void task_ended(self_ptr self, task_record& task) {
   next_step(self);
 }
 
+/// True when `err` says the pool itself is gone (it stopped with the request pending): not
+/// the step's failure. The chain stays stored as it is (running), for the next pool on the
+/// store to resume; the down message that follows ends this actor's part.
+bool pool_went_away(self_ptr self, const caf::error& err) {
+  if (err != caf::sec::request_receiver_down)
+    return false;
+  self->state.pool_gone = true;
+  return true;
+}
+
 void start_run(self_ptr self, const std::optional<std::string>& error) {
   auto& st = self->state;
   auto& s = st.record.steps[st.step];
@@ -219,6 +229,8 @@ void start_run(self_ptr self, const std::optional<std::string>& error) {
       [self](caf::error& err) {
         auto& st = self->state;
         st.submitting = false;
+        if (pool_went_away(self, err))
+          return;
         if (st.cancelling) {
           step_cancelled(self);
           return;
@@ -238,6 +250,8 @@ void follow(self_ptr self, const task_id& id) {
     .then([self](task_record& task) { task_ended(self, task); },
           [self](caf::error& err) {
             self->state.running.reset();
+            if (pool_went_away(self, err))
+              return;
             step_failed(self, "the pool did not answer for the step's task: "
                                 + error_context(err).value_or(to_string(err)),
                         false);

@@ -210,6 +210,9 @@ pool::pool(pool_config cfg, pool_options opts) : impl_(std::make_unique<impl>())
   // workers poll while idle and take CPU from the CLI processes; the sharing scheduler
   // sleeps (measured: +14-21 % tasks/s with a minimal CLI, pool CPU 1.58 s → 0.18 s).
   impl_->own_cfg->set("scheduler.policy", caf::atom("sharing"));
+  if (opts.scheduler_threads > 0)
+    impl_->own_cfg->set("scheduler.max-threads",
+                        static_cast<caf::config_value::integer>(opts.scheduler_threads));
   impl_->own_sys = std::make_unique<caf::actor_system>(*impl_->own_cfg);
   impl_->sys = impl_->own_sys.get();
   impl_->start(std::move(cfg), std::move(opts));

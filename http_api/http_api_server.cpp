@@ -272,7 +272,8 @@ struct server::impl {
                                    "worktree: chains submitted over HTTP run in the node's "
                                    "working directory (a worktree of the node's repository is "
                                    "the node operator's to ask for)");
-                               }};
+                               },
+                               nullptr, {}}; // not durable (see the README)
       it = chain_registries.emplace(key, sys.spawn(chain_registry_behavior, std::move(deps))).first;
     }
     return it->second;

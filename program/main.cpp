@@ -146,6 +146,9 @@ int main(int argc, char** argv) {
   serve_cmd->add_option("--max-slots", serve.max_slots,
                         "with --join: run at most this many slots, so the pool's scaler may "
                         "place up to (max-slots - slots) more here (default: --slots)");
+  serve_cmd->add_option("--scheduler-threads", serve.scheduler_threads,
+                        "the node's actor worker threads (default 1: the actors pass messages "
+                        "and do little work each; 0: one per core)");
   serve_cmd->add_option("--port-file", serve.port_file,
                         "write the port listened on to this file");
   serve_cmd->add_option("--http", serve.http_port,

@@ -261,8 +261,11 @@ int serve_command(const serve_options& opts) {
   app_context ctx(pool_opts);
   caf::actor_system_config cfg;
   configure_node(cfg, opts.tls);
-  // See claude_pool/pool.cpp: the sharing scheduler sleeps while idle.
+  // See claude_pool/pool.cpp and pool_options::scheduler_threads: the sharing scheduler
+  // sleeps while idle; one worker needs no thread woken per message.
   cfg.set("scheduler.policy", caf::atom("sharing"));
+  if (opts.scheduler_threads > 0)
+    cfg.set("scheduler.max-threads", static_cast<caf::config_value::integer>(opts.scheduler_threads));
   caf::actor_system sys{cfg};
   return opts.join.empty() ? serve_pool(opts, ctx, sys, coordinator)
                            : serve_slots(opts, ctx, sys);

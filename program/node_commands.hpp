@@ -36,6 +36,8 @@ struct serve_options {
   std::string http_tls_cert;
   std::string http_tls_key;
   std::string http_tls_passphrase;
+  /// The actor system's worker threads (see pool_options::scheduler_threads); 0: one per core.
+  std::size_t scheduler_threads = 1;
 };
 
 struct client_options {
