@@ -301,7 +301,14 @@ caf::result<std::vector<submit_answer>> submit_many(self_ptr self,
       answers[i].id = st.accept(std::move(subs[i]));
   }
   persist(self); // one write for the batch, durable before the submitter hears the ids
-  if (auto lost = st.store ? st.unwritten() : std::set<task_id>{}; !lost.empty()) {
+  // This batch's tasks whose record could not be written (not other tasks' changes that
+  // wait for the next write: those stay).
+  std::set<task_id> lost;
+  if (auto unwritten = st.store ? st.unwritten() : std::set<task_id>{}; !unwritten.empty())
+    for (auto& answer : answers)
+      if (answer.id && unwritten.count(*answer.id))
+        lost.insert(*answer.id);
+  if (!lost.empty()) {
     st.withdraw(lost);
     for (auto& answer : answers)
       if (answer.id && lost.count(*answer.id)) {

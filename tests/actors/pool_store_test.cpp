@@ -4,6 +4,8 @@
 // retried, spend and sessions restored). No processes.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+
 #include "claude_pool/pool.hpp"
 #include "../support/chain_helpers.hpp"
 #include "../support/eventually.hpp"
@@ -225,4 +227,39 @@ TEST_CASE("a submission whose record cannot be written is refused, never runs, a
   CHECK(stored.size() == 2); // the earlier record was never lost
   for (auto& rec : stored)
     CHECK(rec.state == task_state::completed);
+}
+
+TEST_CASE("a batch refused on a full disk takes back only its own tasks, not another task's "
+          "unwritten change",
+          "[store][facade]") {
+  auto store = std::make_shared<full_disk_store>();
+  auto exec = std::make_shared<scripted_executor>(false);
+  pool_options o;
+  o.executor = exec;
+  o.store = store;
+  claude_pool::pool p(pool_config{}, o);
+  auto running = p.submit("runs while the disk fills");
+  REQUIRE(exec->wait_for_started(1));
+  store->full = true;
+  REQUIRE(exec->finish(running)); // its completion cannot be written now
+  REQUIRE(p.wait(running).state == task_state::completed);
+  auto batch = p.submit_all({task_submission{"batch a", {}, {}}, task_submission{"batch b", {}, {}}});
+  REQUIRE(batch.size() == 2);
+  for (auto& answer : batch) {
+    REQUIRE(answer.error);
+    CHECK(answer.error->code == pool_errc::store_failed);
+  }
+  // The finished task is still the pool's, and its change is written once there is room.
+  CHECK(p.result(running).state == task_state::completed);
+  store->full = false;
+  auto after = p.submit("the disk has room again");
+  auto stored = store->load_tasks();
+  auto it = std::find_if(stored.begin(), stored.end(),
+                         [&](const task_record& r) { return r.id == running; });
+  REQUIRE(it != stored.end());
+  CHECK(it->state == task_state::completed);
+  CHECK(std::none_of(stored.begin(), stored.end(), [](const task_record& r) {
+    return r.prompt.rfind("batch", 0) == 0;
+  }));
+  CHECK(p.result(after).state == task_state::running);
 }
