@@ -226,6 +226,13 @@ struct pool_actor_state {
     if (store || on_task_change)
       changed.push_back(id);
   }
+  /// `touched` for a task just made (pending, nothing before it): counted at once, without
+  /// the lookup `note_count` makes (this runs for every submission).
+  void touched_new(const task_id& id) {
+    ++state_counts[static_cast<std::size_t>(task_state::pending)];
+    if (store || on_task_change)
+      changed.push_back(id);
+  }
 
   // -- counts and retention -----------------------------------------------------------------
   /// Tasks in each state, those that left memory included: status reads these instead of

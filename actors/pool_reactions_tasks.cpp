@@ -55,6 +55,13 @@ void admit(self_ptr self, task_submission sub, caf::typed_response_promise<T> pr
       [promise](caf::error& err) mutable { promise.deliver(err); });
 }
 
+/// Why a task just accepted is taken back: its record could not be written.
+caf::error not_recorded(self_ptr self) {
+  return caf::make_error(pool_errc::store_failed,
+                         "cannot record the task, so it was not accepted: "
+                           + self->state.store_failure.value_or("the store refused it"));
+}
+
 /// Queues a task; `waiter`, when given, hears when it ends (even if it fails at once). A
 /// task whose record cannot be written is not kept and never runs: `store_failed` (each
 /// submission tries its own write, so the pool takes work again once the disk has room).
@@ -64,9 +71,7 @@ caf::expected<task_id> accept(self_ptr self, task_submission&& sub,
   persist(self); // durable before the submitter hears its id
   if (self->state.store && self->state.unwritten(id)) {
     self->state.withdraw(id);
-    auto why = caf::make_error(pool_errc::store_failed,
-                               "cannot record the task, so it was not accepted: "
-                                 + self->state.store_failure.value_or("the store refused it"));
+    auto why = not_recorded(self);
     if (waiter)
       waiter->deliver(why);
     return why;
@@ -301,22 +306,17 @@ caf::result<std::vector<submit_answer>> submit_many(self_ptr self,
       answers[i].id = st.accept(std::move(subs[i]));
   }
   persist(self); // one write for the batch, durable before the submitter hears the ids
-  // This batch's tasks whose record could not be written (not other tasks' changes that
-  // wait for the next write: those stay).
-  std::set<task_id> lost;
-  if (auto unwritten = st.store ? st.unwritten() : std::set<task_id>{}; !unwritten.empty())
+  // This batch's tasks whose record could not be written are taken back (not other tasks'
+  // changes that wait for the next write: those stay).
+  if (auto unwritten = st.store ? st.unwritten() : std::set<task_id>{}; !unwritten.empty()) {
+    std::set<task_id> lost;
     for (auto& answer : answers)
-      if (answer.id && unwritten.count(*answer.id))
+      if (answer.id && unwritten.count(*answer.id)) {
         lost.insert(*answer.id);
-  if (!lost.empty()) {
-    st.withdraw(lost);
-    for (auto& answer : answers)
-      if (answer.id && lost.count(*answer.id)) {
         answer.id.reset();
-        refuse(answer, caf::make_error(pool_errc::store_failed,
-                                       "cannot record the task, so it was not accepted: "
-                                         + st.store_failure.value_or("the store refused it")));
+        refuse(answer, not_recorded(self));
       }
+    st.withdraw(lost);
   }
   fail_unroutable(self);
   dispatch(self);

@@ -54,10 +54,7 @@ task_id pool_actor_state::accept(task_submission sub) {
   rec.live_progress = sub.live_progress;
   rec.working_dir = std::move(sub.working_dir);
   auto id = rec.id;
-  // Counted as pending at once (a new id: nothing to note before, no lookup needed).
-  ++state_counts[static_cast<std::size_t>(task_state::pending)];
-  if (store || on_task_change)
-    changed.push_back(id);
+  touched_new(id);
   queue.push_back(queued_task{id, rec.created_at_ms.value_or(now_ms())});
   tasks.emplace(id, std::move(rec));
   order.push_back(id);

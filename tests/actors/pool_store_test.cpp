@@ -183,6 +183,14 @@ private:
   std::unique_ptr<task_store> inner_ = make_memory_store();
 };
 
+pool_options on_disk(std::shared_ptr<full_disk_store> store,
+                     std::shared_ptr<scripted_executor> exec) {
+  pool_options o;
+  o.executor = std::move(exec);
+  o.store = std::move(store);
+  return o;
+}
+
 } // namespace
 
 TEST_CASE("a submission whose record cannot be written is refused, never runs, and the pool "
@@ -190,10 +198,7 @@ TEST_CASE("a submission whose record cannot be written is refused, never runs, a
           "[store]") {
   auto store = std::make_shared<full_disk_store>();
   auto exec = std::make_shared<scripted_executor>(true);
-  pool_options o;
-  o.executor = exec;
-  o.store = store;
-  claude_pool::pool p(pool_config{}, o);
+  claude_pool::pool p(pool_config{}, on_disk(store, exec));
   auto before = p.submit("before the disk filled");
   REQUIRE(p.wait(before).state == task_state::completed);
   store->full = true;
@@ -234,10 +239,7 @@ TEST_CASE("a batch refused on a full disk takes back only its own tasks, not ano
           "[store][facade]") {
   auto store = std::make_shared<full_disk_store>();
   auto exec = std::make_shared<scripted_executor>(false);
-  pool_options o;
-  o.executor = exec;
-  o.store = store;
-  claude_pool::pool p(pool_config{}, o);
+  claude_pool::pool p(pool_config{}, on_disk(store, exec));
   auto running = p.submit("runs while the disk fills");
   REQUIRE(exec->wait_for_started(1));
   store->full = true;
